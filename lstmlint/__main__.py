@@ -1,0 +1,5 @@
+import sys
+
+from lstmlint.cli import main
+
+sys.exit(main())

@@ -1,0 +1,119 @@
+"""Reading arithmetic structure: the terms of a sum and the factors of a product."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from lstmlint.analysis.names import dotted
+
+MATMUL_FUNCS = {"dot", "matmul", "outer"}
+
+
+def unwrap(node: cst.BaseExpression) -> cst.BaseExpression:
+    return node  # libcst keeps parentheses on the node itself, so there is nothing to strip
+
+
+def terms(node: cst.BaseExpression) -> list[tuple[int, cst.BaseExpression]]:
+    """Signed top-level terms of a sum: ``a - b*c`` gives [(+1, a), (-1, b*c)]."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add | cst.Subtract):
+        sign = 1 if isinstance(node.operator, cst.Add) else -1
+        return terms(node.left) + [(sign * s, t) for s, t in terms(node.right)]
+    if (
+        isinstance(node, cst.Call)
+        and (dotted(node.func) or "").rsplit(".", 1)[-1] == "add"
+        and len(node.args) == 2
+    ):
+        return terms(node.args[0].value) + terms(node.args[1].value)
+    return [(1, node)]
+
+
+def factors(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """Top-level factors of an elementwise product (``*`` and ``np.multiply``); a leading minus is dropped."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+        return factors(node.left) + factors(node.right)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        return factors(node.expression)
+    if (
+        isinstance(node, cst.Call)
+        and (dotted(node.func) or "").rsplit(".", 1)[-1] == "multiply"
+        and len(node.args) >= 2
+    ):
+        return factors(node.args[0].value) + factors(node.args[1].value)
+    return [node]
+
+
+def matmul_operands(
+    node: cst.BaseExpression,
+) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:
+    """(left, right) of ``a @ b``, ``np.dot(a, b)``, ``a.dot(b)``, ``np.outer(a, b)``, ``np.matmul``."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
+        return node.left, node.right
+    if isinstance(node, cst.Call):
+        name = dotted(node.func) or ""
+        positional = [a.value for a in node.args if a.keyword is None]
+        if (
+            isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "dot"
+            and len(positional) == 1
+        ):
+            head = dotted(node.func.value)
+            if head not in ("np", "numpy"):
+                return node.func.value, positional[0]
+        if name.rsplit(".", 1)[-1] in MATMUL_FUNCS and len(positional) == 2:
+            return positional[0], positional[1]
+    return None
+
+
+def strip_transpose(node: cst.BaseExpression) -> cst.BaseExpression:
+    while True:
+        if isinstance(node, cst.Attribute) and node.attr.value == "T":
+            node = node.value
+        elif (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("transpose", "reshape", "ravel", "flatten", "copy")
+        ):
+            node = node.func.value
+        elif isinstance(node, cst.Call) and (dotted(node.func) or "").rsplit(".", 1)[-1] in (
+            "transpose",
+            "ravel",
+            "squeeze",
+            "atleast_2d",
+        ):
+            if not node.args:
+                return node
+            node = node.args[0].value
+        else:
+            return node
+
+
+def is_call_to(node: cst.BaseExpression, *names: str) -> bool:
+    return isinstance(node, cst.Call) and (dotted(node.func) or "").rsplit(".", 1)[-1] in names
+
+
+def mentions(node: cst.CSTNode, name: str) -> bool:
+    found = False
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            nonlocal found
+            if n.value == name:
+                found = True
+
+    node.visit(Visitor())
+    return found
+
+
+def names_in(node: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.add(n.value)
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+    node.visit(Visitor())
+    return found

@@ -1,0 +1,154 @@
+"""Wrong activation derivatives in backward code (LST201, LST202, LST204, LST205).
+
+Each verdict comes from a numeric group (see ``backward.groups``): what the factor computes as
+a function of the gate's pre-activation, compared with the right derivative and the known
+wrong ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from lstmlint.analysis import facts as F
+from lstmlint.analysis.backward import (
+    ACT,
+    ACT_OF_OUT,
+    DERIV_AT_OUT,
+    DOUBLE,
+    IDENTITY,
+    MISSING_SQUARE,
+    OUTFORM_ON_PRE,
+    Group,
+    _is_gradient,
+    _leaves,
+    groups,
+)
+from lstmlint.analysis.names import code_of
+
+GATES = {
+    "f": "forget gate",
+    "i": "input gate",
+    "g": "candidate",
+    "o": "output gate",
+    "z": "update gate",
+    "r": "reset gate",
+    "n": "candidate",
+}
+
+
+@dataclass
+class DerivativeProblem:
+    code: str
+    node: cst.CSTNode
+    message: str
+    fix: str
+
+
+def right_derivative(group: Group) -> str:
+    leaf = code_of(group.leaf)
+    if group.level == 1:
+        return f"{leaf} * (1 - {leaf})" if group.act == "sigmoid" else f"1 - {leaf}**2"
+    if group.act == "tanh":
+        return f"1 - np.tanh({leaf})**2"
+    return f"s * (1 - s) with s = sigmoid({leaf})"
+
+
+def _what(group: Group) -> str:
+    leaf = code_of(group.leaf)
+    fact = group.fact
+    if fact.kind == F.STATE and fact.state == "c":
+        return f"`{leaf}` (the cell state, a pre-activation of tanh)"
+    if fact.kind == F.PRE:
+        return f"`{leaf}` (a pre-activation of {group.act})"
+    gate = GATES.get(fact.gate or "", "")
+    return f"`{leaf}` ({'the ' + gate + ', ' if gate else ''}already a {group.act} output)"
+
+
+def _node(group: Group) -> cst.CSTNode:
+    return group.nodes[0]
+
+
+def _has_gradient(group: Group, reader) -> bool:
+    return any(not _leaves(reader, part) and _is_gradient(reader, part) for part in group.product)
+
+
+def verdict(group: Group, reader, siblings: list[Group] = ()) -> DerivativeProblem | None:
+    fix = f"use `{right_derivative(group)}`"
+    what = _what(group)
+    text = code_of(_node(group))
+    if group.kind == DERIV_AT_OUT:
+        if group.via_derivative_helper:
+            return DerivativeProblem(
+                "LST204",
+                _node(group),
+                f"`{text}`: this derivative helper expects the pre-activation, but {what} is passed; "
+                f"it computes the derivative at the wrong point",
+                fix,
+            )
+        return DerivativeProblem(
+            "LST201", _node(group), f"`{text}` applies {group.act} again to {what}", fix
+        )
+    if group.kind == ACT_OF_OUT:
+        if _has_gradient(group, reader):
+            return DerivativeProblem(
+                "LST202",
+                _node(group),
+                f"the gradient is multiplied by `{text}`, the activation of {what}, instead of its derivative",
+                fix,
+            )
+        return DerivativeProblem("LST201", _node(group), f"`{text}` applies {group.act} twice", fix)
+    if group.kind == DOUBLE:
+        return DerivativeProblem(
+            "LST201", _node(group), f"`{text}` applies {group.act} twice to {what}", fix
+        )
+    if group.kind == OUTFORM_ON_PRE:
+        if group.via_derivative_helper:
+            return DerivativeProblem(
+                "LST204",
+                _node(group),
+                f"`{text}`: this derivative helper expects the activation's output, but {what} is passed",
+                fix,
+            )
+        code = "LST205" if group.act == "tanh" else "LST204"
+        return DerivativeProblem(
+            code,
+            _node(group),
+            f"`{text}` is the output form of the {group.act} derivative applied to {what}",
+            fix,
+        )
+    if group.kind == MISSING_SQUARE:
+        return DerivativeProblem(
+            "LST205",
+            _node(group),
+            f"`{text}` is not the tanh derivative of {what}: the square is missing",
+            fix,
+        )
+    if group.kind == ACT and group.act == "tanh" and group.fact.state == "c":
+        bare_output_gate = any(
+            s.fact.gate == "o" and s.kind == IDENTITY and any(n in group.product for n in s.nodes)
+            for s in siblings
+        )
+        if bare_output_gate and _has_gradient(group, reader):
+            return DerivativeProblem(
+                "LST202",
+                _node(group),
+                f"on the cell path the gradient must be multiplied by tanh'(c), not by `{text}`",
+                fix,
+            )
+    return None
+
+
+def derivative_problems(model) -> list[DerivativeProblem]:
+    found: list[DerivativeProblem] = []
+    seen: set[int] = set()
+    for point in model.region_points:
+        reader = model.reader(point)
+        found_here = groups(reader, point)
+        for group in found_here:
+            problem = verdict(group, reader, found_here)
+            if problem is not None and id(problem.node) not in seen:
+                seen.add(id(problem.node))
+                found.append(problem)
+    return found

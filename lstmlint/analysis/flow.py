@@ -1,0 +1,1001 @@
+"""Forward inference: walk every scope in order and learn what each stored value holds.
+
+The walk is repeated a few times so that facts cross function boundaries: what ``forward``
+returns reaches the caller's tuple unpacking, the caller's arguments reach ``backward``'s
+parameters, ``self.x`` written by one method is read by another. The last walk also records,
+for every statement of a backward region, the facts in force there (rules read those).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from lstmlint.analysis import facts as F
+from lstmlint.analysis.algebra import factors, is_call_to, matmul_operands, mentions, terms
+from lstmlint.analysis.facts import Fact
+from lstmlint.analysis.helpers import ModuleContext, call_mode
+from lstmlint.analysis.loops import (
+    BACKWARD,
+    FORWARD,
+    TimeLoop,
+    affine,
+    for_loop,
+    index_offset,
+    while_loop,
+)
+from lstmlint.analysis.names import dotted, key_of, string_key
+
+PASSES = 3
+BACKWARD_HINTS = ("backward", "backprop", "bptt", "bwd", "_grad", "grads")
+
+
+@dataclass
+class Scope:
+    node: cst.FunctionDef | cst.Module
+    name: str
+    class_name: str | None
+    params: list[str]
+    body: list[cst.BaseStatement]
+    returns: Fact | None = None
+    has_backward_loop: bool = False
+
+
+@dataclass
+class LoopInfo:
+    loop: TimeLoop
+    shift: int | None
+    scope: Scope
+    before: list[cst.CSTNode] = field(
+        default_factory=list
+    )  # statements preceding the loop in its block
+
+
+@dataclass
+class Point:
+    """A statement of a backward region and the facts in force there."""
+
+    statement: cst.CSTNode  # a small statement (Assign, AugAssign, Expr, Return)
+    env: dict[str, Fact]
+    loop: LoopInfo | None  # the innermost backward time loop around it
+    scope: Scope
+    guarded: bool
+    in_region: bool  # inside a backward loop or a backward (step) function
+    time_loop: LoopInfo | None = None  # the innermost time loop, either direction
+
+
+@dataclass
+class FlowResult:
+    scopes: list[Scope]
+    loops: list[LoopInfo] = field(default_factory=list)
+    points: list[Point] = field(default_factory=list)
+    backward_functions: set[str] = field(default_factory=set)
+    envs: dict[str, dict[str, Fact]] = field(default_factory=dict)  # final env per scope
+    appends_before: list[tuple[Scope, cst.CSTNode, dict[str, Fact]]] = field(default_factory=list)
+
+
+def collect_scopes(module: cst.Module) -> list[Scope]:
+    scopes = [
+        Scope(
+            module,
+            "<module>",
+            None,
+            [],
+            [s for s in module.body if not isinstance(s, cst.FunctionDef | cst.ClassDef)],
+        )
+    ]
+
+    def add(func: cst.FunctionDef, prefix: str, class_name: str | None) -> None:
+        params = [p.name.value for p in func.params.params]
+        if class_name and params and params[0] in ("self", "cls"):
+            params = params[1:]
+        params += [p.name.value for p in func.params.kwonly_params]
+        body = list(func.body.body) if isinstance(func.body, cst.IndentedBlock) else []
+        scopes.append(Scope(func, f"{prefix}{func.name.value}", class_name, params, body))
+        for inner in body:
+            if isinstance(inner, cst.FunctionDef):
+                add(inner, f"{prefix}{func.name.value}.", class_name)
+
+    def walk(statements, prefix: str, class_name: str | None) -> None:
+        for statement in statements:
+            if isinstance(statement, cst.FunctionDef):
+                add(statement, prefix, class_name)
+            elif isinstance(statement, cst.ClassDef) and isinstance(
+                statement.body, cst.IndentedBlock
+            ):
+                walk(statement.body.body, f"{prefix}{statement.name.value}.", statement.name.value)
+            elif isinstance(statement, cst.If | cst.Try | cst.With) and isinstance(
+                statement.body, cst.IndentedBlock
+            ):
+                walk(statement.body.body, prefix, class_name)
+
+    walk(module.body, "", None)
+    return scopes
+
+
+class Flow:
+    def __init__(self, module: cst.Module, context: ModuleContext) -> None:
+        self.module = module
+        self.ctx = context
+        self.scopes = collect_scopes(module)
+        self.by_name = {s.name: s for s in self.scopes}
+        self.method_names: dict[str, list[Scope]] = {}
+        for scope in self.scopes:
+            self.method_names.setdefault(scope.name.rsplit(".", 1)[-1], []).append(scope)
+        self.labels: dict[tuple[str, str], Fact] = {}
+        self.param_facts: dict[tuple[str, str], Fact] = {}
+        self.class_attrs: dict[tuple[str, str], Fact] = {}
+        self.tuples: dict[int, list[Fact]] = {}
+        self.called_in_backward: set[str] = set()
+        self.result = FlowResult(self.scopes)
+
+    # driving ---------------------------------------------------------------------------
+    def run(self) -> FlowResult:
+        for number in range(PASSES):
+            final = number == PASSES - 1
+            if final:
+                self.result.backward_functions = {
+                    s.name for s in self.scopes if self._is_backward_function(s)
+                }
+            for scope in self.scopes:
+                _ScopeWalk(self, scope, record=final).run()
+        return self.result
+
+    def _is_backward_function(self, scope: Scope) -> bool:
+        if not isinstance(scope.node, cst.FunctionDef) or scope.has_backward_loop:
+            return False
+        if scope.name in self.ctx.helpers:  # sigmoid(x, derivative=True) and friends
+            return False
+        if scope.name in self.called_in_backward:
+            return True
+        lowered = scope.node.name.value.lower()
+        return any(hint in lowered for hint in BACKWARD_HINTS)
+
+    def resolve(self, func: cst.BaseExpression, caller: Scope) -> Scope | None:
+        name = dotted(func)
+        if name is None:
+            return None
+        if name in self.by_name and "." not in name:
+            return self.by_name[name]
+        head, _, attr = name.rpartition(".")
+        if head == "self" and caller.class_name:
+            return self.by_name.get(f"{caller.class_name}.{attr}")
+        if attr and head:
+            candidates = self.method_names.get(attr, [])
+            methods = [s for s in candidates if s.class_name]
+            if len(methods) == 1:
+                return methods[0]
+        return None
+
+
+class _ScopeWalk:
+    def __init__(self, flow: Flow, scope: Scope, record: bool) -> None:
+        self.flow = flow
+        self.scope = scope
+        self.record = record
+        self.env: dict[str, Fact] = {}
+        self.loops: list[LoopInfo] = []
+        self.backward_depth = 0
+        self.guard_depth = 0
+        self.loop_depth = 0
+        self.append_depth: dict[str, int] = {}
+        for param in scope.params:
+            fact = flow.param_facts.get((scope.name, param))
+            label = flow.labels.get((scope.name, param))
+            if fact is not None or label is not None:
+                self.env[param] = _detached(_apply_label(fact, label) if fact else label)
+        self.in_backward_function = scope.name in flow.result.backward_functions
+
+    def run(self) -> None:
+        self._block(self.scope.body)
+        if self.record:
+            self.flow.result.envs[self.scope.name] = dict(self.env)
+
+    # statements ------------------------------------------------------------------------
+    def _block(self, statements) -> None:
+        statements = list(statements)
+        for index, statement in enumerate(statements):
+            self._statement(statement, statements[:index])
+
+    def _statement(self, statement: cst.CSTNode, preceding: list) -> None:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                self._small(small)
+        elif isinstance(statement, cst.For):
+            loop = for_loop(statement)
+            self._loop(statement, loop, preceding)
+            if statement.orelse:
+                self._block(statement.orelse.body.body)
+        elif isinstance(statement, cst.While):
+            loop = while_loop(statement, preceding)
+            self._loop(statement, loop, preceding)
+        elif isinstance(statement, cst.If):
+            guard = self._guards(statement.test)
+            self.guard_depth += guard
+            self._suite(statement.body)
+            orelse = statement.orelse
+            while orelse is not None:
+                if isinstance(orelse, cst.If):
+                    self._suite(orelse.body)
+                    orelse = orelse.orelse
+                else:
+                    self._suite(orelse.body)
+                    orelse = None
+            self.guard_depth -= guard
+        elif isinstance(statement, cst.With | cst.Try):
+            self._suite(statement.body)
+            for handler in getattr(statement, "handlers", ()):
+                self._suite(handler.body)
+        # nested functions and classes are their own scopes
+
+    def _suite(self, suite: cst.BaseSuite) -> None:
+        if isinstance(suite, cst.IndentedBlock):
+            self._block(suite.body)
+        elif isinstance(suite, cst.SimpleStatementSuite):
+            for small in suite.body:
+                self._small(small)
+
+    def _guards(self, test: cst.BaseExpression) -> int:
+        return int(any(info.loop.var and mentions(test, info.loop.var) for info in self.loops))
+
+    def _loop(self, node: cst.For | cst.While, loop: TimeLoop | None, preceding: list) -> None:
+        info = None
+        if loop is not None:
+            info = LoopInfo(loop, loop.shift(self._steps_symbol), self.scope, preceding)
+            if self.record:
+                self.flow.result.loops.append(info)
+            if loop.direction == BACKWARD:
+                self.scope.has_backward_loop = True
+        if isinstance(node, cst.For):
+            self._bind(node.target, None)
+        if info is not None:
+            self.loops.append(info)
+        backward = info is not None and info.loop.direction == BACKWARD
+        self.backward_depth += backward
+        self.loop_depth += 1
+        carried = (
+            _assigned_names(node.body)
+            if info is not None and info.loop.direction == FORWARD
+            else set()
+        )
+        self._carried, previous = carried, getattr(self, "_carried", set())
+        self._suite(node.body)
+        self._carried = previous
+        self.loop_depth -= 1
+        self.backward_depth -= backward
+        if info is not None:
+            self.loops.pop()
+
+    def _steps_symbol(self, symbol: str) -> int:
+        """A loop bound ``len(h_s)`` over a prepended history counts T + 1 steps."""
+        if symbol.startswith("len(") and symbol.endswith(")"):
+            inner = symbol[4:-1]
+            fact = self.env.get(inner)
+            if fact is not None and fact.kind == F.SEQ and fact.convention == F.PREPENDED:
+                return 1
+        return 0
+
+    @property
+    def time_loop(self) -> LoopInfo | None:
+        return self.loops[-1] if self.loops else None
+
+    @property
+    def in_region(self) -> bool:
+        return self.backward_depth > 0 or self.in_backward_function
+
+    def _small(self, small: cst.BaseSmallStatement) -> None:
+        if self.record:
+            region_loop = next(
+                (i for i in reversed(self.loops) if i.loop.direction == BACKWARD), None
+            )
+            self.flow.result.points.append(
+                Point(
+                    small,
+                    dict(self.env),
+                    region_loop,
+                    self.scope,
+                    self.guard_depth > 0,
+                    self.in_region,
+                    self.time_loop,
+                )
+            )
+        if isinstance(small, cst.Assign):
+            self._calls(small.value)
+            value = self._fact(small.value)
+            labels = self._recognise(small.targets[-1].target, small.value)
+            for target in small.targets:
+                self._bind(target.target, value, small.value)
+            for key, label in labels.items():
+                self.flow.labels[(self.scope.name, key)] = _apply_label(
+                    self.flow.labels.get((self.scope.name, key)), label
+                )
+                if key in self.env or (label.kind == F.STATE and not key.endswith("[]")):
+                    self.env[key] = _apply_label(self.env.get(key), label)
+            self._label_pre_activation(small.value)
+            self._register_tuple(small.value, value)
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            self._calls(small.value)
+            self._bind(small.target, self._fact(small.value), small.value)
+        elif isinstance(small, cst.AugAssign):
+            self._calls(small.value)
+        elif isinstance(small, cst.Expr):
+            self._calls(small.value)
+            self._append(small.value)
+        elif isinstance(small, cst.Return) and small.value is not None:
+            self._calls(small.value)
+            fact = self._fact(small.value)
+            if fact is not None and (
+                self.scope.returns is None or _known(fact) >= _known(self.scope.returns)
+            ):
+                self.scope.returns = fact
+            self._register_tuple(small.value, fact)
+
+    def _label_pre_activation(self, value: cst.BaseExpression) -> None:
+        """``f = sigmoid(af)``: ``af`` holds the pre-activation of a sigmoid."""
+        reader = FactReader(self.flow, self.scope, self.env, self.time_loop, False)
+        act = reader.activation_call(value)
+        argument = reader.call_argument(value) if act else None
+        key = key_of(argument) if argument is not None else None
+        if key is not None and key not in self.env:
+            self.env[key] = Fact(F.PRE, act=act)
+        elif key is not None and self.env[key].kind in (F.PRE, F.ZEROS):
+            self.env[key] = self.env[key].with_(kind=F.PRE, act=act)
+
+    # calls: argument facts for callees, and the call graph ------------------------------
+    def _calls(self, node: cst.CSTNode) -> None:
+        walk = self
+
+        class Visitor(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                walk._call_site(call)
+
+        node.visit(Visitor())
+
+    def _call_site(self, call: cst.Call) -> None:
+        callee = self.flow.resolve(call.func, self.scope)
+        if callee is None or callee is self.scope:
+            return
+        if self.backward_depth > 0:
+            self.flow.called_in_backward.add(callee.name)
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        for index, arg in enumerate(positional):
+            if index < len(callee.params):
+                self._pass(callee, callee.params[index], arg.value)
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value in callee.params:
+                self._pass(callee, arg.keyword.value, arg.value)
+
+    def _pass(self, callee: Scope, param: str, value: cst.BaseExpression) -> None:
+        fact = self._fact(value)
+        key = (callee.name, param)
+        if fact is not None:
+            self.flow.param_facts[key] = F.merge(self.flow.param_facts.get(key), fact)
+        elif (
+            isinstance(value, cst.Name)
+            and value.value in getattr(self, "_carried", set())
+            and value.value not in self.env
+        ):
+            # a loop-carried state handed to a step function: the callee sees the previous step's state
+            self.flow.labels.setdefault(key, F.state("h", -1))
+
+    # binding ---------------------------------------------------------------------------
+    def _bind(
+        self, target: cst.BaseExpression, fact: Fact | None, value: cst.BaseExpression | None = None
+    ) -> None:
+        if isinstance(target, cst.Tuple | cst.List):
+            elements = [e.value for e in target.elements]
+            items = self._unpack(fact, len(elements), value)
+            for element, item in zip(elements, items, strict=False):
+                self._bind(
+                    element.value if isinstance(element, cst.StarredElement) else element, item
+                )
+            return
+        if (
+            isinstance(target, cst.Subscript)
+            and string_key(_index(target) or cst.Name("x")) is None
+        ):
+            self._store_element(target, fact)
+            return
+        key = key_of(target)
+        if key is None:
+            return
+        label = self.flow.labels.get((self.scope.name, key))
+        fact = (
+            _apply_label(fact, label) if label and fact is not None and fact.kind != F.SEQ else fact
+        )
+        if fact is None and label is not None and label.kind == F.STATE:
+            fact = label
+        if fact is None:
+            self.env.pop(key, None)
+        else:
+            aliased = isinstance(value, cst.Subscript | cst.Name | cst.IfExp | cst.Attribute)
+            self.env[key] = fact if aliased else _detached(fact)
+            if fact.kind == F.SEQ:
+                self.append_depth.pop(key, None)
+        if key.startswith("self.") and self.scope.class_name and fact is not None:
+            self.flow.class_attrs[(self.scope.class_name, key)] = fact
+
+    def _unpack(self, fact: Fact | None, arity: int, value) -> list[Fact | None]:
+        if fact is not None and fact.kind == F.TUPLE and len(fact.items) == arity:
+            return list(fact.items)
+        if (
+            fact is None
+            and isinstance(value, cst.Name | cst.Attribute | cst.Subscript)
+            and arity >= 4
+        ):
+            candidates = self.flow.tuples.get(arity, [])
+            if len(candidates) == 1:  # a per-step cache unpacked far from where it was built
+                return list(candidates[0].items)
+        return [None] * arity
+
+    def _register_tuple(self, value: cst.BaseExpression, fact: Fact | None) -> None:
+        if fact is None or fact.kind != F.TUPLE or not isinstance(value, cst.Tuple | cst.List):
+            return
+        if len(fact.items) >= 4 and sum(i is not None for i in fact.items) >= 2:
+            bucket = self.flow.tuples.setdefault(len(fact.items), [])
+            if fact not in bucket:
+                bucket.append(fact)
+
+    def _store_element(self, target: cst.Subscript, fact: Fact | None) -> None:
+        key = key_of(target.value)
+        if key is None:
+            return
+        seq = self.env.get(key)
+        index = _time_index(target, self.time_loop.loop.var if self.time_loop else None)
+        if index is None:
+            # a slice of stacked gates written in place: a[:, :3*H] = sigmoid(a[:, :3*H])
+            if fact is not None and seq is not None and seq.kind != F.SEQ:
+                span = _segment(target)
+                if span is not None:
+                    self.env[key] = seq.with_(segments=(*seq.segments, (span[0], span[1], fact)))
+            return
+        offset, constant = index
+        container = "dict" if seq is not None and seq.container == "dict" else "list"
+        if seq is None or seq.kind not in (F.SEQ, F.ZEROS):
+            seq = Fact(
+                F.SEQ, container="array" if seq is not None and seq.kind == F.ZEROS else "list"
+            )
+        elif seq.kind == F.ZEROS:
+            seq = Fact(F.SEQ, container="array")
+        convention = seq.convention
+        label = self.flow.labels.get((self.scope.name, key + "[]"))
+        elem_fact = _apply_label(fact, label) if fact is not None else label
+        if constant is not None:
+            if self.loop_depth <= self.append_depth.get(key, 99) and constant in (-1, 0):
+                if constant == -1 and container != "array":
+                    convention = F.FROM_MINUS_1
+                elif constant == 0:
+                    convention = convention or F.PREPENDED
+            self.append_depth.setdefault(key, self.loop_depth)
+            self.env[key] = seq.with_(convention=convention, elem=seq.elem or elem_fact)
+            return
+        shift = self.time_loop.shift if self.time_loop else None
+        if shift is not None:
+            relative = offset - shift
+            if relative == 1:
+                convention = F.PREPENDED
+            elif relative == 0 and convention != F.FROM_MINUS_1:
+                convention = F.ALIGNED
+        self.env[key] = seq.with_(
+            container=seq.container or container,
+            convention=convention,
+            elem=F.merge(seq.elem, elem_fact),
+        )
+
+    def _append(self, node: cst.BaseExpression) -> None:
+        if not (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "append"
+        ):
+            return
+        key = key_of(node.func.value)
+        if key is None or not node.args:
+            return
+        fact = self._fact(node.args[0].value)
+        label = self.flow.labels.get((self.scope.name, key + "[]"))
+        fact = _apply_label(fact, label) if fact is not None else label
+        seq = self.env.get(key)
+        if seq is None or seq.kind != F.SEQ:
+            seq = Fact(F.SEQ, container="list", convention=None)
+        first_depth = self.append_depth.setdefault(key, self.loop_depth)
+        convention = seq.convention
+        initial = seq.elem is not None and seq.convention == F.PREPENDED
+        if self.loop_depth > first_depth and not initial:
+            convention = F.PREPENDED
+        elif convention is None:
+            convention = F.ALIGNED
+        elem = seq.elem if initial and self.loop_depth == first_depth else F.merge(seq.elem, fact)
+        if self.loop_depth > first_depth:
+            elem = F.merge(seq.elem, fact) if fact is not None else seq.elem
+        self.env[key] = seq.with_(convention=convention, elem=elem)
+        if key.startswith("self.") and self.scope.class_name:
+            self.flow.class_attrs[(self.scope.class_name, key)] = self.env[key]
+
+    # facts of expressions --------------------------------------------------------------
+    def _fact(self, node: cst.BaseExpression) -> Fact | None:
+        return FactReader(
+            self.flow, self.scope, self.env, self.time_loop, self.guard_depth > 0
+        ).fact(node)
+
+    # recognising the cell equations ----------------------------------------------------
+    def _recognise(self, target: cst.BaseExpression, value: cst.BaseExpression) -> dict[str, Fact]:
+        reader = FactReader(self.flow, self.scope, self.env, self.time_loop, False)
+        target_key = key_of(target)
+        if target_key is None and isinstance(target, cst.Subscript):
+            base = key_of(target.value)
+            target_key = f"{base}[]" if base else None
+        if target_key is None:
+            return {}
+        labels = recognise_equation(value, reader, target_key)
+        if labels and self.loops and any(k == target_key for k in labels):
+            pass
+        return labels
+
+
+def recognise_equation(
+    value: cst.BaseExpression, reader: FactReader, target_key: str
+) -> dict[str, Fact]:
+    """Labels from the LSTM cell/hidden update, the GRU update or a vanilla RNN update."""
+    parts = terms(value)
+    labels: dict[str, Fact] = {}
+
+    def key(node: cst.BaseExpression) -> str | None:
+        direct = key_of(node)
+        if direct is not None:
+            return direct
+        if isinstance(node, cst.Subscript):
+            base = key_of(node.value)
+            return f"{base}[]" if base else None
+        return None
+
+    def act_of(node: cst.BaseExpression) -> str | None:
+        fact = reader.fact(node)
+        return fact.act if fact is not None and fact.kind in (F.ACT, F.STATE) else None
+
+    if len(parts) == 2 and all(sign == 1 for sign, _ in parts):
+        products = [factors(term) for _, term in parts]
+        if all(len(p) == 2 for p in products):
+            # LSTM cell: c = f * c_prev + i * g
+            for gated, other in (products, products[::-1]):
+                acts_gated = [act_of(n) for n in gated]
+                acts_other = [act_of(n) for n in other]
+                if (
+                    sorted(a or "" for a in acts_other) == ["sigmoid", "tanh"]
+                    and "sigmoid" in acts_gated
+                ):
+                    f_node = gated[acts_gated.index("sigmoid")]
+                    prev = gated[1 - acts_gated.index("sigmoid")]
+                    if act_of(prev) is not None:
+                        continue
+                    i_node = other[acts_other.index("sigmoid")]
+                    g_node = other[acts_other.index("tanh")]
+                    for node, gate in ((f_node, "f"), (i_node, "i"), (g_node, "g")):
+                        k = key(node)
+                        if k:
+                            labels[k] = Fact(
+                                F.ACT, act="sigmoid" if gate != "g" else "tanh", gate=gate
+                            )
+                    k = key(prev)
+                    if k:
+                        labels[k] = F.state("c", -1)
+                    labels[target_key] = F.state("c", 0)
+                    return labels
+            # GRU: h = (1 - z) * n + z * h_prev  (either order)
+            for first, second in (products, products[::-1]):
+                for index, node in enumerate(first):
+                    z_node = _one_minus(node)
+                    if z_node is None or act_of(z_node) != "sigmoid":
+                        continue
+                    partner = first[1 - index]
+                    z_key = key(z_node)
+                    rest = [n for n in second if key(n) != z_key]
+                    if len(rest) != 1 or not z_key:
+                        continue
+                    n_node, prev = (
+                        (partner, rest[0]) if act_of(partner) == "tanh" else (rest[0], partner)
+                    )
+                    if act_of(n_node) != "tanh":
+                        continue
+                    labels[z_key] = Fact(F.ACT, act="sigmoid", gate="z")
+                    if key(n_node):
+                        labels[key(n_node)] = Fact(F.ACT, act="tanh", gate="n")
+                    if key(prev):
+                        labels[key(prev)] = F.state("h", -1)
+                    labels[target_key] = F.state("h", 0)
+                    return labels
+    if len(parts) == 1:
+        product = factors(parts[0][1])
+        if len(product) == 2:
+            # LSTM hidden: h = o * tanh(c)
+            for gate_node, squashed in (product, product[::-1]):
+                if act_of(gate_node) == "sigmoid" and reader.activation_call(squashed) == "tanh":
+                    inner = reader.call_argument(squashed)
+                    inner_fact = reader.fact(inner) if inner is not None else None
+                    if inner_fact is not None and inner_fact.state == "c":
+                        if key(gate_node):
+                            labels[key(gate_node)] = Fact(F.ACT, act="sigmoid", gate="o")
+                        labels[target_key] = F.state("h", 0)
+                        return labels
+        # vanilla RNN: h = tanh(W x + U h_prev + b)
+        if reader.activation_call(value) == "tanh":
+            inner = reader.call_argument(value)
+            if inner is not None:
+                for _, term in terms(inner):
+                    operands = matmul_operands(term)
+                    if operands is None:
+                        continue
+                    for operand in operands:
+                        fact = reader.fact(operand)
+                        operand_key = key(operand)
+                        same = operand_key is not None and operand_key == target_key
+                        if same or (
+                            fact is not None and fact.state == "h" and fact.step in (-1, None)
+                        ):
+                            if operand_key and not same:
+                                labels[operand_key] = F.state("h", -1)
+                            labels[target_key] = F.state("h", 0, act="tanh")
+                            return labels
+    return labels
+
+
+def _one_minus(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract):
+        left = affine(node.left)
+        if left.symbol is None and left.const == 1:
+            return node.right
+    return None
+
+
+def _index(node: cst.Subscript) -> cst.BaseExpression | None:
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return node.slice[0].slice.value
+    return None
+
+
+def _time_index(node: cst.Subscript, var: str | None) -> tuple[int | None, int | None] | None:
+    """(offset from the loop variable, or None; constant index, or None) of a time subscript."""
+    elements = [e.slice for e in node.slice]
+    indices = [e.value for e in elements if isinstance(e, cst.Index)]
+    if var is not None:
+        for index in indices:
+            offset = index_offset(index, var)
+            if offset is not None:
+                return offset, None
+    if len(elements) == 1 and len(indices) == 1:
+        value = affine(indices[0])
+        if value.symbol is None:
+            return None, value.const
+    return None
+
+
+def _segment(node: cst.Subscript) -> tuple[int, int] | None:
+    """(start, end) in units of H of the last slice of a subscript: ``[:, H:2*H]`` is (1, 2)."""
+    slices = [e.slice for e in node.slice if isinstance(e.slice, cst.Slice)]
+    if not slices:
+        return None
+    part = slices[-1]
+
+    def units(bound: cst.BaseExpression | None, default: int | None) -> int | None:
+        if bound is None:
+            return default
+        if isinstance(bound, cst.Integer) and bound.value == "0":
+            return 0
+        if isinstance(bound, cst.Name | cst.Attribute):
+            return 1
+        if isinstance(bound, cst.BinaryOperation) and isinstance(bound.operator, cst.Multiply):
+            for number, _ in ((bound.left, bound.right), (bound.right, bound.left)):
+                if isinstance(number, cst.Integer):
+                    return int(number.value)
+        return None
+
+    start, end = units(part.lower, 0), units(part.upper, 99)
+    if start is None or end is None:
+        return None
+    return start, end
+
+
+def _apply_label(fact: Fact | None, label: Fact | None) -> Fact | None:
+    if label is None:
+        return fact
+    if fact is None:
+        return label
+    if label.kind == F.STATE:
+        return fact.with_(
+            kind=F.STATE,
+            state=label.state,
+            step=label.step,
+            act=label.act or (fact.act if fact.kind == F.ACT else None),
+        )
+    return fact.with_(
+        gate=label.gate or fact.gate,
+        act=label.act or fact.act,
+        kind=label.kind if fact.kind in (F.ACT, F.PRE) else fact.kind,
+    )
+
+
+def _detached(fact: Fact | None) -> Fact | None:
+    """The fact without the place it was read from: a value bound anew is read where it is used."""
+    return (
+        fact.with_(origin=None)
+        if fact is not None and fact.origin is not None and fact.kind == F.STATE
+        else fact
+    )
+
+
+def _known(fact: Fact) -> int:
+    return sum(i is not None for i in fact.items) if fact.kind == F.TUPLE else 1
+
+
+def _assigned_names(body: cst.BaseSuite) -> set[str]:
+    names: set[str] = set()
+
+    class Visitor(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            for name in _target_names(node.target):
+                names.add(name)
+
+    body.visit(Visitor())
+    return names
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, cst.Tuple | cst.List):
+        return [n for e in target.elements for n in _target_names(e.value)]
+    return []
+
+
+class FactReader:
+    """What an expression holds, given the facts in force."""
+
+    def __init__(
+        self, flow: Flow, scope: Scope, env: dict[str, Fact], loop: LoopInfo | None, guarded: bool
+    ) -> None:
+        self.flow = flow
+        self.ctx = flow.ctx
+        self.scope = scope
+        self.env = env
+        self.loop = loop
+        self.guarded = guarded
+
+    def lookup(self, key: str) -> Fact | None:
+        fact = self.env.get(key)
+        if fact is None and key.startswith("self.") and self.scope.class_name:
+            fact = self.flow.class_attrs.get((self.scope.class_name, key))
+        return fact
+
+    def helper(self, call: cst.Call):
+        name = dotted(call.func)
+        return self.ctx.helpers.get(name) if name else None
+
+    def activation_call(self, node: cst.BaseExpression) -> str | None:
+        """ "sigmoid"/"tanh" when ``node`` applies that activation (not its derivative)."""
+        if not isinstance(node, cst.Call):
+            return None
+        name = dotted(node.func) or ""
+        leaf = name.rsplit(".", 1)[-1]
+        head = name.split(".")[0]
+        if leaf == "tanh" and (
+            head in ("np", "numpy", "math", "torch")
+            or self.ctx.aliases.get(name, "").startswith("numpy")
+        ):
+            return "tanh"
+        if leaf == "expit":
+            return "sigmoid"
+        spec = self.helper(node)
+        if spec is not None and spec.act in ("sigmoid", "tanh") and call_mode(node, spec) == "act":
+            return spec.act
+        return None
+
+    def call_argument(self, call: cst.BaseExpression) -> cst.BaseExpression | None:
+        if isinstance(call, cst.Call) and call.args:
+            return call.args[0].value
+        return None
+
+    def fact(self, node: cst.BaseExpression) -> Fact | None:
+        if isinstance(node, cst.Name | cst.Attribute):
+            key = key_of(node)
+            if key is not None:
+                fact = self.lookup(key)
+                if fact is not None and fact.kind == F.STATE and fact.origin is None:
+                    fact = fact.with_(origin=node)
+                if fact is not None:
+                    return fact
+            if isinstance(node, cst.Attribute) and node.attr.value == "T":
+                return self.fact(node.value)
+            return None
+        if isinstance(node, cst.Subscript):
+            return self._subscript(node)
+        if isinstance(node, cst.Call):
+            return self._call(node)
+        if isinstance(node, cst.List) and len(node.elements) <= 1:
+            # [] starts a history; [h0] starts one with the initial state in front
+            if not node.elements:
+                return Fact(F.SEQ, container="list")
+            return Fact(
+                F.SEQ,
+                container="list",
+                convention=F.PREPENDED,
+                elem=self.fact(node.elements[0].value),
+            )
+        if isinstance(node, cst.Tuple | cst.List):
+            items = tuple(
+                self.fact(e.value) if not isinstance(e, cst.StarredElement) else None
+                for e in node.elements
+            )
+            return Fact(F.TUPLE, items=items)
+        if isinstance(node, cst.Dict):
+            if not node.elements:
+                return Fact(F.SEQ, container="dict")
+            keys = []
+            for element in node.elements:
+                if isinstance(element, cst.DictElement):
+                    text = string_key(element.key)
+                    if text is not None:
+                        keys.append((text, self.fact(element.value)))
+            return Fact(F.DICT, keys=tuple(keys))
+        if isinstance(node, cst.BinaryOperation):
+            return self._binary(node)
+        if isinstance(node, cst.IfExp):
+            inner = FactReader(
+                self.flow,
+                self.scope,
+                self.env,
+                self.loop,
+                self.guarded or self._mentions_loop(node.test),
+            )
+            body, other = inner.fact(node.body), inner.fact(node.orelse)
+            return body if body is not None else other
+        return None
+
+    def _mentions_loop(self, test: cst.BaseExpression) -> bool:
+        return bool(self.loop and self.loop.loop.var and mentions(test, self.loop.loop.var))
+
+    def _subscript(self, node: cst.Subscript) -> Fact | None:
+        key = key_of(node)
+        if key is not None:
+            fact = self.lookup(key)
+            if fact is not None:
+                return fact
+            base = self.fact(node.value)
+            if base is not None and base.kind == F.DICT:
+                return base.key(string_key(_index(node)))
+            return None
+        base = self.fact(node.value)
+        if base is None:
+            return None
+        if base.kind == F.SEQ:
+            return self._element(node, base)
+        if base.kind == F.TUPLE:
+            index = _index(node)
+            if isinstance(index, cst.Integer):
+                return base.item(int(index.value))
+            return None
+        if base.segments:
+            span = _segment(node)
+            for start, end, fact in base.segments:
+                if span is not None and start <= span[0] and span[1] <= end:
+                    return fact
+            return None
+        if base.kind in (F.ACT, F.STATE, F.PROB, F.PRE):
+            return base
+        return None
+
+    def _element(self, node: cst.Subscript, seq: Fact) -> Fact | None:
+        elem = seq.elem
+        if elem is None:
+            return None
+        if elem.kind != F.STATE:
+            return elem
+        var = self.loop.loop.var if self.loop else None
+        index = _time_index(node, var)
+        if index is None:
+            return elem.with_(step=None, origin=node)
+        offset, _ = index
+        if offset is None:
+            return elem.with_(step=None, origin=node, wraps=False)
+        shift = self.loop.shift if self.loop else None
+        if shift is None or seq.convention is None:
+            return elem.with_(step=None, origin=node)
+        stored = offset - 1 if seq.convention == F.PREPENDED else offset
+        elem = elem.with_(convention=seq.convention, container=seq.container)
+        lowest = self.loop.loop.lowest
+        wraps = (
+            seq.container != "dict"
+            and seq.convention != F.FROM_MINUS_1
+            and lowest is not None
+            and lowest + offset < 0
+            and not self.guarded
+        )
+        return elem.with_(step=stored - shift, wraps=wraps, origin=node)
+
+    def _call(self, node: cst.Call) -> Fact | None:
+        name = dotted(node.func) or ""
+        leaf = name.rsplit(".", 1)[-1]
+        act = self.activation_call(node)
+        if act is not None:
+            return Fact(F.ACT, act=act)
+        spec = self.helper(node)
+        if spec is not None:
+            if spec.act == "softmax":
+                return Fact(F.PROB, safe=spec.clamped, stable=spec.stable, origin=node)
+            if call_mode(node, spec) == "deriv":
+                return Fact(F.DERIV, act=spec.act)
+        if leaf == "softmax" and name.split(".")[0] not in self.ctx.functions:
+            return Fact(F.PROB, safe=False, stable=True, origin=node)
+        if leaf == "exp" and self._numpy(name):
+            argument = node.args[0].value if node.args else None
+            shifted = argument is not None and (
+                _max_shifted(argument) or self._is_shifted(argument)
+            )
+            return Fact(F.EXP, stable=shifted, origin=node)
+        if leaf in ("copy", "array", "asarray", "deepcopy", "list") and node.args:
+            return self.fact(node.args[0].value)
+        if isinstance(node.func, cst.Attribute) and leaf == "copy" and not node.args:
+            return self.fact(node.func.value)
+        if leaf in ("clip", "maximum") and self._numpy(name) and node.args:
+            inner = self.fact(node.args[0].value)
+            if inner is not None and inner.kind == F.PROB:
+                return inner.with_(safe=True)
+            return inner
+        if leaf in ("zeros", "zeros_like", "empty", "empty_like", "ones", "full") and self._numpy(
+            name
+        ):
+            return Fact(F.ZEROS)
+        if leaf in ("vstack", "hstack", "concatenate", "row_stack", "column_stack") and node.args:
+            parts = node.args[0].value
+            if isinstance(parts, cst.Tuple | cst.List):
+                segments = []
+                for position, element in enumerate(parts.elements):
+                    fact = self.fact(element.value)
+                    if fact is not None:
+                        segments.append((position, position + 1, fact))
+                if segments:
+                    return Fact(F.PRE, segments=tuple(segments))
+            return None
+        callee = self.flow.resolve(node.func, self.scope)
+        if callee is not None:
+            return callee.returns
+        return None
+
+    def _is_shifted(self, node: cst.BaseExpression) -> bool:
+        fact = self.fact(node)
+        return fact is not None and fact.kind == F.SHIFTED
+
+    def _numpy(self, name: str) -> bool:
+        head = name.split(".")[0]
+        return (
+            head in ("np", "numpy")
+            or self.ctx.aliases.get(head, "") in ("numpy",)
+            or "." not in name
+        )
+
+    def _binary(self, node: cst.BinaryOperation) -> Fact | None:
+        op = node.operator
+        left = self.fact(node.left)
+        if isinstance(op, cst.Divide) and left is not None and left.kind == F.EXP:
+            return Fact(F.PROB, stable=left.stable, safe=False, origin=left.origin)
+        if isinstance(op, cst.Subtract) and is_call_to(node.right, "max", "amax", "logsumexp"):
+            return Fact(F.SHIFTED)
+        if isinstance(op, cst.Subtract) and left is not None and left.kind == F.PROB:
+            return Fact(F.PROB, safe=True, origin=None)  # y - onehot: the gradient of the logits
+        if isinstance(op, cst.Add):
+            right = self.fact(node.right)
+            if left is not None and left.kind == F.PROB:
+                return left.with_(safe=True)
+            if right is not None and right.kind == F.PROB:
+                return right.with_(safe=True)
+        return None
+
+
+def _max_shifted(node: cst.BaseExpression) -> bool:
+    """``v - np.max(v)`` or ``v - v.max(...)``: the exp cannot overflow."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract):
+        right = node.right
+        return (is_call_to(right, "max", "amax", "logsumexp")) or isinstance(
+            right, cst.Name | cst.Subscript | cst.Attribute
+        )
+    return False

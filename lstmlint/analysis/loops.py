@@ -1,0 +1,202 @@
+"""Time loops: which loops walk over time steps, in which direction, and how the index maps to a step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import libcst as cst
+
+from lstmlint.analysis.names import code_of, dotted
+
+FORWARD, BACKWARD = "forward", "backward"
+
+
+@dataclass(frozen=True)
+class Affine:
+    """``symbol + const`` (symbol None for a plain number)."""
+
+    symbol: str | None
+    const: int
+
+
+def affine(node: cst.BaseExpression) -> Affine:
+    if isinstance(node, cst.Integer):
+        return Affine(None, int(node.evaluated_value))
+    if (
+        isinstance(node, cst.UnaryOperation)
+        and isinstance(node.operator, cst.Minus)
+        and isinstance(node.expression, cst.Integer)
+    ):
+        return Affine(None, -int(node.expression.evaluated_value))
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add | cst.Subtract):
+        sign = 1 if isinstance(node.operator, cst.Add) else -1
+        right = affine(node.right)
+        left = affine(node.left)
+        if right.symbol is None:
+            return Affine(left.symbol, left.const + sign * right.const)
+        if left.symbol is None and sign == 1:
+            return Affine(right.symbol, left.const + right.const)
+    return Affine(code_of(node), 0)
+
+
+def index_offset(node: cst.BaseExpression, var: str) -> int | None:
+    """k for an index ``var + k`` (``t``, ``t-1``, ``t + 1``), else None."""
+    value = affine(node)
+    return value.const if value.symbol == var else None
+
+
+@dataclass
+class TimeLoop:
+    node: cst.For | cst.While
+    var: str | None
+    direction: str
+    low: Affine | None  # smallest index value
+    high: Affine | None  # largest index value
+
+    def shift(self, steps_symbol: Callable[[str], int]) -> int | None:
+        """step = index + shift; ``steps_symbol`` says how a bound's symbol relates to T (0 or +1)."""
+        if (
+            self.low is None
+            or self.high is None
+            or self.low.symbol is not None
+            or self.high.symbol is None
+        ):
+            return 0 if self.low == Affine(None, 0) else None
+        high = self.high.const + steps_symbol(self.high.symbol)  # relative to T
+        if self.low.const == 0 and high == -1:
+            return 0
+        if self.low.const == 1 and high == 0:
+            return -1
+        if self.low.const == 1 and high == -1:
+            return 0
+        return None
+
+    @property
+    def lowest(self) -> int | None:
+        return self.low.const if self.low is not None and self.low.symbol is None else None
+
+
+def _range_bounds(call: cst.Call) -> tuple[str, Affine | None, Affine | None] | None:
+    args = [a.value for a in call.args if a.keyword is None]
+    if not args or len(args) > 3:
+        return None
+    start, stop = (
+        (Affine(None, 0), affine(args[0])) if len(args) == 1 else (affine(args[0]), affine(args[1]))
+    )
+    step = affine(args[2]) if len(args) == 3 else Affine(None, 1)
+    if step.symbol is not None or step.const == 0:
+        return None
+    if step.const > 0:
+        return FORWARD, start, Affine(stop.symbol, stop.const - 1)
+    return BACKWARD, Affine(stop.symbol, stop.const + 1), start
+
+
+def _is(call: cst.BaseExpression, *names: str) -> bool:
+    if not isinstance(call, cst.Call):
+        return False
+    name = dotted(call.func) or ""
+    return name in names or (
+        name.rsplit(".", 1)[-1] in names and name.split(".")[0] in ("np", "numpy")
+    )
+
+
+def _iteration(node: cst.BaseExpression) -> tuple[str, Affine | None, Affine | None, bool] | None:
+    """(direction, low, high, enumerated) of an iterable over time, or None."""
+    reverse = False
+    while True:
+        if isinstance(node, cst.Call) and dotted(node.func) == "reversed" and node.args:
+            reverse, node = not reverse, node.args[0].value
+        elif isinstance(node, cst.Call) and dotted(node.func) in ("list", "tuple") and node.args:
+            node = node.args[0].value
+        elif isinstance(node, cst.Subscript) and _is_reverse_slice(node):
+            reverse, node = not reverse, node.value
+        else:
+            break
+    if _is(node, "range", "xrange", "arange"):
+        bounds = _range_bounds(node)
+        if bounds is None:
+            return None
+        direction, low, high = bounds
+        if reverse:
+            direction = BACKWARD if direction == FORWARD else FORWARD
+        return direction, low, high, False
+    if _is(node, "enumerate") and node.args:
+        inner = node.args[0].value
+        high = Affine(f"len({code_of(inner)})", -1)
+        return (BACKWARD if reverse else FORWARD), Affine(None, 0), high, True
+    return ((BACKWARD if reverse else FORWARD), None, None, False) if reverse else None
+
+
+def _is_reverse_slice(node: cst.Subscript) -> bool:
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Slice):
+        return False
+    part = node.slice[0].slice
+    return (
+        part.lower is None
+        and part.upper is None
+        and affine(part.step or cst.Integer("1")) == Affine(None, -1)
+    )
+
+
+def for_loop(node: cst.For) -> TimeLoop | None:
+    found = _iteration(node.iter)
+    if found is None:
+        if isinstance(node.target, cst.Name):  # for x in inputs: a forward walk without an index
+            return TimeLoop(node, None, FORWARD, None, None)
+        return None
+    direction, low, high, enumerated = found
+    target = node.target
+    if enumerated and isinstance(target, cst.Tuple) and target.elements:
+        target = target.elements[0].value
+    var = target.value if isinstance(target, cst.Name) else None
+    return TimeLoop(node, var, direction, low, high)
+
+
+def while_loop(node: cst.While, preceding: list[cst.CSTNode]) -> TimeLoop | None:
+    """``while t >= 0: ... t -= 1`` counts down from its initial value."""
+    test = node.test
+    if not (
+        isinstance(test, cst.Comparison)
+        and isinstance(test.left, cst.Name)
+        and len(test.comparisons) == 1
+    ):
+        return None
+    var = test.left.value
+    comparison = test.comparisons[0]
+    bound = affine(comparison.comparator)
+    if bound.symbol is not None:
+        return None
+    if isinstance(comparison.operator, cst.GreaterThanEqual):
+        low = bound.const
+    elif isinstance(comparison.operator, cst.GreaterThan):
+        low = bound.const + 1
+    else:
+        return None
+    if not _decrements(node.body, var):
+        return None
+    start = None
+    for statement in preceding:
+        for small in getattr(statement, "body", []):
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                target = small.targets[0].target
+                if isinstance(target, cst.Name) and target.value == var:
+                    start = affine(small.value)
+    return TimeLoop(node, var, BACKWARD, Affine(None, low), start)
+
+
+def _decrements(body: cst.BaseSuite, var: str) -> bool:
+    found = False
+
+    class Visitor(cst.CSTVisitor):
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            nonlocal found
+            if (
+                isinstance(node.target, cst.Name)
+                and node.target.value == var
+                and isinstance(node.operator, cst.SubtractAssign)
+            ):
+                found = True
+
+    body.visit(Visitor())
+    return found

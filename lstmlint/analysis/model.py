@@ -1,0 +1,75 @@
+"""``RnnModel``: everything the rules ask about one file, computed once and on demand."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from lstmlint.analysis import facts as F
+from lstmlint.analysis.flow import FactReader, Flow, FlowResult, Point
+from lstmlint.analysis.helpers import ModuleContext, ModuleLoader
+from lstmlint.diagnostics import Span
+
+
+class RnnModel:
+    def __init__(
+        self, module: cst.Module, path: Path | None = None, loader: ModuleLoader | None = None
+    ) -> None:
+        self._wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        self.module = module
+        self.path = path
+        self.context = ModuleContext(module, path, loader or ModuleLoader())
+
+    # positions -------------------------------------------------------------------------
+    @cached_property
+    def _positions(self):
+        return self._wrapper.resolve(PositionProvider)
+
+    def span(self, node: cst.CSTNode) -> Span:
+        position = self._positions.get(node)
+        if position is None:
+            return Span(1, 1, 1, 1)
+        return Span(
+            position.start.line,
+            position.start.column + 1,
+            position.end.line,
+            position.end.column + 1,
+        )
+
+    # the model -------------------------------------------------------------------------
+    @cached_property
+    def _flow(self) -> Flow:
+        return Flow(self.module, self.context)
+
+    @cached_property
+    def flow(self) -> FlowResult:
+        return self._flow.run()
+
+    def reader(self, point: Point) -> FactReader:
+        """What expressions hold at ``point``."""
+        self.flow  # noqa: B018 - the walk must have run
+        return FactReader(self._flow, point.scope, point.env, point.time_loop, point.guarded)
+
+    @property
+    def points(self) -> list[Point]:
+        return self.flow.points
+
+    @property
+    def region_points(self) -> list[Point]:
+        return [p for p in self.flow.points if p.in_region]
+
+    @cached_property
+    def is_rnn(self) -> bool:
+        """The file holds recurrent code: a recognised cell update or a backward time loop."""
+        for env in self.flow.envs.values():
+            for fact in env.values():
+                if fact.kind == F.STATE or (
+                    fact.kind == F.SEQ and fact.elem is not None and fact.elem.kind == F.STATE
+                ):
+                    return True
+                if fact.gate is not None:
+                    return True
+        return any(info.loop.direction == "backward" for info in self.flow.loops)

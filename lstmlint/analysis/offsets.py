@@ -1,0 +1,152 @@
+"""Which state reads in backward code read the wrong time step (LST101 / LST102)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from lstmlint.analysis import facts as F
+from lstmlint.analysis.backward import CURRENT, OK, PREVIOUS, StateRead, groups, state_reads
+from lstmlint.analysis.loops import affine
+from lstmlint.analysis.names import code_of
+
+NAMES = {"c": "cell", "h": "hidden"}
+
+
+@dataclass
+class OffsetProblem:
+    code: str  # LST101 or LST102
+    node: cst.CSTNode
+    message: str
+    fix: str | None
+
+
+def _reads(model) -> dict[int, list[StateRead]]:
+    by_origin: dict[int, list[StateRead]] = {}
+    for point in model.region_points:
+        reader = model.reader(point)
+        for read in state_reads(reader, point):
+            by_origin.setdefault(id(read.node), []).append(read)
+        for group in groups(reader, point):
+            # a vanilla RNN's h inside its own derivative (1 - h**2) must be the current h
+            fact = group.fact
+            if (
+                fact.kind == F.STATE
+                and fact.act == "tanh"
+                and group.kind == OK
+                and fact.origin is not None
+            ):
+                by_origin.setdefault(id(fact.origin), []).append(
+                    StateRead(fact.origin, fact, CURRENT, point)
+                )
+    return by_origin
+
+
+def _fixed_index(node: cst.CSTNode, var: str | None, delta: int) -> str | None:
+    if not isinstance(node, cst.Subscript) or var is None:
+        return None
+    parts = []
+    changed = False
+    for element in node.slice:
+        inner = element.slice
+        if isinstance(inner, cst.Index) and not changed:
+            value = affine(inner.value)
+            if value.symbol == var:
+                k = value.const + delta
+                parts.append(var if k == 0 else f"{var} + {k}" if k > 0 else f"{var} - {-k}")
+                changed = True
+                continue
+        parts.append(code_of(element).strip().rstrip(","))
+    return f"{code_of(node.value)}[{', '.join(parts)}]" if changed else None
+
+
+def _other_name(read: StateRead, step: int) -> str | None:
+    for key, fact in read.point.env.items():
+        if (
+            fact.kind == F.STATE
+            and fact.state == read.fact.state
+            and fact.step == step
+            and "[" not in key
+        ):
+            return key
+    return None
+
+
+def _describe(fact: F.Fact) -> str:
+    if fact.convention == F.PREPENDED:
+        return "this history starts with the initial state, so step t is stored at index t + 1"
+    if fact.convention == F.FROM_MINUS_1:
+        return "this history holds the initial state at key -1, so step t is stored at key t"
+    if fact.convention == F.ALIGNED:
+        return "this history holds no initial state, so step t is stored at index t"
+    return ""
+
+
+def offset_problems(model) -> list[OffsetProblem]:
+    problems: list[OffsetProblem] = []
+    for reads in _reads(model).values():
+        read = next(
+            (r for r in reads if r.expected is not None and r.expected != r.fact.step), None
+        )
+        expected_known = any(r.expected is not None for r in reads)
+        first = reads[0]
+        fact = first.fact
+        kind = NAMES.get(fact.state or "", "recurrent")
+        text = code_of(first.node)
+        var = first.point.time_loop.loop.var if first.point.time_loop else None
+        if read is not None and read.fact.step is not None:
+            wanted = read.expected
+            code = "LST101" if wanted == PREVIOUS else "LST102"
+            role = "previous" if wanted == PREVIOUS else "current"
+            actual = fact.step
+            where = {0: "the current step", -1: "the previous step"}.get(
+                actual, f"{abs(actual)} steps back" if actual < 0 else "the next step"
+            )
+            fixed = _fixed_index(first.node, var, wanted - actual) or _other_name(read, wanted)
+            reason = _describe(fact)
+            message = (
+                f"the {role} {kind} state is needed here, but `{text}` is the state of {where}"
+            )
+            message += f"; {reason}" if reason else ""
+            problems.append(
+                OffsetProblem(code, first.node, message, f"use `{fixed}`" if fixed else None)
+            )
+            continue
+        if expected_known or fact.step is None:
+            if fact.wraps and not any(r.expected == CURRENT for r in reads):
+                problems.append(_wrap(first, kind, text, var))
+            continue
+        if fact.wraps:
+            problems.append(_wrap(first, kind, text, var))
+        elif fact.step < -1:
+            fixed = _fixed_index(first.node, var, -1 - fact.step)
+            problems.append(
+                OffsetProblem(
+                    "LST101",
+                    first.node,
+                    f"`{text}` is the {kind} state {abs(fact.step)} steps back, not the previous one; {_describe(fact)}",
+                    f"use `{fixed}` for the previous state" if fixed else None,
+                )
+            )
+        elif fact.step > 0:
+            fixed = _fixed_index(first.node, var, -fact.step)
+            problems.append(
+                OffsetProblem(
+                    "LST102",
+                    first.node,
+                    f"`{text}` is the {kind} state of a later step; {_describe(fact)}",
+                    f"use `{fixed}` for the current state" if fixed else None,
+                )
+            )
+    return problems
+
+
+def _wrap(read: StateRead, kind: str, text: str, var: str | None) -> OffsetProblem:
+    return OffsetProblem(
+        "LST101",
+        read.node,
+        f"`{text}` wraps around to the last element at {var or 't'} == 0: this history holds no initial state, "
+        f"so the previous {kind} state of step 0 is the initial state, not the last one",
+        f"use the initial state at {var or 't'} == 0, e.g. `{text} if {var or 't'} > 0 else h0`",
+    )

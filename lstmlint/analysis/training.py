@@ -1,0 +1,454 @@
+"""Loss, numerics, initialisation and updates: what LST3xx and LST4xx look at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from lstmlint.analysis import facts as F
+from lstmlint.analysis.algebra import factors, is_call_to, strip_transpose, terms
+from lstmlint.analysis.backward import statement_value
+from lstmlint.analysis.flow import Point, _segment
+from lstmlint.analysis.names import dotted, key_of, last_name
+
+AGGRESSIVE_LR = 0.1
+
+
+def _calls(node: cst.CSTNode) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+    node.visit(Visitor())
+    return found
+
+
+def _nodes(node: cst.CSTNode, kind) -> list:
+    found = []
+
+    class Visitor(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            if isinstance(n, kind):
+                found.append(n)
+            return True
+
+    node.visit(Visitor())
+    return found
+
+
+def _is_log(call: cst.Call) -> bool:
+    name = dotted(call.func) or ""
+    return name.rsplit(".", 1)[-1] == "log" and name.split(".")[0] in ("np", "numpy", "math", "log")
+
+
+# LST302 -------------------------------------------------------------------------------------
+def unsafe_logs(model) -> list[tuple[cst.Call, Point]]:
+    found = []
+    for point in model.points:
+        value = statement_value(point.statement)
+        if value is None:
+            continue
+        reader = model.reader(point)
+        for call in _calls(value):
+            if _is_log(call) and call.args:
+                fact = reader.fact(call.args[0].value)
+                if fact is not None and fact.kind == F.PROB and not fact.safe:
+                    found.append((call, point))
+    return found
+
+
+# LST301 -------------------------------------------------------------------------------------
+def _log_of_prob(reader, node: cst.BaseExpression) -> bool:
+    for call in _calls(node):
+        if _is_log(call) and call.args:
+            fact = reader.fact(call.args[0].value)
+            if fact is not None and fact.kind == F.PROB:
+                return True
+    return False
+
+
+def mean_losses(model) -> list[cst.Call]:
+    """``np.mean(np.log(y) * onehot)`` while the backward seeds the unscaled ``y - onehot``."""
+    seeds = _unscaled_seeds(model)
+    if not seeds:
+        return []
+    found = []
+    for point in model.points:
+        value = statement_value(point.statement)
+        if value is None:
+            continue
+        reader = model.reader(point)
+        for call in _calls(value):
+            inner = None
+            if (
+                is_call_to(call, "mean")
+                and call.args
+                and (dotted(call.func) or "").split(".")[0] in ("np", "numpy")
+            ):
+                inner = call.args[0].value
+            elif (
+                isinstance(call.func, cst.Attribute)
+                and call.func.attr.value == "mean"
+                and not call.args
+            ):
+                inner = call.func.value
+            if inner is None:
+                continue
+            for _, term in terms(inner):
+                parts = factors(term)
+                if len(parts) >= 2 and any(_log_of_prob(reader, p) for p in parts):
+                    found.append(call)
+                    break
+    return found
+
+
+def _unscaled_seeds(model) -> list[str]:
+    seeds: dict[str, bool] = {}
+    for point in model.points:
+        statement = point.statement
+        reader = model.reader(point)
+        if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
+            key = key_of(statement.targets[0].target)
+            value = statement.value
+            if key is None:
+                continue
+            fact = reader.fact(value)
+            is_seed = (
+                fact is not None and fact.kind == F.PROB and not isinstance(value, cst.Call)
+            ) or (
+                isinstance(value, cst.Call)
+                and (
+                    is_call_to(value, "copy")
+                    or (isinstance(value.func, cst.Attribute) and value.func.attr.value == "copy")
+                )
+                and fact is not None
+                and fact.kind == F.PROB
+            )
+            parts = terms(value)
+            if len(parts) == 2 and parts[1][0] == -1:
+                left = reader.fact(parts[0][1])
+                is_seed = is_seed or (left is not None and left.kind == F.PROB)
+            if is_seed:
+                seeds[key] = True
+            elif key in seeds and any(isinstance(n, cst.Divide) for n in _nodes(value, cst.Divide)):
+                seeds[key] = False
+        elif isinstance(statement, cst.AugAssign) and isinstance(
+            statement.operator, cst.DivideAssign
+        ):
+            key = key_of(statement.target)
+            if key in seeds:
+                seeds[key] = False
+    return [k for k, unscaled in seeds.items() if unscaled]
+
+
+# LST303 -------------------------------------------------------------------------------------
+def unstable_softmaxes(model) -> list[tuple[cst.CSTNode, str]]:
+    found: list[tuple[cst.CSTNode, str]] = []
+    seen: set[int] = set()
+    reported_helpers: set[str] = set()
+    for point in model.points:
+        value = statement_value(point.statement)
+        if value is None:
+            continue
+        reader = model.reader(point)
+        for division in _nodes(value, cst.BinaryOperation):
+            if not isinstance(division.operator, cst.Divide):
+                continue
+            fact = reader.fact(division)
+            if (
+                fact is not None
+                and fact.kind == F.PROB
+                and not fact.stable
+                and fact.origin is not None
+            ):
+                if id(fact.origin) not in seen:
+                    seen.add(id(fact.origin))
+                    found.append((fact.origin, "inline"))
+        for call in _calls(value):
+            spec = reader.helper(call)
+            name = dotted(call.func) or ""
+            if spec is None or spec.act != "softmax" or spec.stable or spec.ref is None:
+                continue
+            if spec.ref.context is model.context or name in reported_helpers:
+                continue
+            reported_helpers.add(name)
+            found.append((call, name))
+    return found
+
+
+# LST401 -------------------------------------------------------------------------------------
+@dataclass
+class ForgetBias:
+    name: str
+    segment: tuple[int, int] | None
+
+
+def forget_biases(model) -> list[ForgetBias]:
+    biases: list[ForgetBias] = []
+    points_by_scope: dict[int, list[Point]] = {}
+    for point in model.points:
+        points_by_scope.setdefault(id(point.scope.node), []).append(point)
+    labels = model._flow.labels
+    for point in model.points:
+        statement = point.statement
+        if not isinstance(statement, cst.Assign):
+            continue
+        key = key_of(statement.targets[0].target)
+        if key is None:
+            target = statement.targets[0].target
+            key = (
+                f"{key_of(target.value)}[]"
+                if isinstance(target, cst.Subscript) and key_of(target.value)
+                else None
+            )
+        label = labels.get((point.scope.name, key)) if key else None
+        if label is None or label.gate != "f":
+            continue
+        reader = model.reader(point)
+        if reader.activation_call(statement.value) != "sigmoid":
+            continue
+        pre = reader.call_argument(statement.value)
+        segment = None
+        if isinstance(pre, cst.Subscript):
+            segment = _segment(pre)
+            pre_key = key_of(pre.value)
+            pre = _last_assignment(points_by_scope.get(id(point.scope.node), []), pre_key, point)
+        elif isinstance(pre, cst.Name):
+            found = _last_assignment(
+                points_by_scope.get(id(point.scope.node), []), pre.value, point
+            )
+            pre = found if found is not None else pre
+        if pre is None:
+            continue
+        for _, term in terms(pre):
+            bare = strip_transpose(term)
+            if isinstance(bare, cst.Name | cst.Attribute | cst.Subscript) and key_of(bare):
+                name = last_name(key_of(bare))
+                if name:
+                    biases.append(ForgetBias(name, segment))
+    return biases
+
+
+def _last_assignment(
+    points: list[Point], key: str | None, before: Point
+) -> cst.BaseExpression | None:
+    found = None
+    for point in points:
+        if point is before:
+            break
+        statement = point.statement
+        if (
+            isinstance(statement, cst.Assign)
+            and key is not None
+            and key_of(statement.targets[0].target) == key
+        ):
+            found = statement.value
+    return found
+
+
+def zero_forget_inits(model) -> list[cst.CSTNode]:
+    biases = forget_biases(model)
+    if not biases:
+        return []
+    names = {b.name: b for b in biases}
+    found: list[cst.CSTNode] = []
+    slices_set: dict[str, list[tuple[int, int]]] = {}
+    candidates: list[tuple[cst.CSTNode, str]] = []
+    for point in model.points:
+        statement = point.statement
+        if not isinstance(statement, cst.Assign):
+            continue
+        target = statement.targets[0].target
+        value = statement.value
+        if isinstance(target, cst.Subscript) and key_of(target.value):
+            span = _segment(target)
+            if span is not None:
+                slices_set.setdefault(last_name(key_of(target.value)), []).append(span)
+            key = key_of(target)
+            if key is None:
+                continue
+        else:
+            key = key_of(target)
+        name = last_name(key)
+        if name in names and is_call_to(value, "zeros", "zeros_like"):
+            candidates.append((value, name))
+        for element in _nodes(value, cst.DictElement):
+            text = (
+                element.key.evaluated_value if isinstance(element.key, cst.SimpleString) else None
+            )
+            if text in names and is_call_to(element.value, "zeros", "zeros_like"):
+                candidates.append((element.value, text))
+    for node, name in candidates:
+        segment = names[name].segment
+        if segment is not None and any(
+            s[0] <= segment[0] and segment[1] <= s[1] for s in slices_set.get(name, [])
+        ):
+            continue
+        found.append(node)
+    return found
+
+
+# LST402 / LST404 ---------------------------------------------------------------------------
+@dataclass
+class Update:
+    node: cst.CSTNode
+    rate: cst.BaseExpression | None  # the learning-rate factor
+    plain: bool  # plain SGD (no per-parameter scaling)
+    point: Point | None = None
+
+
+def _update(statement: cst.CSTNode) -> Update | None:
+    if isinstance(statement, cst.AugAssign) and isinstance(
+        statement.operator, cst.SubtractAssign | cst.AddAssign
+    ):
+        value = statement.value
+        if isinstance(statement.operator, cst.AddAssign):
+            if not (
+                isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus)
+            ) and not (isinstance(value, cst.BinaryOperation) and _leading_minus(value)):
+                return None
+    elif isinstance(statement, cst.Assign) and len(statement.targets) == 1:
+        value = statement.value
+        parts = terms(value)
+        target = key_of(statement.targets[0].target)
+        if not (len(parts) == 2 and parts[1][0] == -1 and key_of(parts[0][1]) == target and target):
+            return None
+        value = parts[1][1]
+    else:
+        return None
+    parts = factors(value)
+    if len(parts) < 2:
+        return None
+    plain = not any(is_call_to(c, "sqrt") for c in _calls(value))
+    rate = next(
+        (
+            p
+            for p in parts
+            if isinstance(p, cst.Integer | cst.Float)
+            or (isinstance(p, cst.Name) and _rate_like(p.value))
+        ),
+        None,
+    )
+    if rate is None:
+        return None
+    return Update(statement, rate, plain)
+
+
+def _leading_minus(node: cst.BinaryOperation) -> bool:
+    left = node.left
+    while isinstance(left, cst.BinaryOperation):
+        left = left.left
+    return isinstance(left, cst.UnaryOperation) and isinstance(left.operator, cst.Minus)
+
+
+def _rate_like(name: str) -> bool:
+    lowered = name.lower()
+    return (
+        lowered in ("lr", "eta", "alpha", "step", "step_size")
+        or "rate" in lowered
+        or lowered.startswith("lr")
+    )
+
+
+def updates(model) -> list[Update]:
+    found = []
+    for point in model.points:
+        update = _update(point.statement)
+        if update is not None:
+            update.point = point
+            found.append(update)
+    return found
+
+
+def _literal(node: cst.BaseExpression | None) -> float | None:
+    if isinstance(node, cst.Integer | cst.Float):
+        return float(node.evaluated_value)
+    return None
+
+
+def _function_update(func: cst.FunctionDef) -> tuple[str, cst.BaseExpression | None, int] | None:
+    """(rate parameter, its default, its position) when a function does a plain SGD step with it."""
+    params = [p for p in func.params.params if p.name.value not in ("self", "cls")]
+    for statement in _nodes(func.body, cst.BaseSmallStatement):
+        update = _update(statement)
+        if update is not None and update.plain and isinstance(update.rate, cst.Name):
+            for index, param in enumerate(params):
+                if param.name.value == update.rate.value:
+                    return param.name.value, param.default, index
+    return None
+
+
+def aggressive_rates(model) -> list[cst.CSTNode]:
+    found: list[cst.CSTNode] = []
+    numeric: dict[str, list[cst.BaseExpression]] = {}
+    for point in model.points:
+        statement = point.statement
+        if (
+            isinstance(statement, cst.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0].target, cst.Name)
+        ):
+            if _literal(statement.value) is not None:
+                numeric.setdefault(statement.targets[0].target.value, []).append(statement.value)
+    for update in updates(model):
+        if not update.plain:
+            continue
+        if _literal(update.rate) is not None:
+            if _literal(update.rate) >= AGGRESSIVE_LR:
+                found.append(update.rate)
+            continue
+        name = update.rate.value
+        if name in update.point.scope.params:
+            continue  # handled at the call sites below
+        found.extend(v for v in numeric.get(name, []) if _literal(v) >= AGGRESSIVE_LR)
+    for call, func in _update_calls(model):
+        rate = _function_update(func)
+        if rate is None:
+            continue
+        pname, default, index = rate
+        args = [a for a in call.args if a.keyword is None]
+        given = next(
+            (a.value for a in call.args if a.keyword is not None and a.keyword.value == pname), None
+        )
+        if given is None and index < len(args):
+            given = args[index].value
+        value = _literal(given) if given is not None else _literal(default)
+        if isinstance(given, cst.Name):
+            literals = numeric.get(given.value, [])
+            found.extend(v for v in literals if _literal(v) >= AGGRESSIVE_LR)
+            continue
+        if value is not None and value >= AGGRESSIVE_LR:
+            found.append(given if given is not None else call)
+    return found
+
+
+def _update_calls(model) -> list[tuple[cst.Call, cst.FunctionDef]]:
+    calls = []
+    functions = model.context.all_functions
+    for call in _calls(model.module):
+        name = dotted(call.func)
+        ref = functions.get(name) if name else None
+        if ref is not None:
+            calls.append((call, ref.node))
+    return calls
+
+
+def has_clipping(model) -> bool:
+    for call in _calls(model.module):
+        name = (dotted(call.func) or "").rsplit(".", 1)[-1].lower()
+        if "clip" in name or name == "norm":
+            return True
+    return False
+
+
+def first_update(model) -> cst.CSTNode | None:
+    found = updates(model)
+    if found:
+        return found[0].node
+    for call, func in _update_calls(model):
+        if _function_update(func) is not None:
+            return call
+    return None

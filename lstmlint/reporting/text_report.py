@@ -1,0 +1,96 @@
+"""``--format text``: findings with the offending line and a marker, then a summary (rich)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TextIO
+
+from lstmlint.diagnostics import Diagnostic, Severity
+from lstmlint.engine import FileResult
+
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold cyan"}
+
+
+def _location(diag: Diagnostic) -> str:
+    if diag.cell is not None:
+        return f"{diag.path}:cell {diag.cell}:{diag.span.line}:{diag.span.column}"
+    return f"{diag.path}:{diag.span.line}:{diag.span.column}"
+
+
+def _source_line(result: FileResult, diag: Diagnostic) -> str | None:
+    doc = result.document
+    if doc is None:
+        return None
+    line = diag.span.line
+    if diag.cell is not None and doc.cells is not None:
+        for cell in doc.cells:
+            if cell.index == diag.cell:
+                line = cell.first_line + diag.span.line - 1
+    if 1 <= line <= len(doc.display_lines):
+        return doc.display_lines[line - 1]
+    return None
+
+
+def _render(console, result: FileResult, diag: Diagnostic) -> None:
+    from rich.text import Text
+
+    head = Text()
+    head.append(_location(diag), style="bold")
+    head.append(": ")
+    head.append(diag.code, style=_STYLE[diag.severity])
+    head.append(f" {diag.name} ", style="dim")
+    head.append(diag.message)
+    console.print(head)
+    source = _source_line(result, diag)
+    if source is not None:
+        number = str(diag.span.line)
+        gutter = " " * len(number)
+        expanded = source.expandtabs(4)
+        console.print(Text(f"{gutter} |", style="blue"))
+        line = Text(f"{number} | ", style="blue")
+        line.append(expanded)
+        console.print(line, soft_wrap=True)
+        start = max(diag.span.column - 1, 0)
+        end = (
+            diag.span.end_column - 1
+            if diag.span.end_line == diag.span.line
+            else len(source.rstrip())
+        )
+        width = max(1, end - start)
+        marker = Text(f"{gutter} | ", style="blue")
+        marker.append(" " * start + "^" * width, style=_STYLE[diag.severity])
+        console.print(marker, soft_wrap=True)
+    if diag.fix:
+        console.print(
+            Text(f"{' ' * len(str(diag.span.line))} = fix: ", style="cyan").append(diag.fix)
+        )
+    console.print()
+
+
+def write(results: list[FileResult], out: TextIO, color: bool | None = None) -> None:
+    diagnostics = [(r, d) for r in results for d in r.diagnostics]
+    notes = [(r.path, n) for r in results for n in r.notes]
+    checked = sum(1 for r in results if not r.unreadable)
+    if not diagnostics and not notes:
+        out.write(f"All checks passed ({checked} file{'s' if checked != 1 else ''} checked).\n")
+        return
+    from rich.console import Console
+
+    console = Console(
+        file=out, force_terminal=color, no_color=color is False, highlight=False, soft_wrap=False
+    )
+    for result, diag in diagnostics:
+        _render(console, result, diag)
+    for path, note in notes:
+        console.print(f"[dim]note:[/dim] {path}: {note}", highlight=False)
+    if not diagnostics:
+        console.print(f"All checks passed ({checked} file{'s' if checked != 1 else ''} checked).")
+        return
+    per_rule = Counter((d.code, d.name) for _, d in diagnostics)
+    files = len({d.path for _, d in diagnostics})
+    console.print(
+        f"[bold]Found {len(diagnostics)} finding{'s' if len(diagnostics) != 1 else ''} "
+        f"in {files} file{'s' if files != 1 else ''}[/bold] ({checked} checked)."
+    )
+    for (code, name), count in sorted(per_rule.items()):
+        console.print(f"  {count:>4}  {code}  {name}", highlight=False)

@@ -1,0 +1,64 @@
+"""What a rule is: metadata, documentation, embedded examples and a check over the RNN model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from lstmlint.diagnostics import Severity
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from lstmlint.analysis.model import RnnModel
+
+
+@dataclass
+class Report:
+    """What a rule yields: the node it points at, what is wrong, and what the fix is."""
+
+    node: cst.CSTNode
+    message: str
+    fix: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+BUG_MARKER = "# bug"
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """An example the rule must flag on exactly the lines that end with ``# bug``."""
+
+    code: str
+    files: dict[str, str] = field(default_factory=dict)  # sibling modules, e.g. a utils.py
+
+    @property
+    def lines(self) -> tuple[int, ...]:
+        return tuple(
+            n
+            for n, line in enumerate(self.code.splitlines(), 1)
+            if line.rstrip().endswith(BUG_MARKER)
+        )
+
+
+@dataclass(frozen=True)
+class Valid:
+    """An example the rule must leave alone."""
+
+    code: str
+    files: dict[str, str] = field(default_factory=dict)
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    severity: ClassVar[Severity] = Severity.ERROR
+    doc: ClassVar[str]
+    valid: ClassVar[list[Valid]] = []
+    invalid: ClassVar[list[Invalid]] = []
+
+    def check(self, model: RnnModel) -> Iterator[Report]:
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""The built-in rules of lstmlint, one module per rule (installed as ``lstmlint.rules``)."""

@@ -1,0 +1,156 @@
+"""Small complete programs the rules' examples are made from.
+
+Each rule example is one of these programs with a line swapped; a trailing ``# bug`` marks
+every line the rule must report.
+"""
+
+LSTM_PREPENDED = """\
+import numpy as np
+
+
+def sigmoid(x, derivative=False):
+    s = 1 / (1 + np.exp(-x))
+    return s * (1 - s) if derivative else s
+
+
+def softmax(v):
+    e = np.exp(v - np.max(v))
+    return e / np.sum(e)
+
+
+def forward(inputs, h, c, p):
+    Wf, Wi, Wg, Wo, Wy, bf, bi, bg, bo, by = p
+    hs, cs, zs, fs, is_, gs, os_, ys = [h], [c], [], [], [], [], [], []
+    for x in inputs:
+        z = np.vstack((h, x))
+        f = sigmoid(Wf @ z + bf)
+        i = sigmoid(Wi @ z + bi)
+        g = np.tanh(Wg @ z + bg)
+        c = f * c + i * g
+        o = sigmoid(Wo @ z + bo)
+        h = o * np.tanh(c)
+        zs.append(z); fs.append(f); is_.append(i); gs.append(g)
+        cs.append(c); os_.append(o); hs.append(h)
+        ys.append(softmax(Wy @ h + by))
+    return zs, fs, is_, gs, cs, os_, hs, ys
+
+
+def backward(zs, f, i, g, C, o, h, ys, targets, p):
+    Wf, Wi, Wg, Wo, Wy, bf, bi, bg, bo, by = p
+    grads = [np.zeros_like(w) for w in p]
+    dWf, dWi, dWg, dWo, dWy, dbf, dbi, dbg, dbo, dby = grads
+    dh_next = np.zeros_like(h[-1])
+    dC_next = np.zeros_like(C[-1])
+    loss = 0.0
+    for t in reversed(range(len(ys))):
+        loss += -np.sum(targets[t] * np.log(ys[t] + 1e-12))
+        dy = ys[t] - targets[t]
+        dWy += dy @ h[t + 1].T
+        dby += dy
+        dh = Wy.T @ dy + dh_next
+        do = dh * np.tanh(C[t + 1]) * o[t] * (1 - o[t])
+        dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)
+        C_prev = C[t]
+        df = dC * C_prev
+        df = df * f[t] * (1 - f[t])
+        di = dC * g[t]
+        di = di * i[t] * (1 - i[t])
+        dg = dC * i[t]
+        dg = dg * (1 - g[t] ** 2)
+        dWf += df @ zs[t].T
+        dWi += di @ zs[t].T
+        dWg += dg @ zs[t].T
+        dWo += do @ zs[t].T
+        dbf += df
+        dbi += di
+        dbg += dg
+        dbo += do
+        dz = Wf.T @ df + Wi.T @ di + Wg.T @ dg + Wo.T @ do
+        dh_next = dz[: h[0].shape[0]]
+        dC_next = dC * f[t]
+    return loss, grads
+
+
+def loss_and_grads(inputs, targets, h0, c0, p):
+    zs, fs, is_, gs, cs, os_, hs, ys = forward(inputs, h0, c0, p)
+    return backward(zs, fs, is_, gs, cs, os_, hs, ys, targets, p)
+"""
+
+MINCHAR_RNN = """\
+import numpy as np
+
+
+def loss_fun(inputs, targets, hprev, Wxh, Whh, Why, bh, by):
+    xs, hs, ys, ps = {}, {}, {}, {}
+    hs[-1] = np.copy(hprev)
+    loss = 0
+    for t in range(len(inputs)):
+        xs[t] = np.zeros((Wxh.shape[1], 1))
+        xs[t][inputs[t]] = 1
+        hs[t] = np.tanh(Wxh @ xs[t] + Whh @ hs[t - 1] + bh)
+        ys[t] = Why @ hs[t] + by
+        ps[t] = np.exp(ys[t] - np.max(ys[t])) / np.sum(np.exp(ys[t] - np.max(ys[t])))
+        loss += -np.log(ps[t][targets[t], 0] + 1e-12)
+    dWxh, dWhh, dWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
+    dbh, dby = np.zeros_like(bh), np.zeros_like(by)
+    dhnext = np.zeros_like(hs[0])
+    for t in reversed(range(len(inputs))):
+        dy = np.copy(ps[t])
+        dy[targets[t]] -= 1
+        dWhy += dy @ hs[t].T
+        dby += dy
+        dh = Why.T @ dy + dhnext
+        dhraw = (1 - hs[t] * hs[t]) * dh
+        dbh += dhraw
+        dWxh += dhraw @ xs[t].T
+        dWhh += dhraw @ hs[t - 1].T
+        dhnext = Whh.T @ dhraw
+    for dparam in [dWxh, dWhh, dWhy, dbh, dby]:
+        np.clip(dparam, -5, 5, out=dparam)
+    return loss, dWxh, dWhh, dWhy, dbh, dby, hs[len(inputs) - 1]
+"""
+
+CS231N_STEP = """\
+import numpy as np
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+    H = prev_h.shape[1]
+    a = x @ Wx + prev_h @ Wh + b
+    i = sigmoid(a[:, :H])
+    f = sigmoid(a[:, H:2 * H])
+    o = sigmoid(a[:, 2 * H:3 * H])
+    g = np.tanh(a[:, 3 * H:])
+    next_c = f * prev_c + i * g
+    next_h = o * np.tanh(next_c)
+    cache = (x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c)
+    return next_h, next_c, cache
+
+
+def lstm_step_backward(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache
+    do = dnext_h * np.tanh(next_c)
+    dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)
+    df = dc * prev_c
+    di = dc * g
+    dg = dc * i
+    dprev_c = dc * f
+    da = np.hstack((di * i * (1 - i), df * f * (1 - f), do * o * (1 - o), dg * (1 - g ** 2)))
+    dx = da @ Wx.T
+    dprev_h = da @ Wh.T
+    dWx = x.T @ da
+    dWh = prev_h.T @ da
+    db = da.sum(axis=0)
+    return dx, dprev_h, dprev_c, dWx, dWh, db
+"""
+
+
+def swap(program: str, old: str, new: str) -> str:
+    """The program with one line's text replaced (the old text must occur exactly once)."""
+    if program.count(old) != 1:
+        raise ValueError(f"{old!r} occurs {program.count(old)} times")
+    return program.replace(old, new)

@@ -1,0 +1,53 @@
+from collections.abc import Iterator
+
+from lstmlint.analysis.offsets import offset_problems
+from lstmlint.rule import Invalid, Report, Rule, Valid
+
+from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
+
+
+class CurrentStateOffset(Rule):
+    code = "LST102"
+    name = "current-state-offset"
+    summary = "The current state is read as h[t]/C[t] where the history holds it at h[t+1]/C[t+1]."
+    doc = """
+What it finds
+    In backward code, a read of a recurrent state where the CURRENT step's state is needed
+    (inside ``tanh(C)`` or its derivative, in the readout gradient ``dy @ h.T``, in a vanilla
+    RNN's ``1 - h**2``) but the index or variable gives another step. Typical: ``h[t]`` and
+    ``C[t]`` when the forward pass prepended the initial state, so step t lives at t + 1;
+    or ``np.tanh(prev_c)`` in a per-step backward where ``next_c`` is meant.
+
+Why it breaks training
+    The output gate, the cell path and the readout weights are differentiated at the
+    previous step's state. The gradient check fails on every parameter upstream.
+
+Example
+    do = dh * np.tanh(C[t])     # C = [C0, C_0, ...]: C[t] is C_{t-1}
+
+Fix
+    do = dh * np.tanh(C[t + 1])
+"""
+    valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN), Valid(CS231N_STEP)]
+    invalid = [
+        Invalid(swap(LSTM_PREPENDED, "dWy += dy @ h[t + 1].T", "dWy += dy @ h[t].T  # bug")),
+        Invalid(
+            swap(
+                MINCHAR_RNN,
+                "dhraw = (1 - hs[t] * hs[t]) * dh",
+                "dhraw = (1 - hs[t - 1] * hs[t - 1]) * dh  # bug",
+            )
+        ),
+        Invalid(
+            swap(
+                CS231N_STEP,
+                "do = dnext_h * np.tanh(next_c)",
+                "do = dnext_h * np.tanh(prev_c)  # bug",
+            )
+        ),
+    ]
+
+    def check(self, model) -> Iterator[Report]:
+        for problem in offset_problems(model):
+            if problem.code == self.code:
+                yield Report(problem.node, problem.message, problem.fix)

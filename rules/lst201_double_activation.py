@@ -1,0 +1,55 @@
+from collections.abc import Iterator
+
+from lstmlint.analysis.derivatives import derivative_problems
+from lstmlint.rule import Invalid, Report, Rule, Valid
+
+from ._programs import LSTM_PREPENDED, swap
+
+
+class DoubleActivation(Rule):
+    code = "LST201"
+    name = "double-activation"
+    summary = (
+        "A nonlinearity is applied twice in a derivative, e.g. tanh(tanh(C), derivative=True)."
+    )
+    doc = """
+What it finds
+    Backward code that applies an activation to a value that already went through it:
+    ``tanh(tanh(C[t]), derivative=True)`` with a helper whose derivative mode expects the
+    pre-activation, ``1 - np.tanh(g)**2`` where ``g`` already holds tanh's output,
+    ``np.tanh(gs[t])`` used as a derivative factor. What a helper expects is learnt by
+    interpreting its body, so ``tanh(tanh(c), True)`` with a helper that expects the OUTPUT
+    (``return 1 - y**2``) is correct and not reported.
+
+Why it breaks training
+    The derivative is evaluated at tanh(tanh(x)) instead of at x: every gradient through that
+    path is scaled wrongly, silently.
+
+Example
+    dC += dh * o[t] * tanh(tanh(C[t + 1]), derivative=True)
+
+Fix
+    dC += dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)
+"""
+    valid = [Valid(LSTM_PREPENDED)]
+    invalid = [
+        Invalid(
+            swap(
+                LSTM_PREPENDED,
+                "dg = dg * (1 - g[t] ** 2)",
+                "dg = dg * (1 - np.tanh(g[t]) ** 2)  # bug",
+            )
+        ),
+        Invalid(
+            swap(
+                LSTM_PREPENDED,
+                "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)",
+                "dC = dC_next + dh * o[t] * (1 - np.tanh(np.tanh(C[t + 1])) ** 2)  # bug",
+            )
+        ),
+    ]
+
+    def check(self, model) -> Iterator[Report]:
+        for problem in derivative_problems(model):
+            if problem.code == self.code:
+                yield Report(problem.node, problem.message, problem.fix)

@@ -1,0 +1,44 @@
+from collections.abc import Iterator
+
+from lstmlint.analysis.derivatives import derivative_problems
+from lstmlint.rule import Invalid, Report, Rule, Valid
+
+from ._programs import CS231N_STEP, LSTM_PREPENDED, swap
+
+
+class ActivationInsteadOfDerivative(Rule):
+    code = "LST202"
+    name = "activation-instead-of-derivative"
+    summary = (
+        "A gradient is multiplied by the activation (sigmoid(f) * df) instead of its derivative."
+    )
+    doc = """
+What it finds
+    A gate gradient multiplied by the activation of the gate instead of the activation's
+    derivative: ``df = sigmoid(f[t]) * df`` where ``f[t]`` already holds sigmoid's output,
+    ``da_i = di * sigmoid(i)``, or the cell path written ``dc = dh * o * np.tanh(c)``
+    (it needs tanh'(c)). ``do = dh * np.tanh(c)`` is correct (tanh(c) is the output gate's
+    partner in h = o * tanh(c)) and is not reported.
+
+Why it breaks training
+    sigmoid(f) is between 0.5 and 0.73 for a gate output f in (0, 1), so the factor looks
+    plausible and nothing diverges, but the gradient of the gate's weights is wrong.
+
+Example
+    df = dC * C_prev
+    df = sigmoid(f[t]) * df
+
+Fix
+    df = dC * C_prev * f[t] * (1 - f[t])
+"""
+    valid = [Valid(LSTM_PREPENDED), Valid(CS231N_STEP)]
+    invalid = [
+        Invalid(
+            swap(LSTM_PREPENDED, "df = df * f[t] * (1 - f[t])", "df = sigmoid(f[t]) * df  # bug")
+        ),
+    ]
+
+    def check(self, model) -> Iterator[Report]:
+        for problem in derivative_problems(model):
+            if problem.code == self.code:
+                yield Report(problem.node, problem.message, problem.fix)

@@ -1,0 +1,68 @@
+from collections.abc import Iterator
+
+from lstmlint.analysis.derivatives import GATES
+from lstmlint.analysis.gradients import branch_uses
+from lstmlint.rule import Invalid, Report, Rule, Valid
+
+from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
+
+DERIVATIVES = {
+    "f": "f * (1 - f)",
+    "i": "i * (1 - i)",
+    "o": "o * (1 - o)",
+    "g": "1 - g**2",
+    "h": "1 - h**2",
+}
+
+
+class MissingGateDerivative(Rule):
+    code = "LST203"
+    name = "missing-gate-derivative"
+    summary = "A gate's gradient reaches its weight gradient without the gate's derivative factor."
+    doc = """
+What it finds
+    A gate gradient that is used for a weight or bias gradient (or propagated through a weight
+    matrix) without ever being multiplied by the gate's derivative. A gate's branch is
+    recognised from the forward product it came from: ``dC * C_prev`` is the forget gate's,
+    ``dC * g`` the input gate's, ``dC * i`` the candidate's, ``dh * tanh(C)`` the output
+    gate's; for a vanilla RNN, ``Why.T @ dy + dh_next`` still needs ``1 - h**2``.
+
+Why it breaks training
+    The weights are updated with the gradient of the gate's OUTPUT, not of its pre-activation.
+    Gradient checks on those weights fail with a relative error near 1.
+
+Example
+    df = dC * C_prev
+    dW_f += df @ z.T
+
+Fix
+    df = dC * C_prev * f * (1 - f)
+    dW_f += df @ z.T
+"""
+    valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN), Valid(CS231N_STEP)]
+    invalid = [
+        Invalid(
+            swap(
+                swap(LSTM_PREPENDED, "        df = df * f[t] * (1 - f[t])\n", ""),
+                "dWf += df @ zs[t].T",
+                "dWf += df @ zs[t].T  # bug",
+            )
+        ),
+        Invalid(
+            swap(
+                swap(MINCHAR_RNN, "dhraw = (1 - hs[t] * hs[t]) * dh", "dhraw = dh"),
+                "dbh += dhraw",
+                "dbh += dhraw  # bug",
+            )
+        ),
+    ]
+
+    def check(self, model) -> Iterator[Report]:
+        for use in branch_uses(model):
+            gate = GATES.get(use.gate, "hidden state")
+            yield Report(
+                use.node,
+                f"`{use.name}` is on the {gate}'s branch but was never multiplied by its derivative "
+                f"before it is used here",
+                f"multiply `{use.name}` by `{DERIVATIVES.get(use.gate, 'the derivative')}` first",
+            )

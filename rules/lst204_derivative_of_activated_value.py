@@ -1,0 +1,68 @@
+from collections.abc import Iterator
+
+from lstmlint.analysis.derivatives import derivative_problems
+from lstmlint.rule import Invalid, Report, Rule, Valid
+
+from ._programs import LSTM_PREPENDED, swap
+
+OUTPUT_HELPER = LSTM_PREPENDED.replace(
+    "    s = 1 / (1 + np.exp(-x))\n    return s * (1 - s) if derivative else s\n",
+    "    if derivative:\n        return x * (1 - x)\n    return 1 / (1 + np.exp(-x))\n",
+)
+
+
+class DerivativeOfActivatedValue(Rule):
+    code = "LST204"
+    name = "derivative-of-activated-value"
+    summary = "A derivative helper that expects the pre-activation is given a stored output, or the reverse."
+    doc = """
+What it finds
+    A call of an activation helper in derivative mode (``sigmoid(x, derivative=True)``,
+    ``sigmoid(x, True)``, ``dsigmoid(y)``, ``sigmoid_prime(x)``, ...) whose argument is at the
+    wrong point. lstmlint reads the helper's body to learn what it expects:
+    ``s = sigmoid(x); return s * (1 - s)`` expects the pre-activation, ``return x * (1 - x)``
+    expects the stored output. Passing ``i[t]`` (already sigmoid's output) to the first kind,
+    or a pre-activation or the cell state to the second kind, is reported. The same call with
+    a helper of the matching kind is correct and is not reported.
+
+Why it breaks training
+    The derivative is evaluated at sigmoid(sigmoid(a)) (or at the raw pre-activation): the
+    gate gradients are wrong by a smooth factor, so the loss still moves, just not down.
+
+Example
+    di = sigmoid(i[t], True) * di     # helper: s = sigmoid(x); return s * (1 - s)
+
+Fix
+    di = i[t] * (1 - i[t]) * di
+"""
+    valid = [
+        Valid(LSTM_PREPENDED),
+        Valid(
+            swap(
+                OUTPUT_HELPER,
+                "di = di * i[t] * (1 - i[t])",
+                "di = di * sigmoid(i[t], derivative=True)",
+            )
+        ),
+    ]
+    invalid = [
+        Invalid(
+            swap(
+                LSTM_PREPENDED,
+                "di = di * i[t] * (1 - i[t])",
+                "di = sigmoid(i[t], True) * di  # bug",
+            )
+        ),
+        Invalid(
+            swap(
+                LSTM_PREPENDED,
+                "df = df * f[t] * (1 - f[t])",
+                "df = df * sigmoid(f[t], derivative=True)  # bug",
+            )
+        ),
+    ]
+
+    def check(self, model) -> Iterator[Report]:
+        for problem in derivative_problems(model):
+            if problem.code == self.code:
+                yield Report(problem.node, problem.message, problem.fix)

@@ -1,0 +1,47 @@
+from collections.abc import Iterator
+
+from lstmlint.analysis.derivatives import derivative_problems
+from lstmlint.rule import Invalid, Report, Rule, Valid
+
+from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
+
+
+class WrongTanhDerivative(Rule):
+    code = "LST205"
+    name = "wrong-tanh-derivative"
+    summary = (
+        "A tanh derivative written wrongly: 1 - c**2 on the cell state, 1 - g without the square."
+    )
+    doc = """
+What it finds
+    A factor meant as tanh's derivative that is something else: ``1 - c**2`` where ``c`` is the
+    cell state (a pre-activation: the derivative there is ``1 - np.tanh(c)**2``),
+    ``1 - g`` or ``1 - np.tanh(c)`` without the square. ``1 - g**2`` where ``g`` holds tanh's
+    output, and ``1 - h**2`` for a vanilla RNN's h = tanh(...), are right and not reported.
+
+Why it breaks training
+    The factor has the right sign and range, so training runs, but every gradient through the
+    candidate or the cell path is wrong.
+
+Example
+    dg = dC * i[t] * (1 - g[t])
+
+Fix
+    dg = dC * i[t] * (1 - g[t] ** 2)
+"""
+    valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN), Valid(CS231N_STEP)]
+    invalid = [
+        Invalid(swap(LSTM_PREPENDED, "dg = dg * (1 - g[t] ** 2)", "dg = dg * (1 - g[t])  # bug")),
+        Invalid(
+            swap(
+                LSTM_PREPENDED,
+                "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)",
+                "dC = dC_next + dh * o[t] * (1 - C[t + 1] ** 2)  # bug",
+            )
+        ),
+    ]
+
+    def check(self, model) -> Iterator[Report]:
+        for problem in derivative_problems(model):
+            if problem.code == self.code:
+                yield Report(problem.node, problem.message, problem.fix)

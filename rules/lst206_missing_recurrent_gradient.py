@@ -1,0 +1,90 @@
+from collections.abc import Iterator
+
+import libcst as cst
+
+from lstmlint.analysis.backward import statement_value
+from lstmlint.analysis.gradients import carries, forget_factor, step_cell_carries
+from lstmlint.rule import Invalid, Report, Rule, Valid
+
+from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
+
+
+class MissingRecurrentGradient(Rule):
+    code = "LST206"
+    name = "missing-recurrent-gradient"
+    summary = "dh_next/dC_next are never carried to the previous step, or carried without the forget gate."
+    doc = """
+What it finds
+    In a backward loop, a gradient carried from step t to step t - 1 (zero before the loop,
+    read inside it, like ``dh_next`` and ``dC_next``) that
+    - is never assigned in the loop: the new value went into another name (``dh_prev = ...``)
+      and the carried one stays zero;
+    - is assigned but never read: the step's gradient never receives it;
+    - is the cell gradient carried without the forget gate: ``dC_next = dC`` instead of
+      ``dC_next = dC * f[t]``.
+    It also reports a per-step backward that returns the cell gradient without the forget
+    gate (``dprev_c = dnext_c``).
+
+Why it breaks training
+    With nothing carried, no gradient flows back through time: each step is trained as if it
+    had no past, and the network cannot learn dependencies longer than one step.
+
+Example
+    dh_prev = dz[:hidden_size, :]      # dh_next stays zero
+    dC_prev = f[t] * dC
+
+Fix
+    dh_next = dz[:hidden_size, :]
+    dC_next = f[t] * dC
+"""
+    valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN), Valid(CS231N_STEP)]
+    invalid = [
+        Invalid(
+            swap(
+                swap(
+                    LSTM_PREPENDED, "dh_next = dz[: h[0].shape[0]]", "dh_prev = dz[: h[0].shape[0]]"
+                ),
+                "dh = Wy.T @ dy + dh_next",
+                "dh = Wy.T @ dy + dh_next  # bug",
+            )
+        ),
+        Invalid(swap(LSTM_PREPENDED, "dC_next = dC * f[t]", "dC_next = dC  # bug")),
+        Invalid(swap(CS231N_STEP, "dprev_c = dc * f", "dprev_c = dc  # bug")),
+    ]
+
+    def check(self, model) -> Iterator[Report]:
+        for carry in carries(model):
+            if carry.reads and not carry.writes:
+                yield Report(
+                    carry.reads[0],
+                    f"`{carry.name}` is read here but never updated in this loop, so it stays zero and "
+                    "no gradient flows back through time",
+                    f"assign the gradient for the previous step to `{carry.name}` at the end of the loop body",
+                )
+            elif carry.writes and not carry.reads:
+                statement, _ = carry.writes[0]
+                yield Report(
+                    statement,
+                    f"`{carry.name}` is computed here but never added to the step's gradient",
+                    f"add `{carry.name}` to the gradient of the state at the top of the loop body",
+                )
+            elif carry.is_cell:
+                for statement, point in carry.writes:
+                    value = statement_value(statement)
+                    if value is not None and not forget_factor(model.reader(point), value):
+                        yield Report(
+                            statement,
+                            f"the cell gradient is carried to the previous step as `{cst.Module([]).code_for_node(value)}` "
+                            "without the forget gate: dC_{t-1} = dC_t * f_t",
+                            "multiply by the forget gate, e.g. `dC * f[t]`",
+                        )
+        yield from self._step_functions(model)
+
+    def _step_functions(self, model) -> Iterator[Report]:
+        for statement, value in step_cell_carries(model):
+            yield Report(
+                statement,
+                f"the previous cell's gradient is returned as `{cst.Module([]).code_for_node(value)}`, "
+                "without the forget gate: dc_prev = dc * f",
+                "multiply by the forget gate, e.g. `dc * f`",
+            )

@@ -1,0 +1,52 @@
+from collections.abc import Iterator
+
+from lstmlint.analysis.training import mean_losses
+from lstmlint.diagnostics import Severity
+from lstmlint.rule import Invalid, Report, Rule, Valid
+
+from ._programs import LSTM_PREPENDED, MINCHAR_RNN, swap
+
+
+class LossGradientScaleMismatch(Rule):
+    code = "LST301"
+    name = "loss-gradient-scale-mismatch"
+    summary = "The loss is scaled differently from what the backward differentiates (-mean(log(y) * onehot) vs y - onehot)."
+    severity = Severity.WARNING
+    doc = """
+What it finds
+    A cross-entropy written as ``-np.mean(np.log(y) * onehot)``: the mean runs over the
+    vocabulary, so the loss is the true cross-entropy divided by the vocabulary size, while the
+    backward seeds the gradient with ``dy = y - onehot`` (the gradient of the SUM), unscaled.
+
+Why it breaks training
+    The reported loss and the gradient disagree by a constant factor: a gradient check fails
+    on every parameter, and loss curves and learning-rate choices are off by that factor.
+
+Example
+    loss += -np.mean(np.log(outputs[t]) * targets[t])
+    dv = np.copy(outputs[t]); dv[np.argmax(targets[t])] -= 1
+
+Fix
+    loss += -np.sum(targets[t] * np.log(outputs[t] + 1e-12))
+"""
+    valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN)]
+    invalid = [
+        Invalid(
+            swap(
+                LSTM_PREPENDED,
+                "loss += -np.sum(targets[t] * np.log(ys[t] + 1e-12))",
+                "loss += -np.mean(np.log(ys[t] + 1e-12) * targets[t])  # bug",
+            )
+        )
+    ]
+
+    def check(self, model) -> Iterator[Report]:
+        if not model.is_rnn:
+            return
+        for call in mean_losses(model):
+            yield Report(
+                call,
+                "the loss averages over the vocabulary (-mean(log(y) * onehot)) but the backward uses the "
+                "unscaled gradient y - onehot: loss and gradient differ by the vocabulary size",
+                "sum instead: `-np.sum(onehot * np.log(y + 1e-12))`",
+            )

@@ -1,0 +1,52 @@
+from collections.abc import Iterator
+
+from lstmlint.analysis.training import unsafe_logs
+from lstmlint.diagnostics import Severity
+from lstmlint.rule import Invalid, Report, Rule, Valid
+
+from ._programs import LSTM_PREPENDED, MINCHAR_RNN, swap
+
+
+class LogWithoutEpsilon(Rule):
+    code = "LST302"
+    name = "log-without-epsilon"
+    summary = "The log of softmax probabilities is taken with no epsilon or clipping."
+    severity = Severity.WARNING
+    doc = """
+What it finds
+    ``np.log(p)`` where ``p`` comes from a softmax (a helper recognised by its behaviour, or
+    ``exp(v) / sum(exp(v))`` written inline), with no ``+ eps``, ``np.clip`` or
+    ``np.maximum`` on the way, and a softmax that does not clamp its output itself.
+
+Why it breaks training
+    Once a probability underflows to exactly 0 the loss becomes inf and the next update NaN;
+    every later step is NaN too. It happens with confident wrong predictions, i.e. exactly
+    when the model most needs the gradient.
+
+Example
+    loss += -np.log(ps[t][targets[t], 0])
+
+Fix
+    loss += -np.log(ps[t][targets[t], 0] + 1e-12)
+"""
+    valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN)]
+    invalid = [
+        Invalid(
+            swap(
+                MINCHAR_RNN,
+                "loss += -np.log(ps[t][targets[t], 0] + 1e-12)",
+                "loss += -np.log(ps[t][targets[t], 0])  # bug",
+            )
+        ),
+        Invalid(swap(LSTM_PREPENDED, "np.log(ys[t] + 1e-12))", "np.log(ys[t]))  # bug")),
+    ]
+
+    def check(self, model) -> Iterator[Report]:
+        if not model.is_rnn:
+            return
+        for call, _ in unsafe_logs(model):
+            yield Report(
+                call,
+                "log of softmax probabilities without an epsilon: a probability of exactly 0 gives inf, then NaN",
+                "add a small epsilon (`np.log(p + 1e-12)`) or clip the probabilities",
+            )
