@@ -64,7 +64,8 @@ def decode_python(data: bytes) -> str:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
         raise UnreadableFile(
-            f"bad coding declaration: {exc.msg if hasattr(exc, 'msg') else exc}"
+            f"cannot be decoded: {getattr(exc, 'msg', exc)}; a file that is not UTF-8 needs a coding "
+            "declaration such as '# -*- coding: latin-1 -*-'"
         ) from None
     try:
         text = data.decode(encoding)
