@@ -46,10 +46,70 @@ def _is_state(fact: Fact | None) -> bool:
     return fact is not None and fact.kind == F.STATE and fact.origin is not None
 
 
+def preactivation_gradients(model, points: list[Point]) -> set[str]:
+    """Names assigned from an expression with an activation derivative in it: gradients of pre-activations."""
+    names: set[str] = set()
+    for point in points:
+        statement = point.statement
+        if not isinstance(statement, cst.Assign | cst.AugAssign):
+            continue
+        target = (
+            statement.targets[0].target if isinstance(statement, cst.Assign) else statement.target
+        )
+        if not isinstance(target, cst.Name):
+            continue
+        found = groups(model.reader(point), point)
+        if (
+            any(g.kind not in (IDENTITY, ACT, None) for g in found)
+            or any(n.value in names for n in _names(statement.value))
+            and is_call_to(
+                statement.value, "hstack", "vstack", "concatenate", "column_stack", "row_stack"
+            )
+        ):
+            names.add(target.value)
+    return names
+
+
+def _names(node: cst.CSTNode) -> list[cst.Name]:
+    found: list[cst.Name] = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.append(n)
+
+    node.visit(Visitor())
+    return found
+
+
+def output_gradients(points: list[Point]) -> set[str]:
+    """Names holding the gradient of the logits: ``dy = y.copy(); dy[target] -= 1``."""
+    names: set[str] = set()
+    for point in points:
+        statement = point.statement
+        if (
+            isinstance(statement, cst.AugAssign)
+            and isinstance(statement.operator, cst.SubtractAssign)
+            and isinstance(statement.target, cst.Subscript)
+            and isinstance(statement.target.value, cst.Name)
+            and isinstance(statement.value, cst.Integer | cst.Float)
+            and float(statement.value.evaluated_value) == 1.0
+        ):
+            names.add(statement.target.value.value)
+    return names
+
+
 class _StateReads:
-    def __init__(self, reader: FactReader, point: Point) -> None:
+    def __init__(
+        self,
+        reader: FactReader,
+        point: Point,
+        logit_gradients: set[str] = frozenset(),
+        preact: set[str] = frozenset(),
+    ) -> None:
         self.reader = reader
         self.point = point
+        self.logit_gradients = logit_gradients
+        self.preact = preact
         self.found: list[StateRead] = []
 
     def visit(self, node: cst.BaseExpression, expected: int | None) -> None:
@@ -148,10 +208,16 @@ class _StateReads:
                 else None
             )
             if _is_state(fact) and fact.state == "h":
-                other_fact = self.reader.fact(strip_transpose(other))
-                if other_fact is not None and other_fact.kind == F.PROB:
+                bare = strip_transpose(other)
+                other_fact = self.reader.fact(bare)
+                if (
+                    other_fact is not None
+                    and other_fact.kind == F.PROB
+                    or isinstance(bare, cst.Name)
+                    and bare.value in self.logit_gradients
+                ):
                     expected = CURRENT
-                elif _is_gradient(self.reader, strip_transpose(other)):
+                elif isinstance(bare, cst.Name) and bare.value in self.preact:
                     expected = PREVIOUS
                 else:
                     expected = None
@@ -171,11 +237,16 @@ def _is_gradient(reader: FactReader, node: cst.BaseExpression) -> bool:
     return False
 
 
-def state_reads(reader: FactReader, point: Point) -> list[StateRead]:
+def state_reads(
+    reader: FactReader,
+    point: Point,
+    logit_gradients: set[str] = frozenset(),
+    preact: set[str] = frozenset(),
+) -> list[StateRead]:
     value = statement_value(point.statement)
     if value is None:
         return []
-    walker = _StateReads(reader, point)
+    walker = _StateReads(reader, point, logit_gradients, preact)
     walker.visit(value, None)
     return walker.found
 

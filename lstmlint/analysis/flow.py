@@ -333,6 +333,10 @@ class _ScopeWalk:
 
     def _label_pre_activation(self, value: cst.BaseExpression) -> None:
         """``f = sigmoid(af)``: ``af`` holds the pre-activation of a sigmoid."""
+        if isinstance(value, cst.Tuple):
+            for element in value.elements:
+                self._label_pre_activation(element.value)
+            return
         reader = FactReader(self.flow, self.scope, self.env, self.time_loop, False)
         act = reader.activation_call(value)
         argument = reader.call_argument(value) if act else None
@@ -697,7 +701,7 @@ def _segment(node: cst.Subscript) -> tuple[int, int] | None:
 
 
 def _apply_label(fact: Fact | None, label: Fact | None) -> Fact | None:
-    if label is None:
+    if label is None or fact is not None and fact.kind in (F.SEQ, F.TUPLE, F.DICT):
         return fact
     if fact is None:
         return label
@@ -995,7 +999,13 @@ def _max_shifted(node: cst.BaseExpression) -> bool:
     """``v - np.max(v)`` or ``v - v.max(...)``: the exp cannot overflow."""
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract):
         right = node.right
-        return (is_call_to(right, "max", "amax", "logsumexp")) or isinstance(
+        if (
+            isinstance(right, cst.Call)
+            and isinstance(right.func, cst.Attribute)
+            and right.func.attr.value in ("max", "amax")
+        ):
+            return True
+        return is_call_to(right, "max", "amax", "logsumexp") or isinstance(
             right, cst.Name | cst.Subscript | cst.Attribute
         )
     return False

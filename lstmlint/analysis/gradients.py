@@ -137,8 +137,7 @@ class _Marks:
         for group in found:
             if group.kind in (IDENTITY, None) or not any(n in parts for n in group.nodes):
                 continue
-            if group.fact.gate:
-                derived.add(f"deriv:{group.fact.gate}")
+            derived.add(f"deriv:{group.fact.gate}" if group.fact.gate else "deriv:*")
             if group.fact.kind == F.STATE and group.fact.state == "h" and group.kind == OK:
                 derived.add("deriv:h")
             if group.fact.kind == F.STATE and group.fact.state == "c" and group.kind == OK:
@@ -185,7 +184,9 @@ def branch_uses(model) -> list[BranchUse]:
                     missing = [
                         m.split(":")[1]
                         for m in component
-                        if m.startswith("partner:") and f"deriv:{m.split(':')[1]}" not in component
+                        if m.startswith("partner:")
+                        and f"deriv:{m.split(':')[1]}" not in component
+                        and "deriv:*" not in component
                     ]
                     if (
                         not missing
@@ -322,6 +323,12 @@ def carries(model) -> list[Carry]:
             continue
         cellgrad: set[str] = set()
         carried: dict[str, Carry] = {}
+        histories = {
+            n.value.value
+            for p in points
+            if statement_value(p.statement) is not None
+            for n in _subscripts(statement_value(p.statement))
+        }
         feeds: dict[str, set[str]] = {}
         for point in points:
             statement = point.statement
@@ -338,8 +345,13 @@ def carries(model) -> list[Carry]:
                 and not _has_gate_factor(reader, value)
             ):
                 cellgrad.update(t for t in targets)
+            subscripted = {n.value.value for n in _subscripts(value)}
             for name in _reads(value):
-                if name.value in inits and name.value not in targets:
+                if (
+                    name.value in inits
+                    and name.value not in subscripted
+                    and not _self_accumulates(statement, name.value)
+                ):
                     carry = carried.setdefault(
                         name.value, Carry(name.value, inits[name.value][0], loop=info)
                     )
@@ -350,11 +362,30 @@ def carries(model) -> list[Carry]:
                     carry = carried.setdefault(target, Carry(target, inits[target][0], loop=info))
                     carry.writes.append((statement, point))
         for carry in carried.values():
-            if any(isinstance(statement, cst.AugAssign) for statement, _ in carry.writes):
-                continue  # an accumulator (dW += ...), not a carried gradient
+            if (
+                any(isinstance(statement, cst.AugAssign) for statement, _ in carry.writes)
+                or carry.name in histories
+            ):
+                continue  # an accumulator (dW += ...) or a history indexed by time, not a carried gradient
             carry.is_cell = bool(feeds.get(carry.name, set()) & cellgrad)
             result.append(carry)
     return result
+
+
+def _subscripts(value: cst.BaseExpression) -> list[cst.Subscript]:
+    found: list[cst.Subscript] = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Subscript(self, node: cst.Subscript) -> None:
+            if isinstance(node.value, cst.Name):
+                found.append(node)
+
+    value.visit(Visitor())
+    return found
+
+
+def _self_accumulates(statement: cst.CSTNode, name: str) -> bool:
+    return isinstance(statement, cst.AugAssign) and key_of(statement.target) == name
 
 
 def _has_gate_factor(reader, value: cst.BaseExpression) -> bool:

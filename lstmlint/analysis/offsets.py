@@ -7,7 +7,16 @@ from dataclasses import dataclass
 import libcst as cst
 
 from lstmlint.analysis import facts as F
-from lstmlint.analysis.backward import CURRENT, OK, PREVIOUS, StateRead, groups, state_reads
+from lstmlint.analysis.backward import (
+    CURRENT,
+    OK,
+    PREVIOUS,
+    StateRead,
+    groups,
+    output_gradients,
+    preactivation_gradients,
+    state_reads,
+)
 from lstmlint.analysis.loops import affine
 from lstmlint.analysis.names import code_of
 
@@ -24,9 +33,11 @@ class OffsetProblem:
 
 def _reads(model) -> dict[int, list[StateRead]]:
     by_origin: dict[int, list[StateRead]] = {}
+    logit_gradients = output_gradients(model.region_points)
+    preact = preactivation_gradients(model, model.region_points)
     for point in model.region_points:
         reader = model.reader(point)
-        for read in state_reads(reader, point):
+        for read in state_reads(reader, point, logit_gradients, preact):
             by_origin.setdefault(id(read.node), []).append(read)
         for group in groups(reader, point):
             # a vanilla RNN's h inside its own derivative (1 - h**2) must be the current h

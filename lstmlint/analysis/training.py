@@ -437,11 +437,15 @@ def _update_calls(model) -> list[tuple[cst.Call, cst.FunctionDef]]:
 
 
 def has_clipping(model) -> bool:
+    """Any clipping call, or any name that speaks of clipping or a norm (a hand-written clip)."""
     for call in _calls(model.module):
         name = (dotted(call.func) or "").rsplit(".", 1)[-1].lower()
         if "clip" in name or name == "norm":
             return True
-    return False
+    return any(
+        "clip" in n.value.lower() or "norm" in n.value.lower()
+        for n in _nodes(model.module, cst.Name)
+    )
 
 
 def first_update(model) -> cst.CSTNode | None:
