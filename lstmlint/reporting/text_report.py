@@ -40,7 +40,7 @@ def _render(console, result: FileResult, diag: Diagnostic) -> None:
     head.append(diag.code, style=_STYLE[diag.severity])
     head.append(f" {diag.name} ", style="dim")
     head.append(diag.message)
-    console.print(head)
+    console.print(head, soft_wrap=True)
     source = _source_line(result, diag)
     if source is not None:
         number = str(diag.span.line)
