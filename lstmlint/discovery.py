@@ -43,8 +43,11 @@ class _GitIgnores:
             self._cache[directory] = spec
         return self._cache[directory]
 
-    def ignored(self, path: Path, is_dir: bool) -> bool:
+    def ignored(self, path: Path, is_dir: bool, floor: Path | None = None) -> bool:
+        """Whether a .gitignore excludes ``path``; with ``floor``, only .gitignore files at or below it count."""
         for parent in path.parents:
+            if floor is not None and not parent.is_relative_to(floor):
+                break
             spec = self._spec(parent)
             if spec is not None:
                 relative = path.relative_to(parent).as_posix() + ("/" if is_dir else "")
@@ -95,6 +98,8 @@ def discover(paths: list[str], exclude: tuple[str, ...] = ()) -> Iterator[Target
 def _walk(
     root: Path, exclude: tuple[str, ...], ignores: _GitIgnores, seen: set[Path]
 ) -> Iterator[Target]:
+    # a folder named on the command line is checked even if an enclosing repository ignores it
+    floor = root if ignores.ignored(root, True) else None
     visited_dirs: set[Path] = set()
     stack = [root]
     while stack:
@@ -117,11 +122,11 @@ def _walk(
             if is_dir:
                 if entry.name.startswith(".") or entry.name in SKIPPED_DIRS or _is_virtualenv(path):
                     continue
-                if _excluded(path, exclude) or ignores.ignored(path, True):
+                if _excluded(path, exclude) or ignores.ignored(path, True, floor):
                     continue
                 subdirs.append(path)
             elif path.suffix in SUFFIXES and not entry.name.startswith("."):
-                if _excluded(path, exclude) or ignores.ignored(path, False):
+                if _excluded(path, exclude) or ignores.ignored(path, False, floor):
                     continue
                 resolved = path.resolve()
                 if resolved in seen:

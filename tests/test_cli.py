@@ -145,3 +145,17 @@ def test_notebook_without_code_cells_is_a_note(tmp_path: Path, capsys) -> None:
 def test_missing_path_is_a_usage_error(capsys) -> None:
     status, _, err = run(capsys, "does/not/exist")
     assert status == 2 and "no such file" in err
+
+
+def test_gitignore_and_exclude(tmp_path: Path, capsys) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("ignored/\n")
+    for folder in ("ignored", "kept", "excluded", ".hidden", "__pycache__"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "broken.py").write_text("def f(:\n")
+    _, out, _ = run(capsys, "--format", "json", "--exclude", "excluded", str(tmp_path))
+    paths = {Path(r["path"]).parent.name for r in json.loads(out)}
+    assert paths == {"kept"}
+    # a folder named explicitly is checked even when an enclosing .gitignore excludes it
+    _, out, _ = run(capsys, "--format", "json", str(tmp_path / "ignored"))
+    assert len(json.loads(out)) == 1
