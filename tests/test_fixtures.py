@@ -20,8 +20,6 @@ with open(FIXTURES / "expected.toml", "rb") as _handle:
 # Fixtures whose findings do not yet match the manifest, each for a stated reason. strict=True
 # makes the test fail as soon as one starts to match, so this list can only shrink.
 KNOWN_GAPS = {
-    "cs231n/lstm_layers_buggy.py": "per-step cache unpacked in a step backward: prev_c/next_c roles and the stacked da",
-    "cs231n/rnn_captioning_buggy.ipynb": "vanilla step backward: prev_h inside the tanh derivative is not followed",
     "gru/gru_lm_buggy.py": "a GRU reset-gate branch (dr) is not recognised as a gate branch",
     "minchar/lstm_dict_buggy.py": "cell carry without the forget gate when the cell gradient is built from dict entries",
     "outhelpers/lstm_outhelpers_buggy.py": "cell state given to a derivative helper that expects an output; dc_next carry",

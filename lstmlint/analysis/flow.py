@@ -27,7 +27,7 @@ from lstmlint.analysis.loops import (
 )
 from lstmlint.analysis.names import dotted, key_of, string_key
 
-PASSES = 3
+MAX_PASSES = 8
 BACKWARD_HINTS = ("backward", "backprop", "bptt", "bwd", "_grad", "grads")
 
 
@@ -132,15 +132,33 @@ class Flow:
 
     # driving ---------------------------------------------------------------------------
     def run(self) -> FlowResult:
-        for number in range(PASSES):
-            final = number == PASSES - 1
-            if final:
-                self.result.backward_functions = {
-                    s.name for s in self.scopes if self._is_backward_function(s)
-                }
+        # walk until what crosses scopes stops changing (facts may need several hops), then record
+        for _ in range(MAX_PASSES):
+            before = self._crossing_state()
+            self.result.backward_functions = {
+                s.name for s in self.scopes if self._is_backward_function(s)
+            }
             for scope in self.scopes:
-                _ScopeWalk(self, scope, record=final).run()
+                _ScopeWalk(self, scope, record=False).run()
+            if self._crossing_state() == before:
+                break
+        self.result.backward_functions = {
+            s.name for s in self.scopes if self._is_backward_function(s)
+        }
+        for scope in self.scopes:
+            _ScopeWalk(self, scope, record=True).run()
         return self.result
+
+    def _crossing_state(self) -> tuple:
+        returns = tuple(s.returns for s in self.scopes)
+        return (
+            dict(self.labels),
+            dict(self.param_facts),
+            dict(self.class_attrs),
+            {k: list(v) for k, v in self.tuples.items()},
+            returns,
+            frozenset(self.called_in_backward),
+        )
 
     def _is_backward_function(self, scope: Scope) -> bool:
         if not isinstance(scope.node, cst.FunctionDef) or scope.has_backward_loop:
@@ -436,7 +454,10 @@ class _ScopeWalk:
     def _register_tuple(self, value: cst.BaseExpression, fact: Fact | None) -> None:
         if fact is None or fact.kind != F.TUPLE or not isinstance(value, cst.Tuple | cst.List):
             return
-        if len(fact.items) >= 4 and sum(i is not None for i in fact.items) >= 2:
+        meaningful = sum(
+            i is not None and i.kind in (F.ACT, F.STATE, F.PRE, F.PROB) for i in fact.items
+        )
+        if len(fact.items) >= 4 and meaningful >= 2:  # a per-step cache, not a tuple of gradients
             bucket = self.flow.tuples.setdefault(len(fact.items), [])
             if fact not in bucket:
                 bucket.append(fact)
@@ -638,7 +659,7 @@ def recognise_equation(
                             fact is not None and fact.state == "h" and fact.step in (-1, None)
                         ):
                             if operand_key and not same:
-                                labels[operand_key] = F.state("h", -1)
+                                labels[operand_key] = F.state("h", -1, act="tanh")
                             labels[target_key] = F.state("h", 0, act="tanh")
                             return labels
     return labels

@@ -173,8 +173,20 @@ class Interpreter:
                 return left and self.eval(node.right, env)
             return left or self.eval(node.right, env)
         if isinstance(node, cst.Subscript):
+            if isinstance(node.value, cst.Name) and node.value.value in env:
+                return self._index(env[node.value.value], node, env)
             return self._leaf(node)
         raise Unknown(type(node).__name__)
+
+    def _index(self, base: Any, node: cst.Subscript, env: dict[str, Any]) -> Any:
+        """``x[mask]`` and ``x[i]`` on an array the interpreter computed itself (masked helpers)."""
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            raise Unknown("slice")
+        index = self.eval(node.slice[0].slice.value, env)
+        try:
+            return np.asarray(base)[index]
+        except (IndexError, TypeError, ValueError) as exc:
+            raise Unknown(str(exc)) from None
 
     def _leaf(self, node: cst.BaseExpression) -> Any:
         if self.leaf is None:
@@ -206,6 +218,20 @@ class Interpreter:
                 ok = left is right if isinstance(op, cst.Is) else left == right
             elif isinstance(op, cst.IsNot | cst.NotEqual):
                 ok = left is not right if isinstance(op, cst.IsNot) else left != right
+            elif isinstance(
+                op, cst.LessThan | cst.GreaterThan | cst.LessThanEqual | cst.GreaterThanEqual
+            ):
+                ordering = {
+                    cst.LessThan: np.less,
+                    cst.GreaterThan: np.greater,
+                    cst.LessThanEqual: np.less_equal,
+                }
+                ok = ordering.get(type(op), np.greater_equal)(left, right)
+                if isinstance(ok, np.ndarray) and len(node.comparisons) == 1:
+                    return ok  # a mask, as in sigmoid helpers that treat x >= 0 and x < 0 apart
+                ok = bool(ok) if np.ndim(ok) == 0 else None
+                if ok is None:
+                    raise Unknown("array comparison")
             else:
                 raise Unknown("comparison")
             if not isinstance(ok, bool):
@@ -324,15 +350,36 @@ class Interpreter:
         else:
             raise Unknown(type(statement).__name__)
 
+    def _store(self, target: cst.Subscript, value: Any, env: dict[str, Any]) -> None:
+        name = target.value.value
+        if (
+            name not in env
+            or len(target.slice) != 1
+            or not isinstance(target.slice[0].slice, cst.Index)
+        ):
+            raise Unknown("subscript assignment")
+        index = self.eval(target.slice[0].slice.value, env)
+        array = np.array(env[name], dtype=float, copy=True)
+        try:
+            array[index] = value
+        except (IndexError, TypeError, ValueError) as exc:
+            raise Unknown(str(exc)) from None
+        env[name] = array
+
     def _small(self, small: cst.BaseSmallStatement, env: dict[str, Any]) -> None:
         if isinstance(small, cst.Return):
             raise _Return(self.eval(small.value, env) if small.value is not None else None)
         if isinstance(small, cst.Assign):
             value = self.eval(small.value, env)
             for target in small.targets:
-                if not isinstance(target.target, cst.Name):
+                if isinstance(target.target, cst.Name):
+                    env[target.target.value] = value
+                elif isinstance(target.target, cst.Subscript) and isinstance(
+                    target.target.value, cst.Name
+                ):
+                    self._store(target.target, value, env)
+                else:
                     raise Unknown("assignment target")
-                env[target.target.value] = value
             return
         if isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name):
             fake = cst.BinaryOperation(small.target, _AUG[type(small.operator)], small.value)
