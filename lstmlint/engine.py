@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lstmlint import sources, suppression
 from lstmlint.diagnostics import Diagnostic, Severity, Span
+from lstmlint.prefilter import may_hold_rnn_code
 from lstmlint.registry import READ_ERROR, SYNTAX_ERROR
 from lstmlint.selection import Selection
 
@@ -57,11 +58,14 @@ def check_file(path: Path, display: str, selection: Selection) -> FileResult:
                 )
             )
         return result
-    result.document = doc
     result.notes.extend(doc.notes)
     if not doc.text.strip() or suppression.file_is_disabled(doc.display_lines):
         return result
+    if not may_hold_rnn_code(doc.text.encode("utf-8", "surrogatepass")):
+        return result
     result.diagnostics = lint_document(doc, selection, Path(path), result.notes)
+    if result.diagnostics:
+        result.document = doc  # kept only to show the offending lines
     return result
 
 

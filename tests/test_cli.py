@@ -97,7 +97,9 @@ def test_noqa_line_and_file(tmp_path: Path, capsys) -> None:
 
 
 def test_syntax_error_is_reported_and_other_files_checked(tmp_path: Path, capsys) -> None:
-    (tmp_path / "broken.py").write_text("def f(:\n    pass\n")
+    (tmp_path / "broken.py").write_text(
+        "import numpy as np\ndef lstm_step(:\n    return np.tanh(x)\n"
+    )
     (tmp_path / "utils.py").write_text((REVIEWED / "utils.py").read_text())
     (tmp_path / "data.py").write_text((REVIEWED / "data.py").read_text())
     (tmp_path / "model.py").write_text(BUGGY)
@@ -152,10 +154,16 @@ def test_gitignore_and_exclude(tmp_path: Path, capsys) -> None:
     (tmp_path / ".gitignore").write_text("ignored/\n")
     for folder in ("ignored", "kept", "excluded", ".hidden", "__pycache__"):
         (tmp_path / folder).mkdir()
-        (tmp_path / folder / "broken.py").write_text("def f(:\n")
+        (tmp_path / folder / "broken.py").write_text("def lstm(:\n")
     _, out, _ = run(capsys, "--format", "json", "--exclude", "excluded", str(tmp_path))
     paths = {Path(r["path"]).parent.name for r in json.loads(out)}
     assert paths == {"kept"}
     # a folder named explicitly is checked even when an enclosing .gitignore excludes it
     _, out, _ = run(capsys, "--format", "json", str(tmp_path / "ignored"))
     assert len(json.loads(out)) == 1
+
+
+def test_files_without_recurrent_code_are_not_parsed(tmp_path: Path, capsys) -> None:
+    (tmp_path / "plain.py").write_text("def f(:\n    pass\n")
+    status, out, _ = run(capsys, "--format", "json", str(tmp_path))
+    assert status == 0 and json.loads(out) == []

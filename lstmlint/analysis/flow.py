@@ -991,17 +991,20 @@ class FactReader:
         return fact is not None and fact.kind == F.SHIFTED
 
     def _numpy(self, name: str) -> bool:
+        """A NumPy (or math) function: through ``np.``, an alias of numpy, or ``from numpy import``."""
         head = name.split(".")[0]
-        return (
-            head in ("np", "numpy")
-            or self.ctx.aliases.get(head, "") in ("numpy",)
-            or "." not in name
-        )
+        target = self.ctx.aliases.get(head, head if head in ("np", "numpy", "math") else "")
+        return target.split(".")[0] in ("np", "numpy", "math", "scipy", "cupy", "jax")
 
     def _binary(self, node: cst.BinaryOperation) -> Fact | None:
         op = node.operator
         left = self.fact(node.left)
-        if isinstance(op, cst.Divide) and left is not None and left.kind == F.EXP:
+        if (
+            isinstance(op, cst.Divide)
+            and left is not None
+            and left.kind == F.EXP
+            and _is_sum(node.right)
+        ):
             return Fact(F.PROB, stable=left.stable, safe=False, origin=left.origin)
         if isinstance(op, cst.Subtract) and is_call_to(node.right, "max", "amax", "logsumexp"):
             return Fact(F.SHIFTED)
@@ -1014,6 +1017,17 @@ class FactReader:
             if right is not None and right.kind == F.PROB:
                 return right.with_(safe=True)
         return None
+
+
+def _is_sum(node: cst.BaseExpression) -> bool:
+    """``np.sum(e)``, ``e.sum(...)`` or ``sum(e)``: the denominator of a softmax."""
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "sum"
+    ):
+        return True
+    return is_call_to(node, "sum", "nansum")
 
 
 def _max_shifted(node: cst.BaseExpression) -> bool:

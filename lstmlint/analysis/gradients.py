@@ -310,6 +310,8 @@ def _reads(value: cst.BaseExpression) -> list[cst.Name]:
 
 def carries(model) -> list[Carry]:
     result: list[Carry] = []
+    if not model.is_rnn:
+        return result
     by_loop: dict[int, list[Point]] = {}
     for point in model.points:
         if point.loop is not None:

@@ -63,7 +63,7 @@ class RnnModel:
 
     @cached_property
     def is_rnn(self) -> bool:
-        """The file holds recurrent code: a recognised cell update or a backward time loop."""
+        """The file holds recurrent code: a recognised cell or state update (LSTM, GRU, vanilla RNN)."""
         for env in self.flow.envs.values():
             for fact in env.values():
                 if fact.kind == F.STATE or (
@@ -72,4 +72,4 @@ class RnnModel:
                     return True
                 if fact.gate is not None:
                     return True
-        return any(info.loop.direction == "backward" for info in self.flow.loops)
+        return False
