@@ -47,6 +47,23 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="colour in text output (default: auto)",
     )
+    parser.add_argument(
+        "--no-confirm",
+        action="store_true",
+        help="skip the reference gradient checks that prove each finding",
+    )
+    parser.add_argument(
+        "--show-refuted",
+        action="store_true",
+        help="also list findings that the gradient check refuted",
+    )
+    parser.add_argument(
+        "--confirm-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="time limit for all experiments of a run (default: 60)",
+    )
     parser.add_argument("--list-rules", action="store_true", help="print every rule and exit")
     parser.add_argument(
         "--explain", metavar="CODE", help="print the documentation of a rule and exit"
@@ -108,6 +125,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         results.append(check_file(target.path, target.display, selection))
 
+    refuted = 0
+    if not args.no_confirm:
+        from lstmlint.confirm import confirm
+
+        confirm((d for r in results for d in r.diagnostics), args.confirm_timeout)
+        for result in results:
+            hidden = [
+                d
+                for d in result.diagnostics
+                if d.confirmation and d.confirmation["status"] == "refuted"
+            ]
+            refuted += len(hidden)
+            if not args.show_refuted:
+                result.diagnostics = [d for d in result.diagnostics if d not in hidden]
+
     if args.format == "json":
         from lstmlint.reporting import json_report
 
@@ -116,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lstmlint.reporting import text_report
 
         color = {"auto": None, "always": True, "never": False}[args.color]
-        text_report.write(results, out, color)
+        text_report.write(results, out, color, refuted_hidden=0 if args.show_refuted else refuted)
     if any(r.unreadable for r in results):
         status = EXIT_ERROR
     elif status == EXIT_CLEAN and any(r.diagnostics for r in results):

@@ -51,6 +51,13 @@ class Valid:
     files: dict[str, str] = field(default_factory=dict)
 
 
+def experiment_facts(
+    experiment: dict | None, why: str = "no reference experiment matches this code yet"
+) -> dict[str, Any]:
+    """The ``facts`` of a report: the experiment that can prove it, or why there is none."""
+    return {"experiment": experiment} if experiment is not None else {"unconfirmed": why}
+
+
 class Rule:
     code: ClassVar[str]
     name: ClassVar[str]

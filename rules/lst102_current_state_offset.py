@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 from lstmlint.analysis.offsets import offset_problems
 from lstmlint.rule import Invalid, Report, Rule, Valid
+from lstmlint.rule import experiment_facts as _facts
 
 from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
 
@@ -50,4 +51,4 @@ Fix
     def check(self, model) -> Iterator[Report]:
         for problem in offset_problems(model):
             if problem.code == self.code:
-                yield Report(problem.node, problem.message, problem.fix)
+                yield Report(problem.node, problem.message, problem.fix, _facts(problem.experiment))

@@ -1,8 +1,9 @@
 from collections.abc import Iterator
 
 from lstmlint.analysis.derivatives import GATES
+from lstmlint.analysis.experiments import constant_spec
 from lstmlint.analysis.gradients import branch_uses
-from lstmlint.rule import Invalid, Report, Rule, Valid
+from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
 
@@ -65,4 +66,5 @@ Fix
                 f"`{use.name}` is on the {gate}'s branch but was never multiplied by its derivative "
                 f"before it is used here",
                 f"multiply `{use.name}` by `{DERIVATIVES.get(use.gate, 'the derivative')}` first",
+                experiment_facts(constant_spec(model, use.gate, "ones")),
             )

@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
 from lstmlint.analysis.derivatives import derivative_problems
-from lstmlint.rule import Invalid, Report, Rule, Valid
+from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
 
@@ -44,4 +44,6 @@ Fix
     def check(self, model) -> Iterator[Report]:
         for problem in derivative_problems(model):
             if problem.code == self.code:
-                yield Report(problem.node, problem.message, problem.fix)
+                yield Report(
+                    problem.node, problem.message, problem.fix, experiment_facts(problem.experiment)
+                )

@@ -3,8 +3,9 @@ from collections.abc import Iterator
 import libcst as cst
 
 from lstmlint.analysis.backward import statement_value
+from lstmlint.analysis.experiments import constant_spec
 from lstmlint.analysis.gradients import carries, forget_factor, step_cell_carries
-from lstmlint.rule import Invalid, Report, Rule, Valid
+from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
 
@@ -60,6 +61,7 @@ Fix
                     f"`{carry.name}` is read here but never updated in this loop, so it stays zero and "
                     "no gradient flows back through time",
                     f"assign the gradient for the previous step to `{carry.name}` at the end of the loop body",
+                    self._facts(model, carry, "zeros"),
                 )
             elif carry.writes and not carry.reads:
                 statement, _ = carry.writes[0]
@@ -67,6 +69,7 @@ Fix
                     statement,
                     f"`{carry.name}` is computed here but never added to the step's gradient",
                     f"add `{carry.name}` to the gradient of the state at the top of the loop body",
+                    self._facts(model, carry, "zeros"),
                 )
             elif carry.is_cell:
                 for statement, point in carry.writes:
@@ -77,8 +80,15 @@ Fix
                             f"the cell gradient is carried to the previous step as `{cst.Module([]).code_for_node(value)}` "
                             "without the forget gate: dC_{t-1} = dC_t * f_t",
                             "multiply by the forget gate, e.g. `dC * f[t]`",
+                            experiment_facts(constant_spec(model, "carry_c", "dc")),
                         )
         yield from self._step_functions(model)
+
+    @staticmethod
+    def _facts(model, carry, value: str) -> dict:
+        return experiment_facts(
+            constant_spec(model, "carry_c" if carry.is_cell else "carry_h", value)
+        )
 
     def _step_functions(self, model) -> Iterator[Report]:
         for statement, value in step_cell_carries(model):
@@ -87,4 +97,5 @@ Fix
                 f"the previous cell's gradient is returned as `{cst.Module([]).code_for_node(value)}`, "
                 "without the forget gate: dc_prev = dc * f",
                 "multiply by the forget gate, e.g. `dc * f`",
+                experiment_facts(constant_spec(model, "carry_c", "dc")),
             )

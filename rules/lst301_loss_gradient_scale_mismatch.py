@@ -1,8 +1,8 @@
 from collections.abc import Iterator
 
-from lstmlint.analysis.training import mean_losses
+from lstmlint.analysis.training import loss_spec, mean_losses
 from lstmlint.diagnostics import Severity
-from lstmlint.rule import Invalid, Report, Rule, Valid
+from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import LSTM_PREPENDED, MINCHAR_RNN, swap
 
@@ -43,10 +43,11 @@ Fix
     def check(self, model) -> Iterator[Report]:
         if not model.is_rnn:
             return
-        for call in mean_losses(model):
+        for call, point, parts in mean_losses(model):
             yield Report(
                 call,
                 "the loss averages over the vocabulary (-mean(log(y) * onehot)) but the backward uses the "
                 "unscaled gradient y - onehot: loss and gradient differ by the vocabulary size",
                 "sum instead: `-np.sum(onehot * np.log(y + 1e-12))`",
+                experiment_facts(loss_spec(model, call, point, parts)),
             )

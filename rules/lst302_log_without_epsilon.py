@@ -1,8 +1,10 @@
 from collections.abc import Iterator
 
+from lstmlint.analysis.experiments import probe_spec
+from lstmlint.analysis.names import code_of
 from lstmlint.analysis.training import unsafe_logs
 from lstmlint.diagnostics import Severity
-from lstmlint.rule import Invalid, Report, Rule, Valid
+from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import LSTM_PREPENDED, MINCHAR_RNN, swap
 
@@ -44,9 +46,11 @@ Fix
     def check(self, model) -> Iterator[Report]:
         if not model.is_rnn:
             return
-        for call, _ in unsafe_logs(model):
+        for call, point in unsafe_logs(model):
+            fix = f"{code_of(call.func)}({code_of(call.args[0].value)} + 1e-12)"
             yield Report(
                 call,
                 "log of softmax probabilities without an epsilon: a probability of exactly 0 gives inf, then NaN",
                 "add a small epsilon (`np.log(p + 1e-12)`) or clip the probabilities",
+                experiment_facts(probe_spec(model, point, "log-probe", call, fix)),
             )

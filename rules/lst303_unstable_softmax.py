@@ -1,8 +1,8 @@
 from collections.abc import Iterator
 
-from lstmlint.analysis.training import unstable_softmaxes
+from lstmlint.analysis.training import softmax_spec, unstable_softmaxes
 from lstmlint.diagnostics import Severity
-from lstmlint.rule import Invalid, Report, Rule, Valid
+from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import LSTM_PREPENDED, MINCHAR_RNN, swap
 
@@ -56,4 +56,5 @@ Fix
                 node,
                 message,
                 "subtract the maximum first: `e = np.exp(v - np.max(v)); e / e.sum()`",
+                experiment_facts(softmax_spec(model, node, helper)),
             )

@@ -32,6 +32,8 @@ class StateRead:
     fact: Fact
     expected: int | None  # CURRENT, PREVIOUS or None when the context does not say
     point: Point
+    context: str | None = None  # tanh, factor, difference, readout, recurrent, concat, derivative
+    group: list[cst.CSTNode] | None = None  # for a derivative context: the factor the state sits in
 
 
 def statement_value(statement: cst.CSTNode) -> cst.BaseExpression | None:
@@ -112,14 +114,16 @@ class _StateReads:
         self.preact = preact
         self.found: list[StateRead] = []
 
-    def visit(self, node: cst.BaseExpression, expected: int | None) -> None:
+    def visit(
+        self, node: cst.BaseExpression, expected: int | None, context: str | None = None
+    ) -> None:
         fact = (
             self.reader.fact(node)
             if isinstance(node, cst.Name | cst.Attribute | cst.Subscript)
             else None
         )
         if _is_state(fact):
-            self.found.append(StateRead(fact.origin, fact, expected, self.point))
+            self.found.append(StateRead(fact.origin, fact, expected, self.point, context))
             return
         if isinstance(node, cst.Call):
             act = self.reader.activation_call(node)
@@ -131,12 +135,12 @@ class _StateReads:
                 return
             if is_call_to(node, "vstack", "hstack", "concatenate", "row_stack", "column_stack"):
                 for arg in node.args:
-                    self.visit(arg.value, PREVIOUS)
+                    self.visit(arg.value, PREVIOUS, "concat")
                 return
             for arg in node.args:
                 inner = self.reader.fact(arg.value)
                 if is_tanh and inner is not None and inner.state == "c":
-                    self.visit(arg.value, CURRENT)
+                    self.visit(arg.value, CURRENT, "tanh")
                 else:
                     self.visit(arg.value, expected if not is_tanh else None)
             return
@@ -178,7 +182,7 @@ class _StateReads:
                     expected = None  # vanilla h: its context comes from the derivative groups
                 else:
                     expected = PREVIOUS if has_gradient else None
-                self.found.append(StateRead(fact.origin, fact, expected, self.point))
+                self.found.append(StateRead(fact.origin, fact, expected, self.point, "factor"))
             elif (
                 isinstance(part, cst.BinaryOperation)
                 and isinstance(part.operator, cst.Add | cst.Subtract)
@@ -192,7 +196,9 @@ class _StateReads:
                     )
                     if _is_state(term_fact) and term_fact.state == "h" and term_fact.act is None:
                         self.found.append(
-                            StateRead(term_fact.origin, term_fact, PREVIOUS, self.point)
+                            StateRead(
+                                term_fact.origin, term_fact, PREVIOUS, self.point, "difference"
+                            )
                         )
                     else:
                         self.visit(term, None)
@@ -216,12 +222,12 @@ class _StateReads:
                     or isinstance(bare, cst.Name)
                     and bare.value in self.logit_gradients
                 ):
-                    expected = CURRENT
+                    expected, context = CURRENT, "readout"
                 elif isinstance(bare, cst.Name) and bare.value in self.preact:
-                    expected = PREVIOUS
+                    expected, context = PREVIOUS, "recurrent"
                 else:
-                    expected = None
-                self.found.append(StateRead(fact.origin, fact, expected, self.point))
+                    expected, context = None, None
+                self.found.append(StateRead(fact.origin, fact, expected, self.point, context))
             else:
                 self.visit(mine, None)
 

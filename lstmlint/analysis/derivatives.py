@@ -25,6 +25,7 @@ from lstmlint.analysis.backward import (
     _leaves,
     groups,
 )
+from lstmlint.analysis.experiments import role_spec
 from lstmlint.analysis.names import code_of
 
 GATES = {
@@ -44,6 +45,25 @@ class DerivativeProblem:
     node: cst.CSTNode
     message: str
     fix: str
+    experiment: dict | None = None
+
+
+def evaluable_derivative(group: Group) -> str:
+    """The right derivative as an expression the experiment can evaluate."""
+    leaf = code_of(group.leaf)
+    if group.level == 0 and group.act == "sigmoid":
+        s = f"(1 / (1 + np.exp(-({leaf}))))"
+        return f"{s} * (1 - {s})"
+    return right_derivative(group)
+
+
+def _slot_role(group: Group) -> str | None:
+    fact = group.fact
+    if fact.gate:
+        return fact.gate
+    if fact.kind == F.STATE:
+        return fact.state
+    return None
 
 
 def right_derivative(group: Group) -> str:
@@ -149,6 +169,16 @@ def derivative_problems(model) -> list[DerivativeProblem]:
         for group in found_here:
             problem = verdict(group, reader, found_here)
             if problem is not None and id(problem.node) not in seen:
+                role = _slot_role(group)
+                if role is not None:
+                    problem.experiment = role_spec(
+                        model,
+                        role,
+                        group.nodes,
+                        group.leaf,
+                        group.fact,
+                        evaluable_derivative(group),
+                    )
                 seen.add(id(problem.node))
                 found.append(problem)
     return found

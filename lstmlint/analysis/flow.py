@@ -330,7 +330,7 @@ class _ScopeWalk:
                 )
                 if key in self.env or (label.kind == F.STATE and not key.endswith("[]")):
                     self.env[key] = _apply_label(self.env.get(key), label)
-            self._label_pre_activation(small.value)
+            self._label_pre_activation(small.targets[-1].target, small.value)
             self._register_tuple(small.value, value)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
             self._calls(small.value)
@@ -349,20 +349,25 @@ class _ScopeWalk:
                 self.scope.returns = fact
             self._register_tuple(small.value, fact)
 
-    def _label_pre_activation(self, value: cst.BaseExpression) -> None:
-        """``f = sigmoid(af)``: ``af`` holds the pre-activation of a sigmoid."""
-        if isinstance(value, cst.Tuple):
-            for element in value.elements:
-                self._label_pre_activation(element.value)
+    def _label_pre_activation(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        """``f = sigmoid(af)``: ``af`` holds the pre-activation of a sigmoid (of gate f, once known)."""
+        if isinstance(value, cst.Tuple) and isinstance(target, cst.Tuple | cst.List):
+            for element, part in zip(target.elements, value.elements, strict=False):
+                self._label_pre_activation(element.value, part.value)
             return
         reader = FactReader(self.flow, self.scope, self.env, self.time_loop, False)
         act = reader.activation_call(value)
         argument = reader.call_argument(value) if act else None
         key = key_of(argument) if argument is not None else None
-        if key is not None and key not in self.env:
-            self.env[key] = Fact(F.PRE, act=act)
-        elif key is not None and self.env[key].kind in (F.PRE, F.ZEROS):
-            self.env[key] = self.env[key].with_(kind=F.PRE, act=act)
+        if key is None:
+            return
+        target_key = key_of(target)
+        label = self.flow.labels.get((self.scope.name, target_key)) if target_key else None
+        gate = label.gate if label is not None else None
+        if key not in self.env:
+            self.env[key] = Fact(F.PRE, act=act, gate=gate)
+        elif self.env[key].kind in (F.PRE, F.ZEROS):
+            self.env[key] = self.env[key].with_(kind=F.PRE, act=act, gate=gate)
 
     # calls: argument facts for callees, and the call graph ------------------------------
     def _calls(self, node: cst.CSTNode) -> None:

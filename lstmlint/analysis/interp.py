@@ -15,7 +15,7 @@ from typing import Any
 import libcst as cst
 import numpy as np
 
-from lstmlint.analysis.names import dotted
+from lstmlint.analysis.names import code_of, dotted
 
 MAX_STEPS = 400
 
@@ -121,10 +121,12 @@ class Interpreter:
         aliases: Mapping[str, str],
         leaf: Callable[[cst.BaseExpression], Any] | None = None,
         functions: Mapping[str, Any] | None = None,
+        known: Mapping[str, Any] | None = None,
     ) -> None:
         self.aliases = aliases
         self.leaf = leaf
         self.functions = functions or {}
+        self.known = known or {}  # values for whole subexpressions, by their source text
         self.steps = 0
         self.depth = 0
 
@@ -134,6 +136,10 @@ class Interpreter:
         if self.steps > MAX_STEPS:
             raise Unknown("too long")
         env = env if env is not None else {}
+        if self.known and not isinstance(node, cst.Integer | cst.Float):
+            text = bare_code(node)
+            if text in self.known:
+                return self.known[text]
         if isinstance(node, cst.Integer):
             return int(node.evaluated_value)
         if isinstance(node, cst.Float):
@@ -183,6 +189,11 @@ class Interpreter:
         if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
             raise Unknown("slice")
         index = self.eval(node.slice[0].slice.value, env)
+        if isinstance(base, dict | list):  # a history as the user's code keeps it
+            try:
+                return base[int(index)]
+            except (KeyError, IndexError, TypeError, ValueError) as exc:
+                raise Unknown(f"index {index!r}: {exc.__class__.__name__}") from None
         try:
             return np.asarray(base)[index]
         except (IndexError, TypeError, ValueError) as exc:
@@ -401,6 +412,13 @@ _AUG = {
     cst.DivideAssign: cst.Divide(),
     cst.PowerAssign: cst.Power(),
 }
+
+
+def bare_code(node: cst.CSTNode) -> str:
+    """Source text of a node without its own enclosing parentheses."""
+    if getattr(node, "lpar", None):
+        node = node.with_changes(lpar=[], rpar=[])
+    return code_of(node)
 
 
 def close(a: Any, b: Any, tol: float = 1e-7) -> bool:

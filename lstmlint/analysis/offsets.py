@@ -8,7 +8,9 @@ import libcst as cst
 
 from lstmlint.analysis import facts as F
 from lstmlint.analysis.backward import (
+    ACT,
     CURRENT,
+    IDENTITY,
     OK,
     PREVIOUS,
     StateRead,
@@ -17,6 +19,7 @@ from lstmlint.analysis.backward import (
     preactivation_gradients,
     state_reads,
 )
+from lstmlint.analysis.experiments import STATE_SLOTS, index_bindings, model_kind, slot_spec
 from lstmlint.analysis.loops import affine
 from lstmlint.analysis.names import code_of
 
@@ -29,6 +32,34 @@ class OffsetProblem:
     node: cst.CSTNode
     message: str
     fix: str | None
+    experiment: dict | None = None
+
+
+def _experiment(model, reads: list[StateRead], expected: int) -> dict | None:
+    """Replay the read in the reference backward at the slot its context names; the fix is the
+    state the context needs (``__expected__``), bound by its role."""
+    kind = model_kind(model)
+    read = next((r for r in reads if r.context), None)
+    if kind is None or read is None or read.fact.state is None:
+        return None
+    context = read.context
+    if context == "tanh":
+        found = groups(model.reader(read.point), read.point)
+        derivative = any(g.leaf is read.node and g.kind not in (None, IDENTITY, ACT) for g in found)
+        context = "cellpath" if derivative else "tanh"
+    slot = STATE_SLOTS.get((kind, read.fact.state, context))
+    if slot is None:
+        return None
+    if read.group:
+        expr_text = " * ".join(f"({code_of(n)})" for n in read.group)
+    else:
+        expr_text = code_of(read.node)
+    fix_text = expr_text.replace(code_of(read.node), "__expected__")
+    bind = index_bindings(model, read.point, [cst.parse_expression(expr_text)])
+    spec = slot_spec(model, read.point, slot, cst.parse_expression(expr_text), fix_text, bind)
+    if spec is not None:
+        spec["leaves"] = {"__expected__": {"value": read.fact.state, "step": expected}}
+    return spec
 
 
 def _reads(model) -> dict[int, list[StateRead]]:
@@ -49,7 +80,7 @@ def _reads(model) -> dict[int, list[StateRead]]:
                 and fact.origin is not None
             ):
                 by_origin.setdefault(id(fact.origin), []).append(
-                    StateRead(fact.origin, fact, CURRENT, point)
+                    StateRead(fact.origin, fact, CURRENT, point, "derivative", group.nodes)
                 )
     return by_origin
 
@@ -121,15 +152,21 @@ def offset_problems(model) -> list[OffsetProblem]:
             )
             message += f"; {reason}" if reason else ""
             problems.append(
-                OffsetProblem(code, first.node, message, f"use `{fixed}`" if fixed else None)
+                OffsetProblem(
+                    code,
+                    first.node,
+                    message,
+                    f"use `{fixed}`" if fixed else None,
+                    _experiment(model, [read], wanted),
+                )
             )
             continue
         if expected_known or fact.step is None:
             if fact.wraps and not any(r.expected == CURRENT for r in reads):
-                problems.append(_wrap(first, kind, text, var))
+                problems.append(_wrap(model, reads, kind, text, var))
             continue
         if fact.wraps:
-            problems.append(_wrap(first, kind, text, var))
+            problems.append(_wrap(model, reads, kind, text, var))
         elif fact.step < -1:
             fixed = _fixed_index(first.node, var, -1 - fact.step)
             problems.append(
@@ -138,6 +175,7 @@ def offset_problems(model) -> list[OffsetProblem]:
                     first.node,
                     f"`{text}` is the {kind} state {abs(fact.step)} steps back, not the previous one; {_describe(fact)}",
                     f"use `{fixed}` for the previous state" if fixed else None,
+                    _experiment(model, reads, PREVIOUS),
                 )
             )
         elif fact.step > 0:
@@ -148,16 +186,19 @@ def offset_problems(model) -> list[OffsetProblem]:
                     first.node,
                     f"`{text}` is the {kind} state of a later step; {_describe(fact)}",
                     f"use `{fixed}` for the current state" if fixed else None,
+                    _experiment(model, reads, CURRENT),
                 )
             )
     return problems
 
 
-def _wrap(read: StateRead, kind: str, text: str, var: str | None) -> OffsetProblem:
+def _wrap(model, reads: list[StateRead], kind: str, text: str, var: str | None) -> OffsetProblem:
+    read = reads[0]
     return OffsetProblem(
         "LST101",
         read.node,
         f"`{text}` wraps around to the last element at {var or 't'} == 0: this history holds no initial state, "
         f"so the previous {kind} state of step 0 is the initial state, not the last one",
         f"use the initial state at {var or 't'} == 0, e.g. `{text} if {var or 't'} > 0 else h0`",
+        _experiment(model, reads, PREVIOUS),
     )

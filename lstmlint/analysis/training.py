@@ -10,7 +10,7 @@ from lstmlint.analysis import facts as F
 from lstmlint.analysis.algebra import factors, is_call_to, strip_transpose, terms
 from lstmlint.analysis.backward import statement_value
 from lstmlint.analysis.flow import Point, _segment
-from lstmlint.analysis.names import dotted, key_of, last_name
+from lstmlint.analysis.names import code_of, dotted, key_of, last_name
 
 AGGRESSIVE_LR = 0.1
 
@@ -70,7 +70,7 @@ def _log_of_prob(reader, node: cst.BaseExpression) -> bool:
     return False
 
 
-def mean_losses(model) -> list[cst.Call]:
+def mean_losses(model) -> list[tuple[cst.Call, Point, list[cst.BaseExpression]]]:
     """``np.mean(np.log(y) * onehot)`` while the backward seeds the unscaled ``y - onehot``."""
     seeds = _unscaled_seeds(model)
     if not seeds:
@@ -100,9 +100,43 @@ def mean_losses(model) -> list[cst.Call]:
             for _, term in terms(inner):
                 parts = factors(term)
                 if len(parts) >= 2 and any(_log_of_prob(reader, p) for p in parts):
-                    found.append(call)
+                    found.append((call, point, parts))
                     break
     return found
+
+
+def loss_spec(model, call: cst.Call, point: Point, parts: list[cst.BaseExpression]) -> dict | None:
+    """Gradient-check the reference with the user's per-step loss against its unscaled backward."""
+    from lstmlint.analysis.experiments import leaf_roles, model_kind
+
+    kind = model_kind(model)
+    statement = point.statement
+    if kind is None:
+        return None
+    if isinstance(statement, cst.AugAssign) and isinstance(
+        statement.operator, cst.AddAssign | cst.SubtractAssign
+    ):
+        expr, sign = statement.value, 1.0 if isinstance(statement.operator, cst.AddAssign) else -1.0
+    else:
+        expr, sign = call, -1.0
+    reader = model.reader(point)
+    leaves: dict = {}
+    for part in parts:
+        if _log_of_prob(reader, part):
+            leaves.update((leaf_roles(model, point, part) or {}).get("leaves", {}))
+        else:
+            leaves[code_of(part)] = {"value": "y", "step": 0}
+    if not leaves:
+        return None
+    source = {"path": str(model.path) if model.path else None, "text": model.module.code}
+    return {
+        "kind": "loss",
+        "model": kind,
+        "expr": code_of(expr),
+        "sign": sign,
+        "leaves": leaves,
+        "file": source,
+    }
 
 
 def _unscaled_seeds(model) -> list[str]:
@@ -145,6 +179,24 @@ def _unscaled_seeds(model) -> list[str]:
 
 
 # LST303 -------------------------------------------------------------------------------------
+def softmax_spec(model, node: cst.CSTNode, helper: str) -> dict | None:
+    """Feed logits of 1000 through the user's exp (or softmax helper) and through the stable form."""
+    if not isinstance(node, cst.Call) or not node.args:
+        return None
+    argument = code_of(node.args[0].value)
+    stable = f"np.exp({argument} - np.max({argument}))"
+    fix = stable if helper == "inline" else f"{stable} / np.sum({stable})"
+    source = {"path": str(model.path) if model.path else None, "text": model.module.code}
+    return {
+        "kind": "softmax-probe",
+        "expr": code_of(node),
+        "fix": fix,
+        "leaves": {argument: {"value": "logits"}},
+        "free": [],
+        "file": source,
+    }
+
+
 def unstable_softmaxes(model) -> list[tuple[cst.CSTNode, str]]:
     found: list[tuple[cst.CSTNode, str]] = []
     seen: set[int] = set()

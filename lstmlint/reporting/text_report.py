@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TextIO
 
+from lstmlint.confirm import evidence_line
 from lstmlint.diagnostics import Diagnostic, Severity
 from lstmlint.engine import FileResult
 
@@ -60,6 +61,15 @@ def _render(console, result: FileResult, diag: Diagnostic) -> None:
         marker = Text(f"{gutter} | ", style="blue")
         marker.append(" " * start + "^" * width, style=_STYLE[diag.severity])
         console.print(marker, soft_wrap=True)
+    evidence = evidence_line(diag.confirmation)
+    if evidence:
+        style = {"confirmed": "green", "refuted": "magenta"}.get(
+            diag.confirmation["status"], "yellow"
+        )
+        console.print(
+            Text(f"{' ' * len(str(diag.span.line))} = ", style=style).append(evidence),
+            soft_wrap=True,
+        )
     if diag.fix:
         console.print(
             Text(f"{' ' * len(str(diag.span.line))} = fix: ", style="cyan").append(diag.fix)
@@ -67,7 +77,9 @@ def _render(console, result: FileResult, diag: Diagnostic) -> None:
     console.print()
 
 
-def write(results: list[FileResult], out: TextIO, color: bool | None = None) -> None:
+def write(
+    results: list[FileResult], out: TextIO, color: bool | None = None, refuted_hidden: int = 0
+) -> None:
     diagnostics = [(r, d) for r in results for d in r.diagnostics]
     notes = [(r.path, n) for r in results for n in r.notes]
     checked = sum(1 for r in results if not r.unreadable)
@@ -94,3 +106,8 @@ def write(results: list[FileResult], out: TextIO, color: bool | None = None) -> 
     )
     for (code, name), count in sorted(per_rule.items()):
         console.print(f"  {count:>4}  {code}  {name}", highlight=False)
+    if refuted_hidden:
+        console.print(
+            f"[dim]{refuted_hidden} finding{'s' if refuted_hidden != 1 else ''} refuted by the gradient check "
+            "and hidden (--show-refuted lists them).[/dim]"
+        )

@@ -1,0 +1,100 @@
+"""Dynamic confirmation: prove each gradient finding with the bundled reference models.
+
+Findings carry an experiment spec in ``facts["experiment"]`` (see ``analysis.experiments``).
+All specs of a run are deduplicated and run in ONE child process with a time limit, so that
+nothing an experiment does can hang or crash lstmlint. Each finding then gets a
+``confirmation``: confirmed, refuted, unconfirmed (with the reason) or advice.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterable
+
+from lstmlint.diagnostics import Diagnostic
+
+DEFAULT_TIMEOUT = 60.0
+PROVABLE = ("LST1", "LST2", "LST301", "LST302", "LST303")
+
+
+def _no_experiment(diag: Diagnostic) -> dict:
+    if not diag.code.startswith(PROVABLE):
+        return {"status": "advice", "method": None, "reason": None, "evidence": []}
+    reason = diag.facts.get("unconfirmed") or "no reference experiment matches this code yet"
+    return {"status": "unconfirmed", "method": None, "reason": reason, "evidence": []}
+
+
+def confirm(diagnostics: Iterable[Diagnostic], timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Attach a confirmation to every diagnostic (in place)."""
+    pending: dict[str, list[Diagnostic]] = {}
+    specs: list[dict] = []
+    for diag in diagnostics:
+        if diag.code in ("LST000", "LST001"):
+            continue
+        spec = diag.facts.get("experiment")
+        if spec is None:
+            diag.confirmation = _no_experiment(diag)
+            continue
+        key = json.dumps(spec, sort_keys=True)
+        if key not in pending:
+            pending[key] = []
+            specs.append(spec)
+        pending[key].append(diag)
+    if not specs:
+        return
+    for key, result in zip(pending, _run(specs, timeout), strict=True):
+        for diag in pending[key]:
+            diag.confirmation = result
+
+
+def _run(specs: list[dict], timeout: float) -> list[dict]:
+    def failed(reason: str) -> list[dict]:
+        return [
+            {"status": "unconfirmed", "method": "reference", "reason": reason, "evidence": []}
+            for _ in specs
+        ]
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "lstmlint.confirm"],
+            input=json.dumps(specs),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return failed(f"the experiments did not finish within {timeout:g} s")
+    except OSError as exc:
+        return failed(f"the experiment process could not start ({exc})")
+    try:
+        results = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return failed(f"the experiment process failed (exit status {done.returncode})")
+    if not isinstance(results, list) or len(results) != len(specs):
+        return failed("the experiment process returned an unexpected answer")
+    return results
+
+
+def evidence_line(confirmation: dict | None) -> str | None:
+    """One line for the text report: the worst parameters before and after the fix."""
+    if not confirmation:
+        return None
+    status = confirmation["status"]
+    if status == "advice":
+        return None
+    if status in ("refuted", "unconfirmed"):
+        return f"{status}: {confirmation.get('reason') or ''}".rstrip(": ")
+    parts = []
+    for item in confirmation.get("evidence", [])[:2]:
+        if "param" in item:
+            fixed = item.get("fixed_error")
+            after = f" -> {fixed:.1e} with the fix" if fixed is not None else ""
+            parts.append(f"d{item['param']} rel. error {item['error']:.1e}{after}")
+        elif "probe" in item:
+            parts.append(
+                f"{item['probe']} gives {item['result']}; {item['fixed_result']} with the fix"
+            )
+    return "confirmed: " + ("; ".join(parts) if parts else "gradient error removed by the fix")

@@ -1,0 +1,149 @@
+"""Dynamic confirmation: findings are proved (or refuted) by the reference gradient check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lstmlint.cli import main
+from lstmlint.confirm import confirm, evidence_line
+from lstmlint.confirm.experiment import run
+from lstmlint.diagnostics import Diagnostic, Severity, Span
+from lstmlint.engine import check_file
+from lstmlint.selection import Selection
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+REVIEWED = FIXTURES / "reviewed"
+HELPERS = "import numpy as np\n\ndef sigmoid(x, derivative=False):\n    s = 1 / (1 + np.exp(-x))\n    return s * (1 - s) if derivative else s\n"
+
+
+def _slot(
+    slot: str, expr: str, fix: str, leaves: dict, bind: dict | None = None, model: str = "lstm"
+) -> dict:
+    return {
+        "kind": "slot",
+        "model": model,
+        "slot": slot,
+        "expr": expr,
+        "fix": fix,
+        "bind": bind or {},
+        "leaves": leaves,
+        "file": {"path": None, "text": HELPERS},
+    }
+
+
+GATE_F = {"f[t]": {"value": "f", "step": 0}}
+PREPENDED_C = {
+    "C": {"history": "c", "convention": "prepended", "container": "list"},
+    "t": {"index": 0},
+}
+ALIGNED_C = {"C": {"history": "c", "convention": "aligned", "container": "list"}, "t": {"index": 0}}
+
+
+@pytest.mark.parametrize(
+    ("spec", "status"),
+    [
+        # LST202: the activation where its derivative belongs
+        (_slot("dfactor_f", "sigmoid(f[t])", "f[t] * (1 - f[t])", GATE_F), "confirmed"),
+        # LST204 both ways: the helper expects the pre-activation, so the stored output is wrong...
+        (_slot("dfactor_f", "sigmoid(f[t], True)", "f[t] * (1 - f[t])", GATE_F), "confirmed"),
+        # ... while the same derivative written on the output is exact
+        (_slot("dfactor_f", "f[t] - f[t] ** 2", "f[t] * (1 - f[t])", GATE_F), "refuted"),
+        # LST101: C[t - 1] with the initial state prepended is two steps back; C[t] is right
+        (_slot("c_prev_df", "C[t - 1]", "C[t]", {}, PREPENDED_C), "confirmed"),
+        (_slot("c_prev_df", "C[t]", "C[t]", {}, PREPENDED_C), "refuted"),
+        # the same index is right when the history holds no initial state, except at t == 0
+        (
+            _slot(
+                "c_prev_df",
+                "C[t - 1]",
+                "__previous__",
+                {"__previous__": {"value": "c", "step": -1}},
+                ALIGNED_C,
+            ),
+            "confirmed",
+        ),
+        # LST206 and LST203: a carry or a factor left out
+        ({"kind": "constant", "model": "lstm", "slot": "carry_c", "value": "dc"}, "confirmed"),
+        ({"kind": "constant", "model": "rnn", "slot": "dfactor_h", "value": "ones"}, "confirmed"),
+        # vanilla RNN, derivative at the previous step's h
+        (
+            _slot(
+                "dfactor_h", "1 - h * h", "1 - h * h", {"h": {"value": "h", "step": 0}}, model="rnn"
+            ),
+            "refuted",
+        ),
+    ],
+)
+def test_experiments_in_both_directions(spec: dict, status: str) -> None:
+    assert run(spec)["status"] == status
+
+
+def test_confirmed_experiment_names_the_wrong_parameters() -> None:
+    result = run(_slot("dfactor_f", "sigmoid(f[t])", "f[t] * (1 - f[t])", GATE_F))
+    params = {item["param"] for item in result["evidence"]}
+    assert params and params <= {"W_f", "b_f", "W_i", "b_i", "W_g", "b_g", "W_o", "b_o"}
+    assert all(item["error"] > 1e-3 and item["fixed_error"] < 1e-7 for item in result["evidence"])
+
+
+def test_probes() -> None:
+    log = {
+        "kind": "log-probe",
+        "expr": "np.log(p)",
+        "fix": "np.log(p + 1e-12)",
+        "leaves": {"p": {"value": "p"}},
+        "free": [],
+        "file": {"path": None, "text": ""},
+    }
+    assert run(log)["status"] == "confirmed"
+    log_safe = dict(log, expr="np.log(p + 1e-9)")
+    assert run(log_safe)["status"] == "refuted"
+    softmax = {
+        "kind": "softmax-probe",
+        "expr": "np.exp(v)",
+        "fix": "np.exp(v - np.max(v))",
+        "leaves": {"v": {"value": "logits"}},
+        "free": [],
+        "file": {"path": None, "text": ""},
+    }
+    assert run(softmax)["status"] == "confirmed"
+
+
+def test_every_gradient_finding_of_the_reviewed_program_is_confirmed() -> None:
+    for name in ("lstm_scratch.py", "lstm_scratch.ipynb"):
+        result = check_file(REVIEWED / name, name, Selection())
+        confirm(result.diagnostics)
+        for diag in result.diagnostics:
+            expected = "advice" if diag.code.startswith("LST4") else "confirmed"
+            assert diag.confirmation["status"] == expected, (
+                name,
+                diag.code,
+                diag.line,
+                diag.confirmation,
+            )
+            if expected == "confirmed":
+                assert evidence_line(diag.confirmation).startswith("confirmed: ")
+
+
+def test_a_broken_experiment_is_unconfirmed_not_fatal() -> None:
+    diag = Diagnostic("x.py", "LST202", "n", "m", Span(1, 1, 1, 2), Severity.ERROR)
+    diag.facts = {"experiment": _slot("dfactor_f", "undefined_name(f[t])", "f[t]", GATE_F)}
+    other = Diagnostic("x.py", "LST101", "n", "m", Span(2, 1, 2, 2), Severity.ERROR)
+    other.facts = {"experiment": _slot("c_prev_df", "C[t - 1]", "C[t]", {}, PREPENDED_C)}
+    confirm([diag, other])
+    assert diag.confirmation["status"] == "unconfirmed" and diag.confirmation["reason"]
+    assert other.confirmation["status"] == "confirmed"
+
+
+def test_cli_json_carries_confirmations_and_no_confirm_skips_them(capsys) -> None:
+    path = str(REVIEWED / "lstm_scratch.py")
+    main(["--format", "json", "--select", "LST2", path])
+    records = json.loads(capsys.readouterr().out)
+    assert records and all(r["confirmation"]["status"] == "confirmed" for r in records)
+    assert all(
+        {"status", "method", "reason", "evidence"} <= set(r["confirmation"]) for r in records
+    )
+    main(["--format", "json", "--select", "LST2", "--no-confirm", path])
+    assert all(r["confirmation"] is None for r in json.loads(capsys.readouterr().out))
