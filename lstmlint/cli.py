@@ -111,7 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     select, ignore = _split(args.select) or ["ALL"], _split(args.ignore)
     try:
-        validate(select + ignore)
+        if (
+            select != ["ALL"] or ignore
+        ):  # checking names needs the rules; a plain run loads them lazily
+            validate(select + ignore)
     except SelectionError as exc:
         sys.stderr.write(f"lstmlint: error: {exc}\n")
         return EXIT_ERROR

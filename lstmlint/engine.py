@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lstmlint import sources, suppression
 from lstmlint.diagnostics import Diagnostic, Severity, Span
-from lstmlint.prefilter import may_hold_rnn_code
+from lstmlint.prefilter import may_hold_rnn_code, may_hold_rnn_code_syntax
 from lstmlint.registry import READ_ERROR, SYNTAX_ERROR
 from lstmlint.selection import Selection
 
@@ -62,6 +62,8 @@ def check_file(path: Path, display: str, selection: Selection) -> FileResult:
     if not doc.text.strip() or suppression.file_is_disabled(doc.display_lines):
         return result
     if not may_hold_rnn_code(doc.text.encode("utf-8", "surrogatepass")):
+        return result
+    if not doc.is_notebook and not may_hold_rnn_code_syntax(doc.text):
         return result
     result.diagnostics = lint_document(doc, selection, Path(path), result.notes)
     if result.diagnostics:

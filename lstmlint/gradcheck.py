@@ -167,6 +167,7 @@ def gradcheck(
     names: Iterable[str] | None = None,
     max_entries: int | None = None,
     seed: int = 0,
+    steps: tuple[float, ...] = STEPS,
 ) -> GradcheckReport:
     """Compare ``grads_fn(params)`` with central differences of ``loss_fn`` around ``params``.
 
@@ -194,7 +195,7 @@ def gradcheck(
             )
         entries = _entries(name, work[name].size, max_entries, seed)
         best: ParamResult | None = None
-        for step in STEPS:
+        for step in steps:
             numeric = _central_differences(loss_fn, work, name, entries, step)
             if not np.isfinite(base):
                 numeric[:] = np.nan  # no derivative at a point where the loss itself is not finite

@@ -160,7 +160,7 @@ def verdict(group: Group, reader, siblings: list[Group] = ()) -> DerivativeProbl
     return None
 
 
-def derivative_problems(model) -> list[DerivativeProblem]:
+def _derivative_problems(model) -> list[DerivativeProblem]:
     found: list[DerivativeProblem] = []
     seen: set[int] = set()
     for point in model.region_points:
@@ -182,3 +182,7 @@ def derivative_problems(model) -> list[DerivativeProblem]:
                 seen.add(id(problem.node))
                 found.append(problem)
     return found
+
+
+def derivative_problems(model):
+    return model.memo("derivative_problems", _derivative_problems)

@@ -41,7 +41,7 @@ STATE_SLOTS = {
 }
 
 
-def model_kind(model) -> str | None:
+def _model_kind(model) -> str | None:
     """Which reference model matches the file: the gates and states the analysis recognised."""
     gates: set[str] = set()
     tanh_state = False
@@ -214,3 +214,7 @@ def probe_spec(model, point: Point, kind: str, node: cst.CSTNode, fix: str) -> d
         "free": roles["free"],
         "file": _file(model),
     }
+
+
+def model_kind(model):
+    return model.memo("model_kind", _model_kind)

@@ -164,7 +164,7 @@ def _vanilla(model) -> bool:
     return has_tanh_state
 
 
-def branch_uses(model) -> list[BranchUse]:
+def _branch_uses(model) -> list[BranchUse]:
     uses: list[BranchUse] = []
     vanilla = _vanilla(model)
     for region in _regions(model.points):
@@ -308,7 +308,7 @@ def _reads(value: cst.BaseExpression) -> list[cst.Name]:
     return found
 
 
-def carries(model) -> list[Carry]:
+def _carries(model) -> list[Carry]:
     result: list[Carry] = []
     if not model.is_rnn:
         return result
@@ -501,3 +501,11 @@ def initial_sized(model) -> list[tuple[cst.CSTNode, str]]:
             ):
                 found.append((argument, cst.Module([]).code_for_node(argument)))
     return found
+
+
+def branch_uses(model):
+    return model.memo("branch_uses", _branch_uses)
+
+
+def carries(model):
+    return model.memo("carries", _carries)

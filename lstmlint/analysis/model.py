@@ -22,6 +22,13 @@ class RnnModel:
         self.module = module
         self.path = path
         self.context = ModuleContext(module, path, loader or ModuleLoader())
+        self._memo: dict[str, object] = {}
+
+    def memo(self, name: str, compute):
+        """An analysis result shared by every rule that asks for it (computed once per file)."""
+        if name not in self._memo:
+            self._memo[name] = compute(self)
+        return self._memo[name]
 
     # positions -------------------------------------------------------------------------
     @cached_property

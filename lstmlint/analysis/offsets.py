@@ -125,7 +125,7 @@ def _describe(fact: F.Fact) -> str:
     return ""
 
 
-def offset_problems(model) -> list[OffsetProblem]:
+def _offset_problems(model) -> list[OffsetProblem]:
     problems: list[OffsetProblem] = []
     for reads in _reads(model).values():
         read = next(
@@ -202,3 +202,7 @@ def _wrap(model, reads: list[StateRead], kind: str, text: str, var: str | None) 
         f"use the initial state at {var or 't'} == 0, e.g. `{text} if {var or 't'} > 0 else h0`",
         _experiment(model, reads, PREVIOUS),
     )
+
+
+def offset_problems(model):
+    return model.memo("offset_problems", _offset_problems)

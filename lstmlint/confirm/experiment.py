@@ -158,6 +158,7 @@ def _check(model: str, hooks: dict | None = None, loss_term=None):
         lambda p: module.backward(p, module.forward(p, inputs, h0, c0), targets, hooks),
         params,
         max_entries=SAMPLED_ENTRIES,
+        steps=(1e-5, 1e-4),  # a wrong gradient fails at both; the third retry only costs time
     )
 
 
