@@ -19,11 +19,7 @@ with open(FIXTURES / "expected.toml", "rb") as _handle:
 
 # Fixtures whose findings do not yet match the manifest, each for a stated reason. strict=True
 # makes the test fail as soon as one starts to match, so this list can only shrink.
-KNOWN_GAPS = {
-    "gru/gru_lm_buggy.py": "a GRU reset-gate branch (dr) is not recognised as a gate branch",
-    "minchar/lstm_dict_buggy.py": "cell carry without the forget gate when the cell gradient is built from dict entries",
-    "outhelpers/lstm_outhelpers_buggy.py": "cell state given to a derivative helper that expects an output; dc_next carry",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _line_text(path: Path, cell: int | None, line: int) -> str:

@@ -198,6 +198,7 @@ class _ScopeWalk:
         self.guard_depth = 0
         self.loop_depth = 0
         self.append_depth: dict[str, int] = {}
+        self.initial_only: set[str] = set()  # histories holding just their initial element so far
         for param in scope.params:
             fact = flow.param_facts.get((scope.name, param))
             label = flow.labels.get((scope.name, param))
@@ -440,6 +441,10 @@ class _ScopeWalk:
             self.env[key] = fact if aliased else _detached(fact)
             if fact.kind == F.SEQ:
                 self.append_depth.pop(key, None)
+                self.initial_only.discard(key)
+                if fact.convention == F.PREPENDED:  # [h0]: the initial state, appended to in a loop
+                    self.append_depth[key] = self.loop_depth
+                    self.initial_only.add(key)
         if key.startswith("self.") and self.scope.class_name and fact is not None:
             self.flow.class_attrs[(self.scope.class_name, key)] = fact
 
@@ -530,15 +535,17 @@ class _ScopeWalk:
         if seq is None or seq.kind != F.SEQ:
             seq = Fact(F.SEQ, container="list", convention=None)
         first_depth = self.append_depth.setdefault(key, self.loop_depth)
-        convention = seq.convention
-        initial = seq.elem is not None and seq.convention == F.PREPENDED
-        if self.loop_depth > first_depth and not initial:
-            convention = F.PREPENDED
-        elif convention is None:
-            convention = F.ALIGNED
-        elem = seq.elem if initial and self.loop_depth == first_depth else F.merge(seq.elem, fact)
         if self.loop_depth > first_depth:
-            elem = F.merge(seq.elem, fact) if fact is not None else seq.elem
+            # appended in a loop after an append (or a literal) outside it: that first one was the
+            # initial state, and the steps' values say what the history holds
+            convention = F.PREPENDED
+            elem = fact if key in self.initial_only else F.merge(seq.elem, fact)
+            self.initial_only.discard(key)
+        else:
+            if seq.elem is None:
+                self.initial_only.add(key)
+            convention = seq.convention or F.ALIGNED
+            elem = F.merge(seq.elem, fact)
         self.env[key] = seq.with_(convention=convention, elem=elem)
         if key.startswith("self.") and self.scope.class_name:
             self.flow.class_attrs[(self.scope.class_name, key)] = self.env[key]

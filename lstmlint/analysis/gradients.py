@@ -15,8 +15,8 @@ import libcst as cst
 
 from lstmlint.analysis import facts as F
 from lstmlint.analysis.algebra import factors, is_call_to, matmul_operands, strip_transpose, terms
-from lstmlint.analysis.backward import IDENTITY, OK, Group, groups, statement_value
-from lstmlint.analysis.flow import LoopInfo, Point
+from lstmlint.analysis.backward import ACT, IDENTITY, OK, Group, groups, statement_value
+from lstmlint.analysis.flow import LoopInfo, Point, _one_minus
 from lstmlint.analysis.names import key_of
 
 PARTNERS = {"g": "i", "i": "g"}  # c = f*c_prev + i*g: the gradient of i is dc * g, of g is dc * i
@@ -85,6 +85,25 @@ class _Marks:
     def __init__(self, model) -> None:
         self.model = model
         self.marks: dict[str, list[frozenset[str]]] = {}
+        self.defs: dict[str, cst.BaseExpression] = {}  # the last value assigned to each name
+        self.gru = any(label.gate in ("z", "r") for label in model._flow.labels.values())
+
+    def _gru_partner(self, reader, part: cst.BaseExpression) -> str | None:
+        """h = (1 - z) * n + z * h_prev and n = tanh(W x + r * (U h_prev) + b): each gate's partner."""
+        one_minus = _one_minus(part)
+        if one_minus is not None and _gate_of(reader, one_minus) == "z":
+            return "n"
+        if isinstance(part, cst.BinaryOperation) and isinstance(
+            part.operator, cst.Add | cst.Subtract
+        ):
+            gates = {_gate_of(reader, t) for _, t in terms(part)}
+            if {"h", "n"} <= gates:
+                return "z"
+        definition = self.defs.get(part.value) if isinstance(part, cst.Name) else part
+        operands = matmul_operands(definition) if definition is not None else None
+        if operands is not None and any(_gate_of(reader, o) == "h" for o in operands):
+            return "r"
+        return None
 
     def of(self, node: cst.BaseExpression) -> list[frozenset[str]] | None:
         key = key_of(strip_transpose(node))
@@ -130,6 +149,8 @@ class _Marks:
                 inner = reader.fact(reader.call_argument(part))
                 if inner is not None and inner.state == "c":
                     partner = "o"
+            elif self.gru:
+                partner = self._gru_partner(reader, part) or partner
             operands = matmul_operands(part)
             if operands is not None and any(self.of(o) or _is_prob(reader, o) for o in operands):
                 inherited.add("needs:h")
@@ -144,6 +165,14 @@ class _Marks:
                 derived.add("cellpath")
         base = {f"partner:{partner}"} if partner else inherited
         return base | derived
+
+
+def _gate_of(reader, node: cst.BaseExpression) -> str | None:
+    bare = strip_transpose(node)
+    fact = reader.fact(bare) if isinstance(bare, cst.Name | cst.Attribute | cst.Subscript) else None
+    if fact is None:
+        return None
+    return fact.gate or ("h" if fact.kind == F.STATE and fact.state == "h" else None)
 
 
 def _is_prob(reader, node: cst.BaseExpression) -> bool:
@@ -202,6 +231,7 @@ def _branch_uses(model) -> list[BranchUse]:
                         break
             computed = marks.compute(reader, point, value, found)
             for target in _target_names(point.statement):
+                marks.defs[target] = value
                 if isinstance(point.statement, cst.AugAssign) and isinstance(
                     point.statement.operator, cst.MultiplyAssign
                 ):
@@ -341,7 +371,10 @@ def _carries(model) -> list[Carry]:
             reader = model.reader(point)
             found = groups(reader, point)
             if any(
-                g.kind == OK and g.fact.kind == F.STATE and g.fact.state == "c" for g in found
+                g.kind not in (None, IDENTITY, ACT)
+                and g.fact.kind == F.STATE
+                and g.fact.state == "c"
+                for g in found
             ) or (
                 any(n.value in cellgrad for n in _reads(value))
                 and not _has_gate_factor(reader, value)
@@ -420,7 +453,7 @@ def forget_factor(reader, value: cst.BaseExpression) -> bool:
 
 def _has_cell_derivative(reader, point: Point) -> bool:
     return any(
-        g.kind == OK and g.fact.kind == F.STATE and g.fact.state == "c"
+        g.kind not in (None, IDENTITY, ACT) and g.fact.kind == F.STATE and g.fact.state == "c"
         for g in groups(reader, point)
     )
 
