@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from lstmlint.analysis.names import dotted
+from lstmlint.analysis.names import dotted, walk
 
 MATMUL_FUNCS = {"dot", "matmul", "outer"}
 
@@ -92,28 +92,10 @@ def is_call_to(node: cst.BaseExpression, *names: str) -> bool:
 
 
 def mentions(node: cst.CSTNode, name: str) -> bool:
-    found = False
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            nonlocal found
-            if n.value == name:
-                found = True
-
-    node.visit(Visitor())
-    return found
+    return any(
+        isinstance(n, cst.Name) and n.value == name for n in walk(node, attribute_names=False)
+    )
 
 
 def names_in(node: cst.CSTNode) -> set[str]:
-    found: set[str] = set()
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.add(n.value)
-
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
-            return False
-
-    node.visit(Visitor())
-    return found
+    return {n.value for n in walk(node, attribute_names=False) if isinstance(n, cst.Name)}

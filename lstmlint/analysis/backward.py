@@ -20,7 +20,7 @@ from lstmlint.analysis.facts import Fact
 from lstmlint.analysis.flow import FactReader, Point
 from lstmlint.analysis.helpers import call_mode, dsigmoid, dtanh, sigmoid
 from lstmlint.analysis.interp import Interpreter, Unknown, close
-from lstmlint.analysis.names import code_of, dotted
+from lstmlint.analysis.names import children, code_of, dotted, walk
 
 CURRENT, PREVIOUS = 0, -1
 LATENT = np.array([-1.3, -0.45, 0.2, 0.7, 1.6])
@@ -73,14 +73,7 @@ def preactivation_gradients(model, points: list[Point]) -> set[str]:
 
 
 def _names(node: cst.CSTNode) -> list[cst.Name]:
-    found: list[cst.Name] = []
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.append(n)
-
-    node.visit(Visitor())
-    return found
+    return [n for n in walk(node) if isinstance(n, cst.Name)]
 
 
 def output_gradients(points: list[Point]) -> set[str]:
@@ -343,7 +336,7 @@ def _leaves(reader: FactReader, node: cst.BaseExpression) -> list[tuple[cst.Base
             if isinstance(n.func, cst.Attribute) and dotted(n.func) is None:
                 visit(n.func.value)
             return
-        for child in n.children:
+        for child in children(n):
             if isinstance(child, cst.BaseExpression):
                 visit(child)
             elif isinstance(child, cst.Arg):
@@ -442,12 +435,4 @@ def _groups_in(
 
 
 def _calls_in(nodes: list[cst.BaseExpression]) -> list[cst.Call]:
-    calls: list[cst.Call] = []
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            calls.append(node)
-
-    for node in nodes:
-        node.visit(Visitor())
-    return calls
+    return [n for node in nodes for n in walk(node) if isinstance(n, cst.Call)]

@@ -25,7 +25,7 @@ from lstmlint.analysis.loops import (
     index_offset,
     while_loop,
 )
-from lstmlint.analysis.names import dotted, key_of, string_key
+from lstmlint.analysis.names import dotted, key_of, string_key, walk
 
 MAX_PASSES = 8
 BACKWARD_HINTS = ("backward", "backprop", "bptt", "bwd", "_grad", "grads")
@@ -372,13 +372,9 @@ class _ScopeWalk:
 
     # calls: argument facts for callees, and the call graph ------------------------------
     def _calls(self, node: cst.CSTNode) -> None:
-        walk = self
-
-        class Visitor(cst.CSTVisitor):
-            def visit_Call(self, call: cst.Call) -> None:
-                walk._call_site(call)
-
-        node.visit(Visitor())
+        for call in walk(node):
+            if isinstance(call, cst.Call):
+                self._call_site(call)
 
     def _call_site(self, call: cst.Call) -> None:
         callee = self.flow.resolve(call.func, self.scope)
@@ -766,15 +762,12 @@ def _known(fact: Fact) -> int:
 
 
 def _assigned_names(body: cst.BaseSuite) -> set[str]:
-    names: set[str] = set()
-
-    class Visitor(cst.CSTVisitor):
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            for name in _target_names(node.target):
-                names.add(name)
-
-    body.visit(Visitor())
-    return names
+    return {
+        name
+        for n in walk(body)
+        if isinstance(n, cst.AssignTarget)
+        for name in _target_names(n.target)
+    }
 
 
 def _target_names(target: cst.BaseExpression) -> list[str]:

@@ -17,7 +17,7 @@ from lstmlint.analysis import facts as F
 from lstmlint.analysis.algebra import factors, is_call_to, matmul_operands, strip_transpose, terms
 from lstmlint.analysis.backward import ACT, IDENTITY, OK, Group, groups, statement_value
 from lstmlint.analysis.flow import LoopInfo, Point, _one_minus
-from lstmlint.analysis.names import key_of
+from lstmlint.analysis.names import key_of, walk
 
 PARTNERS = {"g": "i", "i": "g"}  # c = f*c_prev + i*g: the gradient of i is dc * g, of g is dc * i
 
@@ -324,18 +324,7 @@ def zero_inits(info: LoopInfo) -> dict[str, tuple[cst.CSTNode, cst.BaseExpressio
 
 
 def _reads(value: cst.BaseExpression) -> list[cst.Name]:
-    found: list[cst.Name] = []
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            found.append(node)
-
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)
-            return False
-
-    value.visit(Visitor())
-    return found
+    return [n for n in walk(value, attribute_names=False) if isinstance(n, cst.Name)]
 
 
 def _carries(model) -> list[Carry]:
@@ -408,15 +397,9 @@ def _carries(model) -> list[Carry]:
 
 
 def _subscripts(value: cst.BaseExpression) -> list[cst.Subscript]:
-    found: list[cst.Subscript] = []
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Subscript(self, node: cst.Subscript) -> None:
-            if isinstance(node.value, cst.Name):
-                found.append(node)
-
-    value.visit(Visitor())
-    return found
+    return [
+        n for n in walk(value) if isinstance(n, cst.Subscript) and isinstance(n.value, cst.Name)
+    ]
 
 
 def _self_accumulates(statement: cst.CSTNode, name: str) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from lstmlint.analysis.names import code_of, dotted
+from lstmlint.analysis.names import code_of, dotted, walk
 
 FORWARD, BACKWARD = "forward", "backward"
 
@@ -186,17 +186,10 @@ def while_loop(node: cst.While, preceding: list[cst.CSTNode]) -> TimeLoop | None
 
 
 def _decrements(body: cst.BaseSuite, var: str) -> bool:
-    found = False
-
-    class Visitor(cst.CSTVisitor):
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            nonlocal found
-            if (
-                isinstance(node.target, cst.Name)
-                and node.target.value == var
-                and isinstance(node.operator, cst.SubtractAssign)
-            ):
-                found = True
-
-    body.visit(Visitor())
-    return found
+    return any(
+        isinstance(n, cst.AugAssign)
+        and isinstance(n.target, cst.Name)
+        and n.target.value == var
+        and isinstance(n.operator, cst.SubtractAssign)
+        for n in walk(body)
+    )

@@ -51,3 +51,39 @@ def last_name(key: str | None) -> str | None:
 
 def code_of(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The direct child nodes, read from the node's fields (cheaper than ``node.children``)."""
+    import dataclasses
+
+    kind = type(node)
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = tuple(f.name for f in dataclasses.fields(node))
+        _CHILD_FIELDS[kind] = fields
+    found: list[cst.CSTNode] = []
+    for name in fields:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            found.append(value)
+        elif isinstance(value, list | tuple):
+            found.extend(item for item in value if isinstance(item, cst.CSTNode))
+    return found
+
+
+def walk(node: cst.CSTNode, *, attribute_names: bool = True):
+    """Every node below ``node`` (itself first), without libcst's visitor machinery, which
+    rebuilds nodes as it goes and dominates the cost of small queries. With
+    ``attribute_names=False`` the ``attr`` of ``a.b`` is not yielded (it is not a variable)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if not attribute_names and isinstance(current, cst.Attribute):
+            stack.append(current.value)
+            continue
+        stack.extend(reversed(children(current)))

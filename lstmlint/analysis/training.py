@@ -10,33 +10,17 @@ from lstmlint.analysis import facts as F
 from lstmlint.analysis.algebra import factors, is_call_to, strip_transpose, terms
 from lstmlint.analysis.backward import statement_value
 from lstmlint.analysis.flow import Point, _segment
-from lstmlint.analysis.names import code_of, dotted, key_of, last_name
+from lstmlint.analysis.names import code_of, dotted, key_of, last_name, walk
 
 AGGRESSIVE_LR = 0.1
 
 
 def _calls(node: cst.CSTNode) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            found.append(call)
-
-    node.visit(Visitor())
-    return found
+    return [n for n in walk(node) if isinstance(n, cst.Call)]
 
 
 def _nodes(node: cst.CSTNode, kind) -> list:
-    found = []
-
-    class Visitor(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            if isinstance(n, kind):
-                found.append(n)
-            return True
-
-    node.visit(Visitor())
-    return found
+    return [n for n in walk(node) if isinstance(n, kind)]
 
 
 def _is_log(call: cst.Call) -> bool:

@@ -8,6 +8,7 @@ makes the gradients wrong, and whether the suggested fix makes them exact again.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,13 @@ class Unbound(Exception):
 
 def _context(spec: dict[str, Any]) -> ModuleContext:
     source = spec.get("file") or {}
-    path = Path(source["path"]) if source.get("path") else None
-    return ModuleContext(cst.parse_module(source.get("text", "")), path, ModuleLoader())
+    return _module_context(source.get("path"), source.get("text", ""))
+
+
+@functools.lru_cache(maxsize=32)
+def _module_context(path: str | None, text: str) -> ModuleContext:
+    """One parse per file, however many of its findings are replayed."""
+    return ModuleContext(cst.parse_module(text), Path(path) if path else None, ModuleLoader())
 
 
 def _series(view, role: str, model: str) -> list[np.ndarray]:
@@ -113,7 +119,12 @@ def evaluate(context: ModuleContext, expr: str, env: dict[str, Any], leaves: dic
         raise Unknown(f"no value for `{text}`")
 
     interpreter = Interpreter(context.aliases, leaf, context.all_functions, known=leaves)
-    return interpreter.eval(cst.parse_expression(expr), env)
+    return interpreter.eval(_parsed(expr), env)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(expr: str) -> cst.BaseExpression:
+    return cst.parse_expression(expr)
 
 
 def _slot_hook(context: ModuleContext, spec: dict[str, Any], expr: str, model: str):
