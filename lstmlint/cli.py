@@ -3,69 +3,172 @@
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from lstmlint import __version__
+from lstmlint.reporting import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+DEFAULT_CONFIRM_TIMEOUT = 60.0
+PROGRESS_MIN_FILES = 20  # a progress bar only for runs with at least this many files
+
+
+class UsageError(Exception):
+    """A problem with the command line or configuration (exit status 2)."""
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {value!r}")
+    return number
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lstmlint",
         description="Find the silent gradient bugs of hand-written LSTM, GRU and RNN backprop in NumPy.",
+        epilog="Settings also come from [tool.lstmlint] in the nearest pyproject.toml; "
+        "command-line options override them (see --show-settings).",
     )
     parser.add_argument(
         "paths", nargs="*", default=["."], help="files or folders to check (default: .)"
     )
-    parser.add_argument(
+    rules = parser.add_argument_group("rule selection")
+    rules.add_argument(
         "--select",
         action="append",
         default=[],
         metavar="CODES",
-        help="only these rule codes, prefixes (LST1) or names; comma-separated, repeatable",
+        help="only these rule codes, prefixes (LST1), names or ALL; comma-separated, repeatable",
     )
-    parser.add_argument(
+    rules.add_argument(
+        "--extend-select",
+        action="append",
+        default=[],
+        metavar="CODES",
+        help="add these rules to the selection (e.g. LST002); comma-separated, repeatable",
+    )
+    rules.add_argument(
         "--ignore",
         action="append",
         default=[],
         metavar="CODES",
         help="skip these rule codes, prefixes or names; comma-separated, repeatable",
     )
-    parser.add_argument(
+    files = parser.add_argument_group("file selection")
+    files.add_argument(
         "--exclude",
         action="append",
         default=[],
         metavar="GLOB",
-        help="skip files and folders matching this glob (repeatable)",
+        help="skip files and folders matching this glob (repeatable; replaces the configured exclude)",
     )
-    parser.add_argument("--format", choices=["text", "json"], default="text", help="output format")
-    parser.add_argument(
+    files.add_argument(
+        "--extend-exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="skip these too, in addition to the configured exclusions (repeatable)",
+    )
+    files.add_argument(
+        "--force-exclude",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="apply the exclusions to files named on the command line too (as pre-commit passes them)",
+    )
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="output format: text, concise, json, sarif, github (Actions annotations), "
+        "gitlab (Code Quality), junit (default: text)",
+    )
+    output.add_argument(
+        "-o",
+        "--output-file",
+        metavar="FILE",
+        help="write the report to FILE (atomically) instead of standard output",
+    )
+    output.add_argument(
+        "--statistics",
+        action="store_true",
+        help="print the number of findings per rule instead of the findings",
+    )
+    output.add_argument(
         "--color",
         choices=["auto", "always", "never"],
         default="auto",
         help="colour in text output (default: auto)",
     )
-    parser.add_argument(
-        "--no-confirm",
+    output.add_argument(
+        "--exit-zero",
         action="store_true",
-        help="skip the reference gradient checks that prove each finding",
+        help="exit with status 0 even when there are findings",
     )
-    parser.add_argument(
+    confirm = parser.add_argument_group("confirmation")
+    confirm.add_argument(
+        "--confirm",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the reference gradient checks that prove each finding (default: on)",
+    )
+    confirm.add_argument(
         "--show-refuted",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="also list findings that the gradient check refuted",
     )
-    parser.add_argument(
+    confirm.add_argument(
         "--confirm-timeout",
-        type=float,
-        default=60.0,
+        type=_seconds,
+        default=None,
         metavar="SECONDS",
         help="time limit for all experiments of a run (default: 60)",
     )
-    parser.add_argument("--list-rules", action="store_true", help="print every rule and exit")
-    parser.add_argument(
+    adoption = parser.add_argument_group("suppressions and baselines")
+    adoption.add_argument(
+        "--warn-unused-noqa",
+        action="store_true",
+        help="report unused and unknown `# noqa: LST...` codes (LST002)",
+    )
+    adoption.add_argument(
+        "--add-noqa",
+        action="store_true",
+        help="add `# noqa: CODE` comments for every current finding, then exit",
+    )
+    adoption.add_argument(
+        "--baseline", metavar="FILE", help="report only findings that are not in this baseline"
+    )
+    adoption.add_argument(
+        "--write-baseline",
+        metavar="FILE",
+        help="record the current findings in FILE as the baseline, then exit",
+    )
+    settings = parser.add_argument_group("configuration")
+    settings.add_argument(
+        "--config",
+        metavar="FILE",
+        help="read settings from FILE (a pyproject.toml, or a TOML file with the same keys at the top level)",
+    )
+    settings.add_argument("--isolated", action="store_true", help="ignore all configuration files")
+    settings.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print the resolved settings and where they come from, then exit",
+    )
+    info = parser.add_argument_group("rules")
+    info.add_argument("--list-rules", action="store_true", help="print every rule and exit")
+    info.add_argument(
         "--explain", metavar="CODE", help="print the documentation of a rule and exit"
     )
     parser.add_argument("--version", action="version", version=f"lstmlint {__version__}")
@@ -77,24 +180,316 @@ def _split(values: list[str]) -> list[str]:
 
 
 def _list_rules(out) -> int:
-    from lstmlint.registry import all_rules
+    from lstmlint.rulesdoc import all_infos
 
-    for rule in all_rules():
-        out.write(f"{rule.code}  {rule.name:<36} {rule.summary}\n")
+    for info in all_infos():
+        out.write(f"{info.code}  {info.name:<36} {info.summary}\n")
     return EXIT_CLEAN
 
 
 def _explain(code: str, out) -> int:
-    from lstmlint.registry import rule_by_code
+    from lstmlint.rulesdoc import info_by_code
 
-    rule = rule_by_code(code)
-    if rule is None:
+    info = info_by_code(code)
+    if info is None:
         sys.stderr.write(f"lstmlint: error: unknown rule {code!r} (see --list-rules)\n")
         return EXIT_ERROR
     out.write(
-        f"{rule.code} {rule.name} ({rule.severity.value})\n\n{rule.summary}\n\n{rule.doc.strip()}\n"
+        f"{info.code} {info.name} ({info.severity.value})\n\n{info.summary}\n\n"
+        f"{info.doc.strip()}\n\nDocumentation: {info.url}\n"
     )
     return EXIT_CLEAN
+
+
+@dataclass
+class Settings:
+    """Everything a run needs, resolved from the configuration file and the command line."""
+
+    paths: list[str]
+    config_path: Path | None
+    root: Path
+    selection: object
+    layers: dict[str, dict]
+    per_file_ignores: list[tuple[str, tuple[str, ...]]]
+    exclude: list[tuple[str, Path]]  # (pattern, the folder it is relative to)
+    discovery_patterns: tuple[str, ...]  # the same, as discovery.discover matches them
+    force_exclude: bool
+    confirm: bool
+    confirm_timeout: float
+    show_refuted: bool
+    warn_unused_noqa: bool
+    sources: dict[str, str] = field(default_factory=dict)  # setting -> where its value came from
+
+
+def _resolve(args) -> Settings:
+    from lstmlint import config as config_module
+    from lstmlint.selection import Layer, Selection, SelectionError, validate
+
+    if args.config and args.isolated:
+        raise UsageError("--config and --isolated cannot be used together")
+    try:
+        file_config = config_module.discover(args.paths, args.config, args.isolated)
+    except config_module.ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    origin = (
+        f"{_shown(file_config.path)}" if file_config.path is not None else "the built-in defaults"
+    )
+    sources: dict[str, str] = {}
+
+    cli_select = _split(args.select) or None
+    cli_extend = _split(args.extend_select)
+    cli_ignore = _split(args.ignore)
+    for flag, values in (
+        ("--select", cli_select or []),
+        ("--extend-select", cli_extend),
+        ("--ignore", cli_ignore),
+    ):
+        try:
+            validate(values)
+        except SelectionError as exc:
+            raise UsageError(f"{flag}: {exc} (see --list-rules)") from None
+    if args.warn_unused_noqa:
+        cli_extend.append("LST002")
+    file_layer = Layer(file_config.select, file_config.extend_select, file_config.ignore)
+    cli_layer = Layer(
+        tuple(cli_select) if cli_select else None, tuple(cli_extend), tuple(cli_ignore)
+    )
+    selection = Selection(layers=(file_layer, cli_layer))
+
+    # command-line globs keep their meaning (matched at any depth); configured ones are
+    # anchored at the configuration file's folder
+    configured = [] if args.exclude else list(file_config.exclude or ())
+    configured += file_config.extend_exclude
+    given = [*args.exclude, *args.extend_exclude]
+    sources["exclude"] = "the command line" if args.exclude else origin
+    exclude = [(p, file_config.root) for p in configured] + [(p, Path.cwd()) for p in given]
+    discovery_patterns = (
+        *(config_module.discovery_pattern(p, file_config.root) for p in configured),
+        *given,
+    )
+
+    def pick(name: str, cli_value, file_value, default):
+        if cli_value is not None:
+            sources[name] = "the command line"
+            return cli_value
+        if file_value is not None:
+            sources[name] = origin
+            return file_value
+        sources[name] = "the built-in defaults"
+        return default
+
+    return Settings(
+        paths=list(args.paths),
+        config_path=file_config.path,
+        root=file_config.root,
+        selection=selection,
+        layers={
+            origin: {
+                "select": file_config.select,
+                "extend-select": list(file_config.extend_select),
+                "ignore": list(file_config.ignore),
+            },
+            "the command line": {
+                "select": cli_select,
+                "extend-select": cli_extend,
+                "ignore": cli_ignore,
+            },
+        },
+        per_file_ignores=list(file_config.per_file_ignores),
+        exclude=exclude,
+        discovery_patterns=discovery_patterns,
+        force_exclude=pick("force-exclude", args.force_exclude, file_config.force_exclude, False),
+        confirm=pick("confirm", args.confirm, file_config.confirm, True),
+        confirm_timeout=pick(
+            "confirm-timeout",
+            args.confirm_timeout,
+            file_config.confirm_timeout,
+            DEFAULT_CONFIRM_TIMEOUT,
+        ),
+        show_refuted=pick("show-refuted", args.show_refuted, file_config.show_refuted, False),
+        warn_unused_noqa=selection.enabled("LST002", "unused-noqa"),
+        sources=sources,
+    )
+
+
+def _shown(path: Path | None) -> str:
+    if path is None:
+        return "none"
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _show_settings(settings: Settings, args, out) -> int:
+    def value(v) -> str:
+        return json.dumps(v)
+
+    lines = [
+        f"# lstmlint {__version__}",
+        f"config-file = {value(_shown(settings.config_path))}",
+        f"root = {value(settings.root.as_posix())}",
+        f"paths = {value(settings.paths)}",
+        "",
+        "# rule selection, applied in this order",
+    ]
+    for origin, layer in settings.layers.items():
+        lines.append(
+            f"#   {origin}: select = {value(layer['select'])}, "
+            f"extend-select = {value(layer['extend-select'])}, ignore = {value(layer['ignore'])}"
+        )
+    lines += [
+        f"enabled = {value(settings.selection.enabled_codes())}",
+        f"per-file-ignores = {value({p: list(c) for p, c in settings.per_file_ignores})}",
+        "",
+        f"# exclude from {settings.sources['exclude']} (patterns with their folders)",
+        f"exclude = {value([f'{root.as_posix()}: {p}' for p, root in settings.exclude])}",
+    ]
+    for name, attribute in (
+        ("force-exclude", "force_exclude"),
+        ("confirm", "confirm"),
+        ("confirm-timeout", "confirm_timeout"),
+        ("show-refuted", "show_refuted"),
+    ):
+        lines.append(
+            f"{name} = {value(getattr(settings, attribute))}  # from {settings.sources[name]}"
+        )
+    lines += [
+        f"warn-unused-noqa = {value(settings.warn_unused_noqa)}",
+        f"format = {value(args.format)}",
+        f"output-file = {value(args.output_file)}",
+    ]
+    out.write("\n".join(lines) + "\n")
+    return EXIT_CLEAN
+
+
+def _explicitly_excluded(raw: str, settings: Settings) -> bool:
+    from lstmlint.config import path_matches
+
+    path = Path(raw).absolute()
+    return any(path_matches(path, pattern, root) for pattern, root in settings.exclude)
+
+
+def _file_selection(settings: Settings, path: Path):
+    from lstmlint.config import path_matches
+    from lstmlint.selection import Layer
+
+    absolute = path.absolute()
+    ignored = [
+        code
+        for pattern, codes in settings.per_file_ignores
+        if path_matches(absolute, pattern, settings.root)
+        for code in codes
+    ]
+    return settings.selection.then(Layer(ignore=tuple(ignored))) if ignored else settings.selection
+
+
+def _check(target, selection, collect_noqa: bool):
+    from lstmlint import sources, suppression
+    from lstmlint.engine import check_file
+
+    if not collect_noqa:
+        return check_file(target.path, target.display, selection)
+    with suppression.line_noqa_deferred():
+        result = check_file(target.path, target.display, selection)
+    if result.unreadable:
+        return result
+    doc = result.document
+    if doc is None:
+        try:
+            doc = sources.read_document(target.path, target.display)
+        except sources.UnreadableFile:
+            return result
+    if suppression.file_is_disabled(doc.display_lines):
+        return result
+    found = suppression.directives(doc)
+    result.diagnostics = suppression.apply(doc, result.diagnostics, found)
+    if selection.enabled("LST002", "unused-noqa"):
+        from lstmlint.diagnostics import Diagnostic
+        from lstmlint.selection import known_codes
+
+        extra = suppression.unused(doc, found, known_codes(), selection.enabled)
+        result.diagnostics = sorted(result.diagnostics + extra, key=Diagnostic.sort_key)
+    if result.diagnostics:
+        result.document = doc
+    return result
+
+
+def _progress(total: int):
+    """A rich progress bar on stderr for long runs on a terminal, else None."""
+    if total < PROGRESS_MIN_FILES or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn("checking"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=Console(file=sys.stderr),
+        transient=True,
+    )
+
+
+def _add_noqa(results) -> int:
+    from lstmlint import suppression
+
+    lines = files = skipped = 0
+    for result in results:
+        doc = result.document
+        if doc is None or not result.diagnostics:
+            continue
+        plan = suppression.plan(doc, result.diagnostics)
+        skipped += plan.skipped
+        if not plan.lines:
+            continue
+        path = Path(result.path)
+        try:
+            if doc.is_notebook:
+                changed = suppression.add_to_notebook(path, doc, plan)
+            else:
+                changed = suppression.add_to_python(path, plan)
+        except (OSError, ValueError) as exc:
+            sys.stderr.write(f"lstmlint: error: {result.path}: could not add noqa: {exc}\n")
+            continue
+        if changed:
+            lines += changed
+            files += 1
+    message = f"Added {lines} noqa directive{'s' if lines != 1 else ''}"
+    message += f" to {files} file{'s' if files != 1 else ''}."
+    if skipped:
+        message += (
+            f" {skipped} finding{'s' if skipped != 1 else ''} left alone: no comment can go on "
+            "its lines (inside a string or a backslash continuation)."
+        )
+    sys.stderr.write(message + "\n")
+    return lines
+
+
+def _statistics(results, out, as_json: bool) -> None:
+    from collections import Counter
+
+    counts = Counter((d.code, d.name) for r in results for d in r.diagnostics)
+    confirmed = Counter(
+        d.code
+        for r in results
+        for d in r.diagnostics
+        if d.confirmation and d.confirmation.get("status") == "confirmed"
+    )
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0][0]))
+    if as_json:
+        records = [
+            {"code": code, "name": name, "count": count, "confirmed": confirmed[code]}
+            for (code, name), count in rows
+        ]
+        json.dump(records, out, indent=2)
+        out.write("\n")
+        return
+    for (code, name), count in rows:
+        out.write(f"{count:>5}  {code}  {name:<36} {confirmed[code]} confirmed\n")
+    total = sum(counts.values())
+    out.write(f"Found {total} finding{'s' if total != 1 else ''}.\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,35 +499,67 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _list_rules(out)
     if args.explain:
         return _explain(args.explain, out)
-
-    from lstmlint.discovery import Target, discover
-    from lstmlint.engine import check_file
-    from lstmlint.selection import Selection, SelectionError, validate
-
-    select, ignore = _split(args.select) or ["ALL"], _split(args.ignore)
     try:
-        if (
-            select != ["ALL"] or ignore
-        ):  # checking names needs the rules; a plain run loads them lazily
-            validate(select + ignore)
-    except SelectionError as exc:
+        return _run(args, out)
+    except UsageError as exc:
         sys.stderr.write(f"lstmlint: error: {exc}\n")
         return EXIT_ERROR
-    selection = Selection(tuple(select), tuple(ignore))
+
+
+def _run(args, out) -> int:
+    settings = _resolve(args)
+    if args.show_settings:
+        return _show_settings(settings, args, out)
+    if args.add_noqa and args.write_baseline:
+        raise UsageError("--add-noqa and --write-baseline cannot be used together")
+
+    from lstmlint import baseline as baseline_module
+
+    baseline = None
+    if args.baseline:
+        try:
+            baseline = baseline_module.load(Path(args.baseline))
+        except baseline_module.BaselineError as exc:
+            raise UsageError(str(exc)) from None
+
+    from lstmlint.discovery import Target, discover
+
+    paths = [
+        raw
+        for raw in settings.paths
+        if not (
+            settings.force_exclude and Path(raw).is_file() and _explicitly_excluded(raw, settings)
+        )
+    ]
     status = EXIT_CLEAN
     results = []
-    for target in discover(args.paths, tuple(args.exclude)):
+    targets = []
+    for target in discover(paths, settings.discovery_patterns):
         if not isinstance(target, Target):
             sys.stderr.write(f"lstmlint: error: {target}: no such file or directory\n")
             status = EXIT_ERROR
             continue
-        results.append(check_file(target.path, target.display, selection))
+        targets.append(target)
+    collect = settings.warn_unused_noqa
+    progress = _progress(len(targets))
+    if progress is None:
+        results = [_check(t, _file_selection(settings, t.path), collect) for t in targets]
+    else:
+        with progress:
+            task = progress.add_task("", total=len(targets))
+            for target in targets:
+                progress.update(task, description=target.display)
+                results.append(_check(target, _file_selection(settings, target.path), collect))
+                progress.advance(task)
 
     refuted = 0
-    if not args.no_confirm:
+    if settings.confirm:
         from lstmlint.confirm import confirm
 
-        confirm((d for r in results for d in r.diagnostics), args.confirm_timeout)
+        confirm(
+            (d for r in results for d in r.diagnostics if d.code != "LST002"),
+            settings.confirm_timeout,
+        )
         for result in results:
             hidden = [
                 d
@@ -140,22 +567,55 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if d.confirmation and d.confirmation["status"] == "refuted"
             ]
             refuted += len(hidden)
-            if not args.show_refuted:
+            if not settings.show_refuted:
                 result.diagnostics = [d for d in result.diagnostics if d not in hidden]
 
-    if args.format == "json":
-        from lstmlint.reporting import json_report
+    needs_fingerprints = bool(
+        baseline or args.write_baseline or args.format in ("json", "sarif", "gitlab")
+    )
+    fingerprints = baseline_module.Fingerprints().of_results(results) if needs_fingerprints else {}
+    baseline_hidden = baseline.filter(results, fingerprints) if baseline is not None else 0
+    unreadable = any(r.unreadable for r in results)
 
-        json_report.write(results, out)
+    if args.write_baseline:
+        try:
+            count = baseline_module.write(Path(args.write_baseline), results, fingerprints)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.write_baseline}: {exc.strerror or exc}") from None
+        sys.stderr.write(
+            f"Wrote {count} finding{'s' if count != 1 else ''} to the baseline {args.write_baseline}.\n"
+        )
+        return EXIT_ERROR if status == EXIT_ERROR or unreadable else EXIT_CLEAN
+    if args.add_noqa:
+        _add_noqa(results)
+        return EXIT_ERROR if status == EXIT_ERROR or unreadable else EXIT_CLEAN
+
+    from lstmlint.reporting import Context, write, write_atomic
+
+    color = {"auto": None, "always": True, "never": False}[args.color]
+    if args.output_file and color is None:
+        color = False
+    context = Context(
+        color=color,
+        refuted_hidden=0 if settings.show_refuted else refuted,
+        baseline_hidden=baseline_hidden,
+        fingerprints=fingerprints,
+    )
+    sink = io.StringIO() if args.output_file else out
+    if args.statistics:
+        _statistics(results, sink, as_json=args.format == "json")
     else:
-        from lstmlint.reporting import text_report
+        write(args.format, results, sink, context)
+    if args.output_file:
+        try:
+            write_atomic(Path(args.output_file), sink.getvalue().encode("utf-8"))
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output_file}: {exc.strerror or exc}") from None
 
-        color = {"auto": None, "always": True, "never": False}[args.color]
-        text_report.write(results, out, color, refuted_hidden=0 if args.show_refuted else refuted)
-    if any(r.unreadable for r in results):
-        status = EXIT_ERROR
-    elif status == EXIT_CLEAN and any(r.diagnostics for r in results):
-        status = EXIT_FINDINGS
+    if unreadable:
+        return EXIT_ERROR
+    if status == EXIT_CLEAN and any(r.diagnostics for r in results) and not args.exit_zero:
+        return EXIT_FINDINGS
     return status
 
 

@@ -14,6 +14,11 @@ READ_ERROR = (
     "unreadable-file",
     "The file cannot be read as Python source or as a notebook.",
 )
+UNUSED_NOQA = (
+    "LST002",
+    "unused-noqa",
+    "A `# noqa: LST...` comment names a code that suppresses nothing there, or no such code.",
+)
 
 
 @cache

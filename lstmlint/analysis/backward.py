@@ -331,6 +331,10 @@ def _leaves(reader: FactReader, node: cst.BaseExpression) -> list[tuple[cst.Base
                 visit(n.value)
             return
         if isinstance(n, cst.Call):
+            recomputed = _recomputed_preactivation(reader, n)
+            if recomputed is not None:
+                found.append(recomputed)
+                return
             for arg in n.args:
                 visit(arg.value)
             if isinstance(n.func, cst.Attribute) and dotted(n.func) is None:
@@ -344,6 +348,25 @@ def _leaves(reader: FactReader, node: cst.BaseExpression) -> list[tuple[cst.Base
 
     visit(node)
     return found
+
+
+def _recomputed_preactivation(
+    reader: FactReader, call: cst.Call
+) -> tuple[cst.BaseExpression, Fact] | None:
+    """``dsigmoid(W_f @ z + b_f)``: a derivative helper given a pre-activation recomputed inline."""
+    spec = reader.helper(call)
+    if (
+        spec is None
+        or spec.act not in ("sigmoid", "tanh")
+        or call_mode(call, spec) != "deriv"
+        or not call.args
+    ):
+        return None
+    argument = call.args[0].value
+    has_product = any(matmul_operands(n) is not None for n in walk(argument))
+    if not has_product or _leaves(reader, argument):
+        return None
+    return argument, Fact(F.PRE, act=spec.act)
 
 
 def _direct_derivative_argument(
@@ -363,11 +386,10 @@ def _evaluate(
     reader: FactReader, nodes: list[cst.BaseExpression], leaf_text: str, value: np.ndarray
 ):
     def leaf(n: cst.BaseExpression):
-        if code_of(n) == leaf_text:
-            return value
         raise Unknown("free value")
 
-    interp = Interpreter(reader.ctx.aliases, leaf, reader.ctx.all_functions)
+    known = {leaf_text: value}  # the leaf may be a whole expression (a recomputed pre-activation)
+    interp = Interpreter(reader.ctx.aliases, leaf, reader.ctx.all_functions, known=known)
     result = 1.0
     for node in nodes:
         interp.steps = 0

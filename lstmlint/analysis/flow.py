@@ -19,13 +19,15 @@ from lstmlint.analysis.helpers import ModuleContext, call_mode
 from lstmlint.analysis.loops import (
     BACKWARD,
     FORWARD,
+    Affine,
     TimeLoop,
     affine,
     for_loop,
     index_offset,
+    iterated,
     while_loop,
 )
-from lstmlint.analysis.names import dotted, key_of, string_key, walk
+from lstmlint.analysis.names import code_of, dotted, key_of, string_key, walk
 
 MAX_PASSES = 8
 BACKWARD_HINTS = ("backward", "backprop", "bptt", "bwd", "_grad", "grads")
@@ -267,7 +269,7 @@ class _ScopeWalk:
             if loop.direction == BACKWARD:
                 self.scope.has_backward_loop = True
         if isinstance(node, cst.For):
-            self._bind(node.target, None)
+            self._bind_iteration(node)
         if info is not None:
             self.loops.append(info)
         backward = info is not None and info.loop.direction == BACKWARD
@@ -285,6 +287,25 @@ class _ScopeWalk:
         self.backward_depth -= backward
         if info is not None:
             self.loops.pop()
+
+    def _bind_iteration(self, node: cst.For) -> None:
+        """``for cache in reversed(caches)``: the loop variable is one element of the history."""
+        sources = iterated(node.iter)
+        elements = (
+            [e.value for e in node.target.elements]
+            if isinstance(node.target, cst.Tuple)
+            else [node.target]
+        )
+        if len(sources) == len(elements) and len(sources) > 0:
+            for element, source in zip(elements, sources, strict=True):
+                fact = (
+                    self._fact(source)
+                    if not is_call_to(source, "range", "arange", "enumerate")
+                    else None
+                )
+                self._bind(element, fact.elem if fact is not None and fact.kind == F.SEQ else None)
+        else:
+            self._bind(node.target, None)
 
     def _steps_symbol(self, symbol: str) -> int:
         """A loop bound ``len(h_s)`` over a prepended history counts T + 1 steps."""
@@ -338,6 +359,8 @@ class _ScopeWalk:
             self._bind(small.target, self._fact(small.value), small.value)
         elif isinstance(small, cst.AugAssign):
             self._calls(small.value)
+            if isinstance(small.operator, cst.SubtractAssign) and _is_max(small.value):
+                self.env[f"shifted:{code_of(small.target)}"] = Fact(F.SHIFTED)
         elif isinstance(small, cst.Expr):
             self._calls(small.value)
             self._append(small.value)
@@ -513,6 +536,8 @@ class _ScopeWalk:
             convention=convention,
             elem=F.merge(seq.elem, elem_fact),
         )
+        if key.startswith("self.") and self.scope.class_name:  # self.f[t] = sigmoid(...)
+            self.flow.class_attrs[(self.scope.class_name, key)] = self.env[key]
 
     def _append(self, node: cst.BaseExpression) -> None:
         if not (
@@ -528,6 +553,16 @@ class _ScopeWalk:
         label = self.flow.labels.get((self.scope.name, key + "[]"))
         fact = _apply_label(fact, label) if fact is not None else label
         seq = self.env.get(key)
+        if seq is None and key.endswith("]"):  # hist["h"].append(h) with hist = {"h": [h0], ...}
+            seq = self._fact(node.func.value)
+            if (
+                seq is not None
+                and seq.kind == F.SEQ
+                and seq.convention == F.PREPENDED
+                and key not in self.append_depth
+            ):
+                self.append_depth[key] = self.loop_depth - 1 if self.loop_depth else 0
+                self.initial_only.add(key)
         if seq is None or seq.kind != F.SEQ:
             seq = Fact(F.SEQ, container="list", convention=None)
         first_depth = self.append_depth.setdefault(key, self.loop_depth)
@@ -860,6 +895,10 @@ class FactReader:
         if isinstance(node, cst.Dict):
             if not node.elements:
                 return Fact(F.SEQ, container="dict")
+            first = node.elements[0]
+            if isinstance(first, cst.DictElement) and affine(first.key) == Affine(None, -1):
+                # {-1: h0}: a history keyed from -1 with its initial state
+                return Fact(F.SEQ, container="dict", convention=F.FROM_MINUS_1)
             keys = []
             for element in node.elements:
                 if isinstance(element, cst.DictElement):
@@ -992,6 +1031,8 @@ class FactReader:
         return None
 
     def _is_shifted(self, node: cst.BaseExpression) -> bool:
+        if f"shifted:{code_of(node)}" in self.env:  # ys[t] -= np.max(ys[t]) came before
+            return True
         fact = self.fact(node)
         return fact is not None and fact.kind == F.SHIFTED
 
@@ -1022,6 +1063,16 @@ class FactReader:
             if right is not None and right.kind == F.PROB:
                 return right.with_(safe=True)
         return None
+
+
+def _is_max(node: cst.BaseExpression) -> bool:
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in ("max", "amax")
+    ):
+        return True
+    return is_call_to(node, "max", "amax", "logsumexp")
 
 
 def _is_sum(node: cst.BaseExpression) -> bool:

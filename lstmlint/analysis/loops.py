@@ -139,6 +139,23 @@ def _is_reverse_slice(node: cst.Subscript) -> bool:
     )
 
 
+def iterated(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """What a loop walks over once ``reversed``, ``list``, ``[::-1]`` and ``zip`` are taken off."""
+    while True:
+        if (
+            isinstance(node, cst.Call)
+            and dotted(node.func) in ("reversed", "list", "tuple")
+            and node.args
+        ):
+            node = node.args[0].value
+        elif isinstance(node, cst.Subscript) and _is_reverse_slice(node):
+            node = node.value
+        elif isinstance(node, cst.Call) and dotted(node.func) == "zip":
+            return [part for arg in node.args for part in iterated(arg.value)]
+        else:
+            return [node]
+
+
 def for_loop(node: cst.For) -> TimeLoop | None:
     found = _iteration(node.iter)
     if found is None:
@@ -146,6 +163,8 @@ def for_loop(node: cst.For) -> TimeLoop | None:
             return TimeLoop(node, None, FORWARD, None, None)
         return None
     direction, low, high, enumerated = found
+    if low is None and high is None:  # reversed(caches), caches[::-1]: no time index
+        return TimeLoop(node, None, direction, None, None)
     target = node.target
     if enumerated and isinstance(target, cst.Tuple) and target.elements:
         target = target.elements[0].value
@@ -154,7 +173,7 @@ def for_loop(node: cst.For) -> TimeLoop | None:
 
 
 def while_loop(node: cst.While, preceding: list[cst.CSTNode]) -> TimeLoop | None:
-    """``while t >= 0: ... t -= 1`` counts down from its initial value."""
+    """``while t >= 0: ... t -= 1`` counts down from its start; ``while t < T: ... t += 1`` counts up."""
     test = node.test
     if not (
         isinstance(test, cst.Comparison)
@@ -165,31 +184,39 @@ def while_loop(node: cst.While, preceding: list[cst.CSTNode]) -> TimeLoop | None
     var = test.left.value
     comparison = test.comparisons[0]
     bound = affine(comparison.comparator)
-    if bound.symbol is not None:
-        return None
-    if isinstance(comparison.operator, cst.GreaterThanEqual):
-        low = bound.const
-    elif isinstance(comparison.operator, cst.GreaterThan):
-        low = bound.const + 1
-    else:
-        return None
-    if not _decrements(node.body, var):
-        return None
+    start = _start(preceding, var)
+    operator = comparison.operator
+    if isinstance(operator, cst.GreaterThanEqual | cst.GreaterThan) and bound.symbol is None:
+        if not _steps(node.body, var, cst.SubtractAssign):
+            return None
+        low = bound.const + (1 if isinstance(operator, cst.GreaterThan) else 0)
+        return TimeLoop(node, var, BACKWARD, Affine(None, low), start)
+    if isinstance(operator, cst.LessThan | cst.LessThanEqual) and _steps(
+        node.body, var, cst.AddAssign
+    ):
+        high = Affine(bound.symbol, bound.const - (1 if isinstance(operator, cst.LessThan) else 0))
+        return TimeLoop(node, var, FORWARD, start, high)
+    return None
+
+
+def _start(preceding: list[cst.CSTNode], var: str) -> Affine | None:
     start = None
     for statement in preceding:
-        for small in getattr(statement, "body", []):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
             if isinstance(small, cst.Assign) and len(small.targets) == 1:
                 target = small.targets[0].target
                 if isinstance(target, cst.Name) and target.value == var:
                     start = affine(small.value)
-    return TimeLoop(node, var, BACKWARD, Affine(None, low), start)
+    return start
 
 
-def _decrements(body: cst.BaseSuite, var: str) -> bool:
+def _steps(body: cst.BaseSuite, var: str, operator: type) -> bool:
     return any(
         isinstance(n, cst.AugAssign)
         and isinstance(n.target, cst.Name)
         and n.target.value == var
-        and isinstance(n.operator, cst.SubtractAssign)
+        and isinstance(n.operator, operator)
         for n in walk(body)
     )

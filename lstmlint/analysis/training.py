@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import libcst as cst
@@ -473,15 +474,16 @@ def _update_calls(model) -> list[tuple[cst.Call, cst.FunctionDef]]:
 
 
 def has_clipping(model) -> bool:
-    """Any clipping call, or any name that speaks of clipping or a norm (a hand-written clip)."""
+    """Any clipping call (np.clip, clip_grad_norm, ...), a norm (np.linalg.norm), or a name that
+    speaks of clipping or a gradient norm (a clip written by hand)."""
     for call in _calls(model.module):
         name = (dotted(call.func) or "").rsplit(".", 1)[-1].lower()
         if "clip" in name or name == "norm":
             return True
-    return any(
-        "clip" in n.value.lower() or "norm" in n.value.lower()
-        for n in _nodes(model.module, cst.Name)
-    )
+    return any(_CLIPPING_NAME.search(n.value) for n in _nodes(model.module, cst.Name))
+
+
+_CLIPPING_NAME = re.compile(r"clip|(^|_)norm($|_)", re.IGNORECASE)
 
 
 def first_update(model) -> cst.CSTNode | None:

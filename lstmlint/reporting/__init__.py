@@ -1,1 +1,72 @@
-"""Reporters turn a run's results into text for a terminal, or JSON for tools."""
+"""Reporters turn a run's results into text for a terminal, or a format for tools and CI.
+
+``FORMATS`` maps each ``--format`` name to its module; every module has
+``write(results, out, context)``. ``write_atomic`` is how every file lstmlint writes (reports,
+baselines, ``--add-noqa`` edits) reaches the disk: a temporary file in the same folder, then a
+rename, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit")
+
+
+@dataclass
+class Context:
+    """What a reporter may need besides the results."""
+
+    color: bool | None = None
+    refuted_hidden: int = 0
+    base: Path = field(default_factory=Path.cwd)  # paths in reports are relative to this
+    baseline_hidden: int = 0
+    # id(diagnostic) -> (fingerprint, occurrence), see lstmlint.baseline.Fingerprints
+    fingerprints: dict[int, tuple[str, int]] = field(default_factory=dict)
+
+    def fingerprint(self, diag) -> tuple[str, int]:
+        if id(diag) not in self.fingerprints:
+            from lstmlint.baseline import Fingerprints
+
+            self.fingerprints[id(diag)] = (Fingerprints().base(diag, None), 0)
+        return self.fingerprints[id(diag)]
+
+
+def write(name: str, results, out, context: Context) -> None:
+    """Write ``results`` in format ``name`` to ``out``."""
+    import importlib
+
+    if name not in FORMATS:
+        raise ValueError(f"unknown format {name!r}")
+    module = importlib.import_module(f"lstmlint.reporting.{name}_report")
+    module.write(results, out, context)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one step, keeping the permissions of an existing file
+    (missing parent folders are created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    folder = path.parent if str(path.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

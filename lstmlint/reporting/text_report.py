@@ -8,6 +8,7 @@ from typing import TextIO
 from lstmlint.confirm import evidence_line
 from lstmlint.diagnostics import Diagnostic, Severity
 from lstmlint.engine import FileResult
+from lstmlint.rulesdoc import help_url
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold cyan"}
 
@@ -38,7 +39,7 @@ def _render(console, result: FileResult, diag: Diagnostic) -> None:
     head = Text()
     head.append(_location(diag), style="bold")
     head.append(": ")
-    head.append(diag.code, style=_STYLE[diag.severity])
+    head.append(diag.code, style=f"{_STYLE[diag.severity]} link {help_url(diag.code)}")
     head.append(f" {diag.name} ", style="dim")
     head.append(diag.message)
     console.print(head, soft_wrap=True)
@@ -77,14 +78,17 @@ def _render(console, result: FileResult, diag: Diagnostic) -> None:
     console.print()
 
 
-def write(
-    results: list[FileResult], out: TextIO, color: bool | None = None, refuted_hidden: int = 0
-) -> None:
+def write(results: list[FileResult], out: TextIO, context=None) -> None:
+    from lstmlint.reporting import Context
+
+    context = context or Context()
+    color, refuted_hidden = context.color, context.refuted_hidden
     diagnostics = [(r, d) for r in results for d in r.diagnostics]
     notes = [(r.path, n) for r in results for n in r.notes]
     checked = sum(1 for r in results if not r.unreadable)
     if not diagnostics and not notes:
         out.write(f"All checks passed ({checked} file{'s' if checked != 1 else ''} checked).\n")
+        _hidden_lines(out, None, context)
         return
     from rich.console import Console
 
@@ -97,6 +101,7 @@ def write(
         console.print(f"[dim]note:[/dim] {path}: {note}", highlight=False)
     if not diagnostics:
         console.print(f"All checks passed ({checked} file{'s' if checked != 1 else ''} checked).")
+        _hidden_lines(out, console, context)
         return
     per_rule = Counter((d.code, d.name) for _, d in diagnostics)
     files = len({d.path for _, d in diagnostics})
@@ -111,3 +116,22 @@ def write(
             f"[dim]{refuted_hidden} finding{'s' if refuted_hidden != 1 else ''} refuted by the gradient check "
             "and hidden (--show-refuted lists them).[/dim]"
         )
+    _hidden_lines(out, console, context, refuted=False)
+
+
+def _hidden_lines(out: TextIO, console, context, refuted: bool = True) -> None:
+    lines = []
+    if refuted and context.refuted_hidden:
+        n = context.refuted_hidden
+        lines.append(
+            f"{n} finding{'s' if n != 1 else ''} refuted by the gradient check and hidden "
+            "(--show-refuted lists them)."
+        )
+    if context.baseline_hidden:
+        n = context.baseline_hidden
+        lines.append(f"{n} finding{'s' if n != 1 else ''} in the baseline hidden.")
+    for line in lines:
+        if console is None:
+            out.write(line + "\n")
+        else:
+            console.print(f"[dim]{line}[/dim]", highlight=False)
