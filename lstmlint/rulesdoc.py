@@ -232,7 +232,8 @@ def render() -> str:
 
 
 def default_path() -> Path:
-    return Path(__file__).resolve().parent.parent / "docs" / "rules.md"
+    """docs/rules.md of the checkout the command runs in (the package may be installed elsewhere)."""
+    return Path.cwd() / "docs" / "rules.md"
 
 
 def main(argv: list[str] | None = None) -> int:

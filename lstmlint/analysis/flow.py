@@ -888,7 +888,7 @@ class FactReader:
             )
         if isinstance(node, cst.Tuple | cst.List):
             items = tuple(
-                self.fact(e.value) if not isinstance(e, cst.StarredElement) else None
+                _detached(self.fact(e.value)) if not isinstance(e, cst.StarredElement) else None
                 for e in node.elements
             )
             return Fact(F.TUPLE, items=items)
@@ -904,7 +904,7 @@ class FactReader:
                 if isinstance(element, cst.DictElement):
                     text = string_key(element.key)
                     if text is not None:
-                        keys.append((text, self.fact(element.value)))
+                        keys.append((text, _detached(self.fact(element.value))))
             return Fact(F.DICT, keys=tuple(keys))
         if isinstance(node, cst.BinaryOperation):
             return self._binary(node)
@@ -931,7 +931,10 @@ class FactReader:
                 return fact
             base = self.fact(node.value)
             if base is not None and base.kind == F.DICT:
-                return base.key(string_key(_index(node)))
+                found = base.key(string_key(_index(node)))
+                if found is not None and found.kind == F.STATE:
+                    found = found.with_(origin=node)  # read here, from a cache dict
+                return found
             return None
         base = self.fact(node.value)
         if base is None:

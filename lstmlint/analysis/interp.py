@@ -61,6 +61,7 @@ NUMPY_FUNCTIONS: dict[str, Callable] = {
     "asarray": np.asarray,
     "ones_like": np.ones_like,
     "zeros_like": np.zeros_like,
+    "empty_like": np.zeros_like,  # helpers fill every entry before reading it
     "negative": np.negative,
     "reciprocal": np.reciprocal,
     "sum": _reduce(np.sum),
@@ -160,6 +161,12 @@ class Interpreter:
                 return value
             if isinstance(node.operator, cst.Not):
                 return not value
+            if (
+                isinstance(node.operator, cst.BitInvert)
+                and isinstance(value, np.ndarray)
+                and value.dtype == bool
+            ):
+                return ~value  # the complement of a mask
             raise Unknown("unary")
         if isinstance(node, cst.BinaryOperation):
             return self._binary(node, env)
