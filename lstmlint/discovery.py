@@ -68,38 +68,54 @@ def _excluded(path: Path, patterns: tuple[str, ...]) -> bool:
     )
 
 
-def _display(path: Path) -> str:
+def _cwd() -> Path | None:
     try:
-        return path.relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        return path.as_posix()
+        return Path.cwd()
+    except OSError:  # the working folder was deleted under us
+        return None
+
+
+def _display(path: Path, cwd: Path | None = None) -> str:
+    cwd = cwd or _cwd()
+    if cwd is not None:
+        try:
+            return path.relative_to(cwd).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
 
 
 def discover(paths: list[str], exclude: tuple[str, ...] = ()) -> Iterator[Target | str]:
     """Yield targets in a stable order; a string is a path that does not exist (reported by the caller)."""
     ignores = _GitIgnores()
     seen: set[Path] = set()
+    cwd = _cwd()
     for raw in paths:
         root = Path(raw)
         if not root.exists():
             yield raw
             continue
-        if root.is_file():
+        if not root.is_dir():  # a file named explicitly (even a pipe: reading it reports why not)
             resolved = root.resolve()
             if resolved not in seen:
                 seen.add(resolved)
                 yield Target(
-                    root, _display(root.absolute()) if root.is_absolute() else root.as_posix()
+                    root, _display(root.absolute(), cwd) if root.is_absolute() else root.as_posix()
                 )
             continue
-        yield from _walk(root.absolute(), exclude, ignores, seen)
+        yield from _walk(root.absolute(), exclude, ignores, seen, cwd)
 
 
 def _walk(
-    root: Path, exclude: tuple[str, ...], ignores: _GitIgnores, seen: set[Path]
+    root: Path,
+    exclude: tuple[str, ...],
+    ignores: _GitIgnores,
+    seen: set[Path],
+    cwd: Path | None = None,
 ) -> Iterator[Target]:
     # a folder named on the command line is checked even if an enclosing repository ignores it
     floor = root if ignores.ignored(root, True) else None
+    real_root = root.resolve()
     visited_dirs: set[Path] = set()
     stack = [root]
     while stack:
@@ -117,7 +133,12 @@ def _walk(
             path = Path(entry.path)
             try:
                 is_dir = entry.is_dir()
-            except OSError:
+                # pipes, sockets and dangling symlinks are not source files (a pipe would block)
+                is_file = not is_dir and entry.is_file()
+                # a link to a file or folder of this tree: the walk reaches it under its own name
+                if entry.is_symlink() and path.resolve().is_relative_to(real_root):
+                    continue
+            except (OSError, RuntimeError):  # RuntimeError: a symlink loop on old Pythons
                 continue
             if is_dir:
                 if entry.name.startswith(".") or entry.name in SKIPPED_DIRS or _is_virtualenv(path):
@@ -125,12 +146,12 @@ def _walk(
                 if _excluded(path, exclude) or ignores.ignored(path, True, floor):
                     continue
                 subdirs.append(path)
-            elif path.suffix in SUFFIXES and not entry.name.startswith("."):
+            elif is_file and path.suffix in SUFFIXES and not entry.name.startswith("."):
                 if _excluded(path, exclude) or ignores.ignored(path, False, floor):
                     continue
                 resolved = path.resolve()
                 if resolved in seen:
                     continue
                 seen.add(resolved)
-                yield Target(path, _display(path))
+                yield Target(path, _display(path, cwd))
         stack.extend(reversed(subdirs))

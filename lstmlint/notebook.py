@@ -17,12 +17,19 @@ _ASSIGNED_MAGIC = re.compile(r"^\s*[\w.,\s\[\]()]+=\s*(%|!)")
 _HELP = re.compile(r"^\s*(\?\??[\w.]*|[\w.\[\]]+\?\??)\s*$")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _source_text(source: object) -> str:
+    """A cell's source: a string, or a list of strings (anything else in it is ignored)."""
     if isinstance(source, list):
-        return "".join(str(part) for part in source)
-    if isinstance(source, str):
-        return source
-    return ""
+        text = "".join(part for part in source if isinstance(part, str))
+    elif isinstance(source, str):
+        text = source
+    else:
+        return ""
+    # JSON can spell unpaired surrogates (\ud800), which no encoder accepts: show them as U+FFFD
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _mask_line(line: str) -> str:
@@ -55,7 +62,7 @@ def _code_cells(nb: dict) -> tuple[list[tuple[int, str]], bool]:
         source_key = "source"
     elif isinstance(nb.get("worksheets"), list):  # nbformat 3
         sheets = [w for w in nb["worksheets"] if isinstance(w, dict)]
-        cells = [c for w in sheets for c in (w.get("cells") or [])]
+        cells = [c for w in sheets if isinstance(w.get("cells"), list) for c in w["cells"]]
         source_key = "input"
     else:
         return [], False
@@ -72,8 +79,9 @@ def _language(nb: dict) -> str:
         info = meta.get(key)
         if isinstance(info, dict):
             lang = info.get("name") if key == "language_info" else info.get("language")
-            if isinstance(lang, str) and lang:
-                return lang.lower()
+            if isinstance(lang, str) and lang.strip():
+                lang = lang.strip().lower()
+                return "python" if lang.startswith(("python", "ipython")) else lang
     return "python"
 
 
@@ -88,6 +96,10 @@ def read_notebook(data: bytes, display: str) -> SourceDocument:
         raise UnreadableFile(
             f"is not a valid notebook: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
         ) from None
+    except ValueError as exc:  # e.g. an integer literal longer than Python converts
+        raise UnreadableFile(f"is not a valid notebook: {exc}") from None
+    except RecursionError:
+        raise UnreadableFile("is not a valid notebook: its JSON is nested too deeply") from None
     if not isinstance(nb, dict):
         raise UnreadableFile("is not a valid notebook: the top level is not a JSON object")
     cells, has_cells = _code_cells(nb)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+import stat
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lstmlint import notebook
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_FILE_BYTES = 10 * 2**20  # a Python file larger than this is refused unread
+MAX_NOTEBOOK_BYTES = 64 * 2**20  # notebooks carry their outputs (images), so they may be larger
 
 
 class UnreadableFile(Exception):
@@ -56,38 +58,74 @@ def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _line_of(data: bytes, position: int) -> int:
+    return (
+        data.count(b"\n", 0, position)
+        + data.count(b"\r", 0, position)
+        - data.count(b"\r\n", 0, position)
+        + 1
+    )
+
+
 def decode_python(data: bytes) -> str:
-    """Decode source bytes as Python does: BOM, then a coding cookie, then UTF-8."""
-    if b"\x00" in data:
-        raise UnreadableFile("contains NUL bytes; it looks like a binary file, not Python source")
+    """Decode source bytes as Python does: BOM, then a coding cookie, then UTF-8.
+
+    Line endings are kept as they are; the BOM is dropped.
+    """
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise UnreadableFile(
+            f"contains NUL bytes (the first on line {_line_of(data, nul)}); "
+            "it looks like a binary file, not Python source"
+        )
+    declared = True
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise UnreadableFile(
-            f"cannot be decoded: {getattr(exc, 'msg', exc)}; a file that is not UTF-8 needs a coding "
-            "declaration such as '# -*- coding: latin-1 -*-'"
-        ) from None
+        message = str(getattr(exc, "msg", None) or exc)
+        if message.startswith("unknown encoding"):
+            name = message.rsplit(":", 1)[-1].strip()
+            raise UnreadableFile(
+                f"cannot be decoded: its coding declaration names an unknown encoding ({name})"
+            ) from None
+        if message.startswith("encoding problem"):
+            raise UnreadableFile(
+                "cannot be decoded: it starts with a UTF-8 byte-order mark but declares another encoding"
+            ) from None
+        encoding, declared = "utf-8", False  # not UTF-8 and no declaration: find the bad byte
     try:
         text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
+    except UnicodeDecodeError as exc:
+        where = f"byte 0x{data[exc.start]:02x} on line {_line_of(data, exc.start)}"
+        if declared and encoding.replace("_", "-").lower() not in ("utf-8", "utf-8-sig"):
+            raise UnreadableFile(
+                f"cannot be decoded as {encoding}, the encoding its coding declaration names ({where})"
+            ) from None
         raise UnreadableFile(
-            f"cannot be decoded as {encoding} ({exc.__class__.__name__}); "
-            "add a coding declaration such as '# -*- coding: latin-1 -*-'"
+            f"cannot be decoded: it is not valid UTF-8 ({where}); a file in another encoding needs "
+            "a coding declaration on its first or second line, such as '# -*- coding: latin-1 -*-'"
         ) from None
+    except LookupError:
+        raise UnreadableFile(f"cannot be decoded: unknown encoding {encoding!r}") from None
     return text.removeprefix("\ufeff")
 
 
 def read_document(path: Path, display: str) -> SourceDocument:
+    notebook_file = path.suffix == ".ipynb"
+    limit = MAX_NOTEBOOK_BYTES if notebook_file else MAX_FILE_BYTES
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile("is not a regular file (a device, pipe or socket); skipped")
+        if info.st_size > limit:
             raise UnreadableFile(
-                f"is {size / 1e6:.1f} MB, larger than the {MAX_FILE_BYTES // 2**20} MiB limit; skipped"
+                f"is {info.st_size / 2**20:.1f} MiB, larger than the {limit // 2**20} MiB limit "
+                f"for {'notebooks' if notebook_file else 'Python files'}; skipped"
             )
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableFile(f"cannot be read: {exc.strerror or exc}") from None
-    if path.suffix == ".ipynb":
+    if notebook_file:
         return notebook.read_notebook(data, display)
     text = normalise_newlines(decode_python(data))
     return SourceDocument(path=display, text=text, display_lines=text.split("\n"))
