@@ -90,7 +90,11 @@ def lint_document(
             found.append(
                 _make(doc, code, name, f"syntax error: {problem.message}", span, Severity.ERROR)
             )
+    notes.extend(getattr(parsed, "notes", []))
     rules = selection.rules()
+    # a file let through for its syntax errors may, once repaired, show no recurrent code at all
+    if parsed.problems and not doc.is_notebook and not may_hold_rnn_code_syntax(parsed.text):
+        rules = []
     if parsed.module is not None and rules:
         from lstmlint.analysis.model import RnnModel
 

@@ -167,3 +167,22 @@ def test_files_without_recurrent_code_are_not_parsed(tmp_path: Path, capsys) -> 
     (tmp_path / "plain.py").write_text("def f(:\n    pass\n")
     status, out, _ = run(capsys, "--format", "json", str(tmp_path))
     assert status == 0 and json.loads(out) == []
+
+
+def test_relative_import_of_a_sibling_does_not_cost_the_rules(tmp_path: Path) -> None:
+    from lstmlint.engine import check_file
+    from lstmlint.selection import Selection
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "acts.py").write_text(
+        "import numpy as np\n\ndef sigmoid(x):\n    return 1 / (1 + np.exp(-x))\n"
+    )
+    model = package / "model.py"
+    model.write_text(BUGGY.replace("from utils import", "from . import acts\nfrom utils import"))
+    (package / "utils.py").write_text((REVIEWED / "utils.py").read_text())
+    (package / "data.py").write_text((REVIEWED / "data.py").read_text())
+    result = check_file(model, "model.py", Selection())
+    assert not [note for note in result.notes if "internal error" in note]
+    assert any(d.code == "LST101" for d in result.diagnostics)

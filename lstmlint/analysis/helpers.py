@@ -176,7 +176,7 @@ class ModuleLoader:
         self._cache: dict[Path, ModuleContext | None] = {}
 
     def load_sibling(self, origin: Path | None, module: str, level: int) -> ModuleContext | None:
-        if origin is None or (not module and level == 0):
+        if origin is None or not module:  # `from . import x` is looked up as module x
             return None
         base = origin.parent
         for _ in range(max(level - 1, 0)):
