@@ -8,30 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from lstmlint.rules._programs import LSTM_PREPENDED, swap
+from helpers import PROGRAM, findings, run
 
 from lstmlint.baseline import _indent_scope, normalise, strip_comment
-from lstmlint.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 REVIEWED = ROOT / "fixtures" / "reviewed"
-
-PROGRAM = swap(
-    swap(LSTM_PREPENDED, "        C_prev = C[t]\n", "        C_prev = C[t - 1]\n"),
-    "e = np.exp(v - np.max(v))",
-    "e = np.exp(v)",
-)
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    status = main(list(args))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
-
-
-def findings(capsys, *args: str) -> list[dict]:
-    _, out, _ = run(capsys, "--format", "json", "--no-confirm", *args)
-    return json.loads(out)
 
 
 @pytest.fixture

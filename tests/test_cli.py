@@ -6,17 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from lstmlint.cli import main
+from helpers import run
 
 ROOT = Path(__file__).resolve().parent.parent
 REVIEWED = ROOT / "fixtures" / "reviewed"
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    status = main(list(args))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def test_findings_exit_1_and_json_fields(capsys) -> None:

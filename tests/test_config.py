@@ -6,23 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from lstmlint.rules._programs import LSTM_PREPENDED, swap
+from helpers import PROGRAM, run
 
 from lstmlint.cli import main
 from lstmlint.config import path_matches
-
-# LST101 on line 46 (backward) and LST303 on line 10 (softmax)
-PROGRAM = swap(
-    swap(LSTM_PREPENDED, "        C_prev = C[t]\n", "        C_prev = C[t - 1]\n"),
-    "e = np.exp(v - np.max(v))",
-    "e = np.exp(v)",
-)
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    status = main(list(args))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def codes(capsys, *args: str) -> set[str]:

@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from helpers import run
 
 from lstmlint.cli import main
 from lstmlint.diagnostics import Diagnostic, Severity, Span
@@ -25,12 +26,6 @@ REVIEWED = ROOT / "fixtures" / "reviewed"
 SCHEMA = ROOT.parent / "shared" / "data" / "sarif-schema-2.1.0.json"
 NOTEBOOK = REVIEWED / "lstm_scratch.ipynb"
 PROGRAM = REVIEWED / "lstm_scratch.py"
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    status = main(list(args))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 @pytest.fixture

@@ -9,10 +9,6 @@ from lstmlint.analysis.names import dotted, walk
 MATMUL_FUNCS = {"dot", "matmul", "outer"}
 
 
-def unwrap(node: cst.BaseExpression) -> cst.BaseExpression:
-    return node  # libcst keeps parentheses on the node itself, so there is nothing to strip
-
-
 def terms(node: cst.BaseExpression) -> list[tuple[int, cst.BaseExpression]]:
     """Signed top-level terms of a sum: ``a - b*c`` gives [(+1, a), (-1, b*c)]."""
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add | cst.Subtract):

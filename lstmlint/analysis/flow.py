@@ -597,8 +597,6 @@ class _ScopeWalk:
         if target_key is None:
             return {}
         labels = recognise_equation(value, reader, target_key)
-        if labels and self.loops and any(k == target_key for k in labels):
-            pass
         return labels
 
 

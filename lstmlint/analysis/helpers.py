@@ -101,9 +101,7 @@ class ModuleContext:
                     )
                     self.aliases[local] = full if alias.asname else local
                     self._imports.append((full, None, local, 0))
-            elif (isinstance(small, cst.ImportFrom) and small.module is not None) or isinstance(
-                small, cst.ImportFrom
-            ):
+            elif isinstance(small, cst.ImportFrom):
                 source = dotted(small.module) if small.module is not None else ""
                 level = len(small.relative)
                 if isinstance(small.names, cst.ImportStar):

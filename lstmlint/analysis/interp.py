@@ -8,7 +8,6 @@ That is enough to learn what ``sigmoid(x, derivative=True)`` computes, or what
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -438,4 +437,4 @@ def close(a: Any, b: Any, tol: float = 1e-7) -> bool:
     return bool(np.all(np.abs(a - b) <= tol * (1.0 + np.abs(b))))
 
 
-__all__ = ["Interpreter", "Unknown", "close", "math", "numpy_function"]
+__all__ = ["Interpreter", "Unknown", "close", "numpy_function"]

@@ -15,7 +15,7 @@ from typing import Any
 import libcst as cst
 import numpy as np
 
-from lstmlint.analysis.helpers import ModuleContext, ModuleLoader, softmax
+from lstmlint.analysis.helpers import ModuleContext, ModuleLoader
 from lstmlint.analysis.interp import Interpreter, Unknown, bare_code
 from lstmlint.gradcheck import Verdict, gradcheck
 from lstmlint.reference import MODELS
@@ -265,4 +265,4 @@ def _probe(spec: dict[str, Any]) -> dict[str, Any]:
     return {"status": status, "method": "probe", "reason": reason, "evidence": evidence}
 
 
-__all__ = ["Unbound", "run", "softmax"]
+__all__ = ["Unbound", "run"]
