@@ -15,6 +15,7 @@ from lstmlint.reporting import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_CONFIRM_TIMEOUT = 60.0
+CONFIRM_MODES = ("auto", "exec", "reference", "off")
 PROGRESS_MIN_FILES = 20  # a progress bar only for runs with at least this many files
 
 
@@ -29,6 +30,16 @@ def _seconds(value: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
     if not 0 < number < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {value!r}")
+    return number
+
+
+def _jobs(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {value!r}")
     return number
 
 
@@ -118,9 +129,21 @@ def _parser() -> argparse.ArgumentParser:
     confirm = parser.add_argument_group("confirmation")
     confirm.add_argument(
         "--confirm",
-        action=argparse.BooleanOptionalAction,
+        nargs="?",
+        const="auto",
         default=None,
-        help="run the reference gradient checks that prove each finding (default: on)",
+        choices=CONFIRM_MODES,
+        metavar="MODE",
+        help="how findings are proved: auto (run your own forward/backward when it uses nothing "
+        "but NumPy and math, else the reference models), exec (run your code regardless), "
+        "reference (never run your code), off (default: auto)",
+    )
+    confirm.add_argument(
+        "--no-confirm",
+        dest="confirm",
+        action="store_const",
+        const="off",
+        help="static analysis only: no gradient checks (same as --confirm=off)",
     )
     confirm.add_argument(
         "--show-refuted",
@@ -133,7 +156,41 @@ def _parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=None,
         metavar="SECONDS",
-        help="time limit for all experiments of a run (default: 60)",
+        help="time limit for all reference experiments of a run (default: 60)",
+    )
+    fixing = parser.add_argument_group("fixes")
+    fixing.add_argument(
+        "--fix",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="apply the fixes that a gradient check verified, then report what is left",
+    )
+    fixing.add_argument(
+        "--unsafe-fixes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="with --fix or --diff, also apply fixes that no gradient check verified",
+    )
+    fixing.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes as a unified diff and write nothing",
+    )
+    speed = parser.add_argument_group("speed")
+    speed.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="check files in N processes (default: the number of cores; 1: no worker processes)",
+    )
+    speed.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_false",
+        default=None,
+        help="neither read nor write the result cache (.lstmlint_cache/)",
     )
     adoption = parser.add_argument_group("suppressions and baselines")
     adoption.add_argument(
@@ -214,9 +271,14 @@ class Settings:
     exclude: list[tuple[str, Path]]  # (pattern, the folder it is relative to)
     discovery_patterns: tuple[str, ...]  # the same, as discovery.discover matches them
     force_exclude: bool
-    confirm: bool
+    confirm: str  # one of CONFIRM_MODES
     confirm_timeout: float
     show_refuted: bool
+    harness: object  # config.HarnessConfig: how to run the user's own code
+    fix: bool
+    unsafe_fixes: bool
+    jobs: int | None  # None: the number of cores
+    cache: bool
     warn_unused_noqa: bool
     sources: dict[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
@@ -299,7 +361,7 @@ def _resolve(args) -> Settings:
         exclude=exclude,
         discovery_patterns=discovery_patterns,
         force_exclude=pick("force-exclude", args.force_exclude, file_config.force_exclude, False),
-        confirm=pick("confirm", args.confirm, file_config.confirm, True),
+        confirm=pick("confirm", args.confirm, file_config.confirm, "auto"),
         confirm_timeout=pick(
             "confirm-timeout",
             args.confirm_timeout,
@@ -307,6 +369,11 @@ def _resolve(args) -> Settings:
             DEFAULT_CONFIRM_TIMEOUT,
         ),
         show_refuted=pick("show-refuted", args.show_refuted, file_config.show_refuted, False),
+        harness=file_config.harness,
+        fix=pick("fix", args.fix, file_config.fix, False),
+        unsafe_fixes=pick("unsafe-fixes", args.unsafe_fixes, file_config.unsafe_fixes, False),
+        jobs=pick("jobs", args.jobs, file_config.jobs, None),
+        cache=pick("cache", args.cache, file_config.cache, True),
         warn_unused_noqa=selection.enabled("LST002", "unused-noqa"),
         sources=sources,
     )
@@ -350,6 +417,10 @@ def _show_settings(settings: Settings, args, out) -> int:
         ("confirm", "confirm"),
         ("confirm-timeout", "confirm_timeout"),
         ("show-refuted", "show_refuted"),
+        ("fix", "fix"),
+        ("unsafe-fixes", "unsafe_fixes"),
+        ("jobs", "jobs"),
+        ("cache", "cache"),
     ):
         lines.append(
             f"{name} = {value(getattr(settings, attribute))}  # from {settings.sources[name]}"
@@ -368,51 +439,6 @@ def _explicitly_excluded(raw: str, settings: Settings) -> bool:
 
     path = Path(raw).absolute()
     return any(path_matches(path, pattern, root) for pattern, root in settings.exclude)
-
-
-def _file_selection(settings: Settings, path: Path):
-    from lstmlint.config import path_matches
-    from lstmlint.selection import Layer
-
-    absolute = path.absolute()
-    ignored = [
-        code
-        for pattern, codes in settings.per_file_ignores
-        if path_matches(absolute, pattern, settings.root)
-        for code in codes
-    ]
-    return settings.selection.then(Layer(ignore=tuple(ignored))) if ignored else settings.selection
-
-
-def _check(target, selection, collect_noqa: bool):
-    from lstmlint import sources, suppression
-    from lstmlint.engine import check_file
-
-    if not collect_noqa:
-        return check_file(target.path, target.display, selection)
-    with suppression.line_noqa_deferred():
-        result = check_file(target.path, target.display, selection)
-    if result.unreadable:
-        return result
-    doc = result.document
-    if doc is None:
-        try:
-            doc = sources.read_document(target.path, target.display)
-        except sources.UnreadableFile:
-            return result
-    if suppression.file_is_disabled(doc.display_lines):
-        return result
-    found = suppression.directives(doc)
-    result.diagnostics = suppression.apply(doc, result.diagnostics, found)
-    if selection.enabled("LST002", "unused-noqa"):
-        from lstmlint.diagnostics import Diagnostic
-        from lstmlint.selection import known_codes
-
-        extra = suppression.unused(doc, found, known_codes(), selection.enabled)
-        result.diagnostics = sorted(result.diagnostics + extra, key=Diagnostic.sort_key)
-    if result.diagnostics:
-        result.document = doc
-    return result
 
 
 def _progress(total: int):
@@ -540,35 +566,19 @@ def _run(args, out) -> int:
             status = EXIT_ERROR
             continue
         targets.append(target)
-    collect = settings.warn_unused_noqa
-    progress = _progress(len(targets))
-    if progress is None:
-        results = [_check(t, _file_selection(settings, t.path), collect) for t in targets]
-    else:
-        with progress:
-            task = progress.add_task("", total=len(targets))
-            for target in targets:
-                progress.update(task, description=target.display)
-                results.append(_check(target, _file_selection(settings, target.path), collect))
-                progress.advance(task)
+    from lstmlint.runner import run
 
+    results = run(targets, settings, _progress(len(targets)))
     refuted = 0
-    if settings.confirm:
-        from lstmlint.confirm import confirm
-
-        confirm(
-            (d for r in results for d in r.diagnostics if d.code != "LST002"),
-            settings.confirm_timeout,
-        )
-        for result in results:
-            hidden = [
-                d
-                for d in result.diagnostics
-                if d.confirmation and d.confirmation["status"] == "refuted"
-            ]
-            refuted += len(hidden)
-            if not settings.show_refuted:
-                result.diagnostics = [d for d in result.diagnostics if d not in hidden]
+    for result in results:
+        hidden = [
+            d
+            for d in result.diagnostics
+            if d.confirmation and d.confirmation["status"] == "refuted"
+        ]
+        refuted += len(hidden)
+        if not settings.show_refuted:
+            result.diagnostics = [d for d in result.diagnostics if d not in hidden]
 
     needs_fingerprints = bool(
         baseline or args.write_baseline or args.format in ("json", "sarif", "gitlab")

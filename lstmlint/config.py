@@ -47,9 +47,23 @@ class FileConfig:
     exclude: tuple[str, ...] | None = None
     extend_exclude: tuple[str, ...] = ()
     force_exclude: bool | None = None
-    confirm: bool | None = None
+    confirm: str | None = None
     confirm_timeout: float | None = None
     show_refuted: bool | None = None
+    harness: HarnessConfig = field(default_factory=lambda: HarnessConfig())
+    fix: bool | None = None
+    unsafe_fixes: bool | None = None
+    jobs: int | None = None
+    cache: bool | None = None
+
+
+@dataclass(frozen=True)
+class HarnessConfig:
+    """``[tool.lstmlint.harness]``: limits and entry points for running the user's own code."""
+
+    timeout: float = 10.0  # seconds a file
+    memory_mb: int = 1024
+    entries: tuple[tuple[str, Any], ...] = ()  # raw key/value pairs, checked by the harness
 
 
 def _selectors(source: str, key: str, value: Any) -> tuple[str, ...]:
@@ -87,6 +101,49 @@ def _seconds(source: str, key: str, value: Any) -> float:
     return float(value)
 
 
+CONFIRM_MODES = ("auto", "exec", "reference", "off")
+
+
+def _confirm_mode(source: str, key: str, value: Any) -> str:
+    if value is True:
+        return "auto"
+    if value is False:
+        return "off"
+    if value not in CONFIRM_MODES:
+        raise ConfigError(
+            f"{source}: {key} must be one of {', '.join(repr(m) for m in CONFIRM_MODES)}, "
+            f"true or false; got {value!r}"
+        )
+    return value
+
+
+def _jobs(source: str, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"{source}: {key} must be a whole number of processes, 1 or more; got {value!r}"
+        )
+    return value
+
+
+def _harness(source: str, key: str, value: Any) -> HarnessConfig:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {key} must be a table; got {value!r}")
+    limits: dict[str, Any] = {}
+    entries = []
+    for name, item in value.items():
+        if name == "timeout":
+            limits["timeout"] = _seconds(source, f"{key}.timeout", item)
+        elif name == "memory-mb":
+            if isinstance(item, bool) or not isinstance(item, int) or item < 64:
+                raise ConfigError(
+                    f"{source}: {key}.memory-mb must be a whole number of MiB, 64 or more; got {item!r}"
+                )
+            limits["memory_mb"] = item
+        else:
+            entries.append((name, item))
+    return HarnessConfig(entries=tuple(entries), **limits)
+
+
 def _per_file_ignores(source: str, key: str, value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if not isinstance(value, dict):
         raise ConfigError(
@@ -106,9 +163,14 @@ _KEYS = {
     "exclude": ("exclude", _patterns),
     "extend-exclude": ("extend_exclude", _patterns),
     "force-exclude": ("force_exclude", _bool),
-    "confirm": ("confirm", _bool),
+    "confirm": ("confirm", _confirm_mode),
     "confirm-timeout": ("confirm_timeout", _seconds),
     "show-refuted": ("show_refuted", _bool),
+    "harness": ("harness", _harness),
+    "fix": ("fix", _bool),
+    "unsafe-fixes": ("unsafe_fixes", _bool),
+    "jobs": ("jobs", _jobs),
+    "cache": ("cache", _bool),
 }
 KNOWN_KEYS = tuple(_KEYS)
 

@@ -37,6 +37,7 @@ class Diagnostic:
     cell: int | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     confirmation: dict[str, Any] | None = None
+    edits: list = field(default_factory=list)  # edits.Edit, in the analysed text's coordinates
 
     @property
     def line(self) -> int:

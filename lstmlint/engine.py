@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lstmlint import sources, suppression
 from lstmlint.diagnostics import Diagnostic, Severity, Span
+from lstmlint.edits import Edit
 from lstmlint.prefilter import may_hold_rnn_code, may_hold_rnn_code_syntax
 from lstmlint.registry import READ_ERROR, SYNTAX_ERROR
 from lstmlint.selection import Selection
@@ -29,9 +30,10 @@ def _located(doc: sources.SourceDocument, span: Span) -> tuple[int | None, Span]
     return cell, Span(line, span.column, end_line, span.end_column)
 
 
-def _make(doc, code, name, message, span, severity, fix=None, facts=None) -> Diagnostic:
+def _make(doc, code, name, message, span, severity, fix=None, facts=None, edits=()) -> Diagnostic:
     cell, local = _located(doc, span)
     return Diagnostic(
+        edits=list(edits),
         path=doc.path,
         code=code,
         name=name,
@@ -123,6 +125,7 @@ def lint_document(
                         rule.severity,
                         report.fix,
                         report.facts,
+                        [Edit(model.span(node), text) for node, text in report.edits],
                     )
                 )
     kept = [d for d in _dedupe(found) if not _suppressed(doc, d)]

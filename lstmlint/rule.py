@@ -22,6 +22,8 @@ class Report:
     message: str
     fix: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    # the machine-applicable form of ``fix``: nodes and the code that replaces each
+    edits: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
 
 
 BUG_MARKER = "# bug"

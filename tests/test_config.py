@@ -127,11 +127,13 @@ def test_confirmation_settings(project: Path, capsys) -> None:
     assert all(r["confirmation"] is None for r in json.loads(out))
     status, out, _ = run(capsys, "--show-settings", "src")
     assert status == 0
-    assert "confirm = false  # from pyproject.toml" in out
+    assert 'confirm = "off"  # from pyproject.toml' in out
     assert "confirm-timeout = 5.0  # from pyproject.toml" in out
     _, out, _ = run(capsys, "--show-settings", "--confirm", "--confirm-timeout", "7", "src")
-    assert "confirm = true  # from the command line" in out
+    assert 'confirm = "auto"  # from the command line' in out
     assert "confirm-timeout = 7.0  # from the command line" in out
+    _, out, _ = run(capsys, "--show-settings", "--confirm=reference", "src")
+    assert 'confirm = "reference"  # from the command line' in out
 
 
 def test_config_file_and_isolated(project: Path, capsys) -> None:
@@ -172,7 +174,9 @@ def test_show_settings(project: Path, capsys) -> None:
         ("[tool.lstmlint]\nselect = [1]\n", ["select must be a list"]),
         ('[tool.lstmlint]\nexclude = "build"\n', ["exclude must be a list"]),
         ('[tool.lstmlint]\nextend-exclude = [""]\n', ["extend-exclude"]),
-        ('[tool.lstmlint]\nconfirm = "yes"\n', ["confirm must be true or false"]),
+        ('[tool.lstmlint]\nconfirm = "yes"\n', ["confirm must be one of", "'exec'"]),
+        ('[tool.lstmlint.harness]\ntimeout = 0\n', ["harness.timeout must be a positive"]),
+        ("[tool.lstmlint]\njobs = 0\n", ["jobs must be a whole number"]),
         ("[tool.lstmlint]\nconfirm-timeout = -1\n", ["confirm-timeout must be a positive"]),
         ('[tool.lstmlint]\nconfirm-timeout = "60"\n', ["confirm-timeout"]),
         ("[tool.lstmlint]\nconfirm-timeout = true\n", ["confirm-timeout"]),

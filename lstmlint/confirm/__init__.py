@@ -49,6 +49,14 @@ def confirm(diagnostics: Iterable[Diagnostic], timeout: float = DEFAULT_TIMEOUT)
             diag.confirmation = result
 
 
+def confirm_results(results: list, settings) -> None:
+    """Attach a confirmation to every finding of ``results`` (``FileResult``s), in place."""
+    confirm(
+        (d for r in results for d in r.diagnostics if d.code != "LST002"),
+        settings.confirm_timeout,
+    )
+
+
 def _run(specs: list[dict], timeout: float) -> list[dict]:
     def failed(reason: str) -> list[dict]:
         return [
