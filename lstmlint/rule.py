@@ -22,7 +22,9 @@ class Report:
     message: str
     fix: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
-    # the machine-applicable form of ``fix``: nodes and the code that replaces each
+    # the machine-applicable form of ``fix``: nodes and the code that replaces each (only
+    # where the fix is unambiguous; as small as possible, so that fixes of other findings on
+    # the same line do not overlap it)
     edits: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
 
 
@@ -31,10 +33,12 @@ BUG_MARKER = "# bug"
 
 @dataclass(frozen=True)
 class Invalid:
-    """An example the rule must flag on exactly the lines that end with ``# bug``."""
+    """An example the rule must flag on exactly the lines that end with ``# bug``; with
+    ``fixed``, applying the edits of its findings must give exactly that code."""
 
     code: str
     files: dict[str, str] = field(default_factory=dict)  # sibling modules, e.g. a utils.py
+    fixed: str | None = None
 
     @property
     def lines(self) -> tuple[int, ...]:
@@ -65,6 +69,7 @@ class Rule:
     name: ClassVar[str]
     summary: ClassVar[str]
     severity: ClassVar[Severity] = Severity.ERROR
+    dynamic: ClassVar[bool] = False  # found by running the user's code; ``check`` finds nothing
     doc: ClassVar[str]
     valid: ClassVar[list[Valid]] = []
     invalid: ClassVar[list[Invalid]] = []

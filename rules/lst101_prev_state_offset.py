@@ -34,6 +34,12 @@ Example
 
 Fix
     C_prev = C[t]              # the previous cell state under this convention
+
+Autofix
+    Yes: the time index is moved to the step the context needs (``t - 1`` -> ``t``), or a
+    variable that holds the wrong step is replaced by the one variable that holds the right
+    one. None for a read that wraps around at t == 0 (the fix needs the initial state, which
+    has no name there) or when several variables hold the wanted state.
 """
     valid = [
         Valid(LSTM_PREPENDED),
@@ -41,14 +47,24 @@ Fix
     ]
     invalid = [
         Invalid(
-            swap(LSTM_PREPENDED, "        C_prev = C[t]\n", "        C_prev = C[t - 1]  # bug\n")
+            swap(LSTM_PREPENDED, "        C_prev = C[t]\n", "        C_prev = C[t - 1]  # bug\n"),
+            fixed=swap(LSTM_PREPENDED, "        C_prev = C[t]\n", "        C_prev = C[t]  # bug\n"),
         ),
         Invalid(
-            swap(MINCHAR_RNN, "dWhh += dhraw @ hs[t - 1].T", "dWhh += dhraw @ hs[t - 2].T  # bug")
+            swap(MINCHAR_RNN, "dWhh += dhraw @ hs[t - 1].T", "dWhh += dhraw @ hs[t - 2].T  # bug"),
+            fixed=swap(
+                MINCHAR_RNN, "dWhh += dhraw @ hs[t - 1].T", "dWhh += dhraw @ hs[t - 1].T  # bug"
+            ),
         ),
     ]
 
     def check(self, model) -> Iterator[Report]:
         for problem in offset_problems(model):
             if problem.code == self.code:
-                yield Report(problem.node, problem.message, problem.fix, _facts(problem.experiment))
+                yield Report(
+                    problem.node,
+                    problem.message,
+                    problem.fix,
+                    _facts(problem.experiment),
+                    problem.edits,
+                )

@@ -28,27 +28,51 @@ Example
 
 Fix
     do = dh * np.tanh(C[t + 1])
+
+Autofix
+    Yes: the time index is moved (``t`` -> ``t + 1``; both reads in ``1 - h[t - 1] * h[t - 1]``),
+    or a variable that holds the wrong step (``prev_c``) is replaced by the one variable that
+    holds the current step (``next_c``). None when several variables hold it.
 """
     valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN), Valid(CS231N_STEP)]
     invalid = [
-        Invalid(swap(LSTM_PREPENDED, "dWy += dy @ h[t + 1].T", "dWy += dy @ h[t].T  # bug")),
+        Invalid(
+            swap(LSTM_PREPENDED, "dWy += dy @ h[t + 1].T", "dWy += dy @ h[t].T  # bug"),
+            fixed=swap(LSTM_PREPENDED, "dWy += dy @ h[t + 1].T", "dWy += dy @ h[t + 1].T  # bug"),
+        ),
         Invalid(
             swap(
                 MINCHAR_RNN,
                 "dhraw = (1 - hs[t] * hs[t]) * dh",
                 "dhraw = (1 - hs[t - 1] * hs[t - 1]) * dh  # bug",
-            )
+            ),
+            fixed=swap(
+                MINCHAR_RNN,
+                "dhraw = (1 - hs[t] * hs[t]) * dh",
+                "dhraw = (1 - hs[t] * hs[t]) * dh  # bug",
+            ),
         ),
         Invalid(
             swap(
                 CS231N_STEP,
                 "do = dnext_h * np.tanh(next_c)",
                 "do = dnext_h * np.tanh(prev_c)  # bug",
-            )
+            ),
+            fixed=swap(
+                CS231N_STEP,
+                "do = dnext_h * np.tanh(next_c)",
+                "do = dnext_h * np.tanh(next_c)  # bug",
+            ),
         ),
     ]
 
     def check(self, model) -> Iterator[Report]:
         for problem in offset_problems(model):
             if problem.code == self.code:
-                yield Report(problem.node, problem.message, problem.fix, _facts(problem.experiment))
+                yield Report(
+                    problem.node,
+                    problem.message,
+                    problem.fix,
+                    _facts(problem.experiment),
+                    problem.edits,
+                )

@@ -30,6 +30,13 @@ Example
 
 Fix
     dC += dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)
+
+Autofix
+    Yes: the factor is replaced by the right derivative, ``1 - g**2`` or ``g * (1 - g)`` at a
+    stored output and ``1 - tanh(x)**2`` at a pre-activation, spelled with the file's own
+    activation (the call already in the factor, NumPy under the module's alias, or a sigmoid
+    helper the file calls), in parentheses where precedence needs them. None when the file has
+    no name for the activation, or when the factor is spread over several factors of a product.
 """
     valid = [Valid(LSTM_PREPENDED)]
     invalid = [
@@ -38,14 +45,22 @@ Fix
                 LSTM_PREPENDED,
                 "dg = dg * (1 - g[t] ** 2)",
                 "dg = dg * (1 - np.tanh(g[t]) ** 2)  # bug",
-            )
+            ),
+            fixed=swap(
+                LSTM_PREPENDED, "dg = dg * (1 - g[t] ** 2)", "dg = dg * (1 - g[t]**2)  # bug"
+            ),
         ),
         Invalid(
             swap(
                 LSTM_PREPENDED,
                 "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)",
                 "dC = dC_next + dh * o[t] * (1 - np.tanh(np.tanh(C[t + 1])) ** 2)  # bug",
-            )
+            ),
+            fixed=swap(
+                LSTM_PREPENDED,
+                "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)",
+                "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1])**2)  # bug",
+            ),
         ),
     ]
 
@@ -53,5 +68,9 @@ Fix
         for problem in derivative_problems(model):
             if problem.code == self.code:
                 yield Report(
-                    problem.node, problem.message, problem.fix, experiment_facts(problem.experiment)
+                    problem.node,
+                    problem.message,
+                    problem.fix,
+                    experiment_facts(problem.experiment),
+                    problem.edits,
                 )

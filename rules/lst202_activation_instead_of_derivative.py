@@ -30,11 +30,19 @@ Example
 
 Fix
     df = dC * C_prev * f[t] * (1 - f[t])
+
+Autofix
+    Yes: the activation is replaced by its derivative at the same value (``sigmoid(f[t])`` ->
+    ``f[t] * (1 - f[t])``; on the cell path ``np.tanh(c)`` -> ``(1 - np.tanh(c)**2)``), in the
+    file's own spelling. None when the file has no name for the activation it needs.
 """
     valid = [Valid(LSTM_PREPENDED), Valid(CS231N_STEP)]
     invalid = [
         Invalid(
-            swap(LSTM_PREPENDED, "df = df * f[t] * (1 - f[t])", "df = sigmoid(f[t]) * df  # bug")
+            swap(LSTM_PREPENDED, "df = df * f[t] * (1 - f[t])", "df = sigmoid(f[t]) * df  # bug"),
+            fixed=swap(
+                LSTM_PREPENDED, "df = df * f[t] * (1 - f[t])", "df = f[t] * (1 - f[t]) * df  # bug"
+            ),
         ),
     ]
 
@@ -42,5 +50,9 @@ Fix
         for problem in derivative_problems(model):
             if problem.code == self.code:
                 yield Report(
-                    problem.node, problem.message, problem.fix, experiment_facts(problem.experiment)
+                    problem.node,
+                    problem.message,
+                    problem.fix,
+                    experiment_facts(problem.experiment),
+                    problem.edits,
                 )

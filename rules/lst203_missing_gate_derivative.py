@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 from lstmlint.analysis.derivatives import GATES
 from lstmlint.analysis.experiments import constant_spec
-from lstmlint.analysis.gradients import branch_uses
+from lstmlint.analysis.gradients import branch_edits, branch_uses
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
@@ -39,6 +39,13 @@ Example
 Fix
     df = dC * C_prev * f * (1 - f)
     dW_f += df @ z.T
+
+Autofix
+    Yes: the last assignment of the gradient before its use is multiplied by the derivative
+    (``df = dC * C_prev`` -> ``df = dC * C_prev * f[t] * (1 - f[t])``), with the gate (or, for
+    a vanilla RNN, the current hidden state) spelled as the loop already reads it. None when
+    the loop reads that value in several spellings or not at all, or when the gradient is
+    built by ``+=``.
 """
     valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN), Valid(CS231N_STEP)]
     invalid = [
@@ -47,14 +54,47 @@ Fix
                 swap(LSTM_PREPENDED, "        df = df * f[t] * (1 - f[t])\n", ""),
                 "dWf += df @ zs[t].T",
                 "dWf += df @ zs[t].T  # bug",
-            )
+            ),
+            fixed=swap(
+                swap(
+                    LSTM_PREPENDED,
+                    "        df = dC * C_prev\n        df = df * f[t] * (1 - f[t])\n",
+                    "        df = dC * C_prev * f[t] * (1 - f[t])\n",
+                ),
+                "dWf += df @ zs[t].T",
+                "dWf += df @ zs[t].T  # bug",
+            ),
         ),
         Invalid(
             swap(
                 swap(MINCHAR_RNN, "dhraw = (1 - hs[t] * hs[t]) * dh", "dhraw = dh"),
                 "dbh += dhraw",
                 "dbh += dhraw  # bug",
-            )
+            ),
+            fixed=swap(
+                swap(
+                    MINCHAR_RNN, "dhraw = (1 - hs[t] * hs[t]) * dh", "dhraw = dh * (1 - hs[t]**2)"
+                ),
+                "dbh += dhraw",
+                "dbh += dhraw  # bug",
+            ),
+        ),
+        # the factor is applied into another variable that this read forgot to use: the fix is
+        # that variable, not a second factor on `df`, so no automatic fix is offered
+        Invalid(
+            swap(
+                swap(
+                    swap(
+                        LSTM_PREPENDED,
+                        "        df = df * f[t] * (1 - f[t])\n",
+                        "        da_f = df * f[t] * (1 - f[t])\n",
+                    ),
+                    "dbf += df",
+                    "dbf += da_f",
+                ),
+                "dWf += df @ zs[t].T",
+                "dWf += df @ zs[t].T  # bug",
+            ),
         ),
     ]
 
@@ -67,4 +107,5 @@ Fix
                 f"before it is used here",
                 f"multiply `{use.name}` by `{DERIVATIVES.get(use.gate, 'the derivative')}` first",
                 experiment_facts(constant_spec(model, use.gate, "ones")),
+                branch_edits(model, use),
             )

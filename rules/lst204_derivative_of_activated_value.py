@@ -34,6 +34,12 @@ Example
 
 Fix
     di = i[t] * (1 - i[t]) * di
+
+Autofix
+    Yes: the helper call is replaced by the derivative written out at the value it was given
+    (``sigmoid(i[t], True)`` -> ``i[t] * (1 - i[t])``), in parentheses where precedence needs
+    them. At a pre-activation it needs the activation by a name the file has (NumPy's tanh, a
+    one-argument sigmoid call); without one there is no autofix.
 """
     valid = [
         Valid(LSTM_PREPENDED),
@@ -51,14 +57,24 @@ Fix
                 LSTM_PREPENDED,
                 "di = di * i[t] * (1 - i[t])",
                 "di = sigmoid(i[t], True) * di  # bug",
-            )
+            ),
+            fixed=swap(
+                LSTM_PREPENDED,
+                "di = di * i[t] * (1 - i[t])",
+                "di = i[t] * (1 - i[t]) * di  # bug",
+            ),
         ),
         Invalid(
             swap(
                 LSTM_PREPENDED,
                 "df = df * f[t] * (1 - f[t])",
                 "df = df * sigmoid(f[t], derivative=True)  # bug",
-            )
+            ),
+            fixed=swap(
+                LSTM_PREPENDED,
+                "df = df * f[t] * (1 - f[t])",
+                "df = df * f[t] * (1 - f[t])  # bug",
+            ),
         ),
     ]
 
@@ -66,5 +82,9 @@ Fix
         for problem in derivative_problems(model):
             if problem.code == self.code:
                 yield Report(
-                    problem.node, problem.message, problem.fix, experiment_facts(problem.experiment)
+                    problem.node,
+                    problem.message,
+                    problem.fix,
+                    experiment_facts(problem.experiment),
+                    problem.edits,
                 )

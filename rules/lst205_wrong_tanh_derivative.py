@@ -28,16 +28,31 @@ Example
 
 Fix
     dg = dC * i[t] * (1 - g[t] ** 2)
+
+Autofix
+    Yes: the factor is replaced by the right derivative (``1 - g[t]**2``, or
+    ``1 - np.tanh(C[t + 1])**2`` on the cell state, with the module's NumPy alias). None when
+    the file has no name for tanh.
 """
     valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN), Valid(CS231N_STEP)]
     invalid = [
-        Invalid(swap(LSTM_PREPENDED, "dg = dg * (1 - g[t] ** 2)", "dg = dg * (1 - g[t])  # bug")),
+        Invalid(
+            swap(LSTM_PREPENDED, "dg = dg * (1 - g[t] ** 2)", "dg = dg * (1 - g[t])  # bug"),
+            fixed=swap(
+                LSTM_PREPENDED, "dg = dg * (1 - g[t] ** 2)", "dg = dg * (1 - g[t]**2)  # bug"
+            ),
+        ),
         Invalid(
             swap(
                 LSTM_PREPENDED,
                 "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)",
                 "dC = dC_next + dh * o[t] * (1 - C[t + 1] ** 2)  # bug",
-            )
+            ),
+            fixed=swap(
+                LSTM_PREPENDED,
+                "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)",
+                "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1])**2)  # bug",
+            ),
         ),
     ]
 
@@ -45,5 +60,9 @@ Fix
         for problem in derivative_problems(model):
             if problem.code == self.code:
                 yield Report(
-                    problem.node, problem.message, problem.fix, experiment_facts(problem.experiment)
+                    problem.node,
+                    problem.message,
+                    problem.fix,
+                    experiment_facts(problem.experiment),
+                    problem.edits,
                 )

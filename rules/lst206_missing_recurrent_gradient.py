@@ -4,7 +4,13 @@ import libcst as cst
 
 from lstmlint.analysis.backward import statement_value
 from lstmlint.analysis.experiments import constant_spec
-from lstmlint.analysis.gradients import carries, forget_factor, step_cell_carries
+from lstmlint.analysis.gradients import (
+    carries,
+    dead_store_edits,
+    forget_edits,
+    forget_factor,
+    step_cell_carries,
+)
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
@@ -37,8 +43,28 @@ Example
 Fix
     dh_next = dz[:hidden_size, :]
     dC_next = f[t] * dC
+
+Autofix
+    - A carried gradient that is never assigned: yes when the loop stores the previous step's
+      gradient in a dead variable (assigned once, after the carried one is read, from this
+      step's gradients, and read nowhere in the function): that store's target is renamed
+      (``dh_prev = ...`` -> ``dh_next = ...``, also as one element of an unpacked step
+      result). For the cell gradient it must be the one dead store with the forget gate, for
+      the hidden one the one without; with none or several there is no autofix.
+    - A cell gradient carried without the forget gate: yes, the value is multiplied by the
+      forget gate as the code reads it (``dC`` -> ``dC * f[t]``); none when it reads it in
+      several spellings.
+    - A carried gradient that is never read: no (where it belongs in the step's gradient is a
+      choice).
 """
-    valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN), Valid(CS231N_STEP)]
+    valid = [
+        Valid(LSTM_PREPENDED),
+        Valid(MINCHAR_RNN),
+        Valid(CS231N_STEP),
+        # the carried gradient overwritten in place
+        Valid(swap(MINCHAR_RNN, "dhnext = Whh.T @ dhraw", "dhnext[:] = Whh.T @ dhraw")),
+        Valid(swap(MINCHAR_RNN, "dhnext = Whh.T @ dhraw", "np.dot(Whh.T, dhraw, out=dhnext)")),
+    ]
     invalid = [
         Invalid(
             swap(
@@ -47,10 +73,19 @@ Fix
                 ),
                 "dh = Wy.T @ dy + dh_next",
                 "dh = Wy.T @ dy + dh_next  # bug",
-            )
+            ),
+            fixed=swap(
+                LSTM_PREPENDED, "dh = Wy.T @ dy + dh_next", "dh = Wy.T @ dy + dh_next  # bug"
+            ),
         ),
-        Invalid(swap(LSTM_PREPENDED, "dC_next = dC * f[t]", "dC_next = dC  # bug")),
-        Invalid(swap(CS231N_STEP, "dprev_c = dc * f", "dprev_c = dc  # bug")),
+        Invalid(
+            swap(LSTM_PREPENDED, "dC_next = dC * f[t]", "dC_next = dC  # bug"),
+            fixed=swap(LSTM_PREPENDED, "dC_next = dC * f[t]", "dC_next = dC * f[t]  # bug"),
+        ),
+        Invalid(
+            swap(CS231N_STEP, "dprev_c = dc * f", "dprev_c = dc  # bug"),
+            fixed=swap(CS231N_STEP, "dprev_c = dc * f", "dprev_c = dc * f  # bug"),
+        ),
     ]
 
     def check(self, model) -> Iterator[Report]:
@@ -62,6 +97,7 @@ Fix
                     "no gradient flows back through time",
                     f"assign the gradient for the previous step to `{carry.name}` at the end of the loop body",
                     self._facts(model, carry, "zeros"),
+                    dead_store_edits(model, carry),
                 )
             elif carry.writes and not carry.reads:
                 statement, _ = carry.writes[0]
@@ -81,6 +117,7 @@ Fix
                             "without the forget gate: dC_{t-1} = dC_t * f_t",
                             "multiply by the forget gate, e.g. `dC * f[t]`",
                             experiment_facts(constant_spec(model, "carry_c", "dc")),
+                            forget_edits(model, statement),
                         )
         yield from self._step_functions(model)
 
@@ -98,4 +135,5 @@ Fix
                 "without the forget gate: dc_prev = dc * f",
                 "multiply by the forget gate, e.g. `dc * f`",
                 experiment_facts(constant_spec(model, "carry_c", "dc")),
+                forget_edits(model, statement),
             )

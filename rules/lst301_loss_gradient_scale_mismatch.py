@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from lstmlint.analysis.training import loss_spec, mean_losses
+from lstmlint.analysis.training import loss_spec, mean_losses, sum_edits
 from lstmlint.diagnostics import Severity
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
@@ -28,6 +28,11 @@ Example
 
 Fix
     loss += -np.sum(targets[t] * np.log(outputs[t] + 1e-12))
+
+Autofix
+    Yes: only ``mean`` becomes ``sum`` (``np.mean`` -> ``np.sum``, ``x.mean()`` -> ``x.sum()``),
+    so the epsilon fix of LST302 in the same expression applies alongside. None for a mean
+    with an axis or other arguments (it may average over a batch on purpose).
 """
     valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN)]
     invalid = [
@@ -36,7 +41,12 @@ Fix
                 LSTM_PREPENDED,
                 "loss += -np.sum(targets[t] * np.log(ys[t] + 1e-12))",
                 "loss += -np.mean(np.log(ys[t] + 1e-12) * targets[t])  # bug",
-            )
+            ),
+            fixed=swap(
+                LSTM_PREPENDED,
+                "loss += -np.sum(targets[t] * np.log(ys[t] + 1e-12))",
+                "loss += -np.sum(np.log(ys[t] + 1e-12) * targets[t])  # bug",
+            ),
         )
     ]
 
@@ -50,4 +60,5 @@ Fix
                 "unscaled gradient y - onehot: loss and gradient differ by the vocabulary size",
                 "sum instead: `-np.sum(onehot * np.log(y + 1e-12))`",
                 experiment_facts(loss_spec(model, call, point, parts)),
+                sum_edits(call),
             )

@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 from lstmlint.analysis.experiments import probe_spec
 from lstmlint.analysis.names import code_of
-from lstmlint.analysis.training import unsafe_logs
+from lstmlint.analysis.training import epsilon_edits, unsafe_logs
 from lstmlint.diagnostics import Severity
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
@@ -30,6 +30,10 @@ Example
 
 Fix
     loss += -np.log(ps[t][targets[t], 0] + 1e-12)
+
+Autofix
+    Yes: only the log's argument changes (``p`` -> ``p + 1e-12``, in parentheses when it is a
+    conditional or a comparison).
 """
     valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN)]
     invalid = [
@@ -38,9 +42,17 @@ Fix
                 MINCHAR_RNN,
                 "loss += -np.log(ps[t][targets[t], 0] + 1e-12)",
                 "loss += -np.log(ps[t][targets[t], 0])  # bug",
-            )
+            ),
+            fixed=swap(
+                MINCHAR_RNN,
+                "loss += -np.log(ps[t][targets[t], 0] + 1e-12)",
+                "loss += -np.log(ps[t][targets[t], 0] + 1e-12)  # bug",
+            ),
         ),
-        Invalid(swap(LSTM_PREPENDED, "np.log(ys[t] + 1e-12))", "np.log(ys[t]))  # bug")),
+        Invalid(
+            swap(LSTM_PREPENDED, "np.log(ys[t] + 1e-12))", "np.log(ys[t]))  # bug"),
+            fixed=swap(LSTM_PREPENDED, "np.log(ys[t] + 1e-12))", "np.log(ys[t] + 1e-12))  # bug"),
+        ),
     ]
 
     def check(self, model) -> Iterator[Report]:
@@ -53,4 +65,5 @@ Fix
                 "log of softmax probabilities without an epsilon: a probability of exactly 0 gives inf, then NaN",
                 "add a small epsilon (`np.log(p + 1e-12)`) or clip the probabilities",
                 experiment_facts(probe_spec(model, point, "log-probe", call, fix)),
+                epsilon_edits(call),
             )

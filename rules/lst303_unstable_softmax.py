@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from lstmlint.analysis.training import softmax_spec, unstable_softmaxes
+from lstmlint.analysis.training import softmax_spec, stable_softmax_edits, unstable_softmaxes
 from lstmlint.diagnostics import Severity
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
@@ -29,6 +29,13 @@ Example
 Fix
     e = np.exp(ys[t] - np.max(ys[t]))
     ps[t] = e / np.sum(e)
+
+Autofix
+    Yes for a softmax in this file: every ``exp`` of the same logits in it (numerator and
+    denominator) gets the maximum subtracted (``np.exp(v)`` -> ``np.exp(v - np.max(v))``), with
+    the module's NumPy alias; none when the module has no name for ``numpy.max``. None for a
+    helper from another module: the fix belongs in that module (or in a stable helper this
+    file does not import yet), and the call is reported until the helper is stable.
 """
     valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN)]
     invalid = [
@@ -37,16 +44,27 @@ Fix
                 MINCHAR_RNN,
                 "ps[t] = np.exp(ys[t] - np.max(ys[t])) / np.sum(np.exp(ys[t] - np.max(ys[t])))",
                 "ps[t] = np.exp(ys[t]) / np.sum(np.exp(ys[t]))  # bug",
-            )
+            ),
+            fixed=swap(
+                MINCHAR_RNN,
+                "ps[t] = np.exp(ys[t] - np.max(ys[t])) / np.sum(np.exp(ys[t] - np.max(ys[t])))",
+                "ps[t] = np.exp(ys[t] - np.max(ys[t])) / np.sum(np.exp(ys[t] - np.max(ys[t])))  # bug",
+            ),
         ),
         Invalid(
-            swap(LSTM_PREPENDED, "    e = np.exp(v - np.max(v))\n", "    e = np.exp(v)  # bug\n")
+            swap(LSTM_PREPENDED, "    e = np.exp(v - np.max(v))\n", "    e = np.exp(v)  # bug\n"),
+            fixed=swap(
+                LSTM_PREPENDED,
+                "    e = np.exp(v - np.max(v))\n",
+                "    e = np.exp(v - np.max(v))  # bug\n",
+            ),
         ),
     ]
 
     def check(self, model) -> Iterator[Report]:
         if not model.is_rnn:
             return
+        edits = stable_softmax_edits(model)
         for node, helper in unstable_softmaxes(model):
             if helper == "inline":
                 message = "softmax without subtracting the maximum: exp overflows to inf for large logits, giving NaN"
@@ -57,4 +75,5 @@ Fix
                 message,
                 "subtract the maximum first: `e = np.exp(v - np.max(v)); e / e.sum()`",
                 experiment_facts(softmax_spec(model, node, helper)),
+                edits.get(id(node), []),
             )

@@ -39,6 +39,9 @@ Example
 
 Fix
     b_f = np.ones((hidden_size, 1))
+
+Autofix
+    None: it is advice, and the value to start at (1.0, or more) is a choice.
 """
     valid = [Valid(LSTM_PREPENDED + INIT)]
     invalid = [

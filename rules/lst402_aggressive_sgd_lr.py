@@ -42,6 +42,9 @@ Example
 
 Fix
     params = update_parameters(params, grads, lr=1e-2)
+
+Autofix
+    None: it is advice; the learning rate to use (or another optimiser) is a choice.
 """
     valid = [Valid(LSTM_PREPENDED + TRAIN)]
     invalid = [

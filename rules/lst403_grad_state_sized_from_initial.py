@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from lstmlint.analysis.gradients import initial_sized
+from lstmlint.analysis.gradients import initial_sized, initial_sized_edits
 from lstmlint.diagnostics import Severity
 from lstmlint.rule import Invalid, Report, Rule, Valid
 
@@ -29,6 +29,11 @@ Example
 
 Fix
     dh_next = np.zeros_like(h[-1])
+
+Autofix
+    Yes (the only advice rule with one): the index ``0`` becomes ``-1``. It is not verified
+    by a gradient check (advice has no gradient meaning), so only ``--fix --unsafe-fixes``
+    applies it.
 """
     valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN)]
     invalid = [
@@ -37,7 +42,12 @@ Fix
                 LSTM_PREPENDED,
                 "dh_next = np.zeros_like(h[-1])",
                 "dh_next = np.zeros_like(h[0])  # bug",
-            )
+            ),
+            fixed=swap(
+                LSTM_PREPENDED,
+                "dh_next = np.zeros_like(h[-1])",
+                "dh_next = np.zeros_like(h[-1])  # bug",
+            ),
         )
     ]
 
@@ -47,4 +57,5 @@ Fix
                 node,
                 f"`{text}` is the initial state (this history starts with it), not a step's state",
                 f"size it from the last state: `{text[: text.rfind('[')]}[-1]`",
+                edits=initial_sized_edits(node),
             )

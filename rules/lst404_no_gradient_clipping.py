@@ -39,6 +39,9 @@ Example
 Fix
     np.clip(g, -5, 5, out=g)
     p -= lr * g
+
+Autofix
+    None: it is advice; where to clip and by how much (by value, by norm) is a choice.
 """
     valid = [Valid(LSTM_PREPENDED + TRAIN)]
     invalid = [

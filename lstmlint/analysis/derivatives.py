@@ -7,7 +7,7 @@ wrong ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import libcst as cst
 
@@ -26,7 +26,8 @@ from lstmlint.analysis.backward import (
     groups,
 )
 from lstmlint.analysis.experiments import role_spec
-from lstmlint.analysis.names import code_of
+from lstmlint.analysis.names import code_of, walk
+from lstmlint.edits import numpy_function, operand
 
 GATES = {
     "f": "forget gate",
@@ -46,6 +47,7 @@ class DerivativeProblem:
     message: str
     fix: str
     experiment: dict | None = None
+    edits: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
 
 
 def evaluable_derivative(group: Group) -> str:
@@ -73,6 +75,57 @@ def right_derivative(group: Group) -> str:
     if group.act == "tanh":
         return f"1 - np.tanh({leaf})**2"
     return f"s * (1 - s) with s = sigmoid({leaf})"
+
+
+def _activation_spelling(group: Group, reader) -> str | None:
+    """The file's own name for the activation applied to one argument: a call already in the
+    flagged factor (``tanh(C[t])``), else NumPy's tanh under the module's alias, else a
+    one-argument call of the activation elsewhere in the file (a sigmoid helper, ``expit``)."""
+    import libcst as cst
+
+    def one_argument_calls(root):
+        for node in walk(root):
+            if (
+                isinstance(node, cst.Call)
+                and len(node.args) == 1
+                and node.args[0].keyword is None
+                and not node.args[0].star
+                and reader.activation_call(node) == group.act
+            ):
+                yield node
+
+    for node in group.nodes:
+        for call in one_argument_calls(node):
+            return code_of(call.func)
+    if group.act == "tanh":
+        return numpy_function(reader.ctx.aliases, "tanh")
+    for call in one_argument_calls(reader.flow.module):
+        return code_of(call.func)
+    return None
+
+
+def derivative_code(group: Group, reader) -> str | None:
+    """The right derivative as code in the file's own spelling, or None when the file has no
+    name for the activation it needs."""
+    leaf = code_of(group.leaf)
+    if group.level == 1:
+        return right_derivative(group)
+    act = _activation_spelling(group, reader)
+    if act is None:
+        return None
+    if group.act == "tanh":
+        return f"1 - {act}({leaf})**2"
+    return f"{act}({leaf}) * (1 - {act}({leaf}))"
+
+
+def _edits(group: Group, reader) -> list[tuple[cst.CSTNode, str]]:
+    """Replace the flagged factor by the right derivative; a group spread over several factors
+    of a product (``np.tanh(g) * ... * (1 - np.tanh(g))``) has no single place to put it."""
+    code = derivative_code(group, reader) if len(group.nodes) == 1 else None
+    if code is None:
+        return []
+    node = group.nodes[0]
+    return [(node, operand(node, code, group.point.statement))]
 
 
 def _what(group: Group) -> str:
@@ -169,6 +222,7 @@ def _derivative_problems(model) -> list[DerivativeProblem]:
         for group in found_here:
             problem = verdict(group, reader, found_here)
             if problem is not None and id(problem.node) not in seen:
+                problem.edits = _edits(group, reader)
                 role = _slot_role(group)
                 if role is not None:
                     problem.experiment = role_spec(

@@ -381,7 +381,7 @@ def _carries(model) -> list[Carry]:
                     )
                     carry.reads.append(name)
                     feeds.setdefault(name.value, set()).update(targets)
-            for target in targets:
+            for target in targets + _written_in_place(statement, value):
                 if target in inits:
                     carry = carried.setdefault(target, Carry(target, inits[target][0], loop=info))
                     carry.writes.append((statement, point))
@@ -394,6 +394,34 @@ def _carries(model) -> list[Carry]:
             carry.is_cell = bool(feeds.get(carry.name, set()) & cellgrad)
             result.append(carry)
     return result
+
+
+def _written_in_place(statement: cst.CSTNode, value: cst.BaseExpression) -> list[str]:
+    """Names a statement overwrites in place: ``dh_next[:] = ...``, ``np.dot(a, b, out=dh_next)``."""
+    names = []
+    if isinstance(statement, cst.Assign):
+        for target in statement.targets:
+            node = target.target
+            if (
+                isinstance(node, cst.Subscript)
+                and isinstance(node.value, cst.Name)
+                and all(
+                    isinstance(e.slice, cst.Slice)
+                    and e.slice.lower is None
+                    and e.slice.upper is None
+                    or isinstance(e.slice, cst.Index)
+                    and isinstance(e.slice.value, cst.Ellipsis)
+                    for e in node.slice
+                )
+            ):
+                names.append(node.value.value)
+    for node in walk(value):
+        if isinstance(node, cst.Call):
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == "out":
+                    if isinstance(arg.value, cst.Name):
+                        names.append(arg.value.value)
+    return names
 
 
 def _subscripts(value: cst.BaseExpression) -> list[cst.Subscript]:
@@ -525,3 +553,166 @@ def branch_uses(model):
 
 def carries(model):
     return model.memo("carries", _carries)
+
+
+# fix edits ---------------------------------------------------------------------------------
+def _region_points(model, point: Point) -> list[Point]:
+    """The points of ``point``'s backward loop, or of its function when it is in no loop."""
+    if point.loop is not None:
+        anchor = point.loop.loop.node
+        return [p for p in model.points if p.loop is not None and p.loop.loop.node is anchor]
+    return [p for p in model.points if p.scope.node is point.scope.node and p.loop is None]
+
+
+def spelled(model, point: Point, wanted) -> str | None:
+    """How the code around ``point`` reads the one value ``wanted(fact)`` accepts (a gate at
+    this step: ``f[t]``, ``f``, ``self.f[t]``): its one spelling among the reads of its loop
+    or function and the plain variables in force, or None when there is none or several."""
+    found: set[str] = set()
+    for key, fact in point.env.items():
+        if "[" not in key and ":" not in key and wanted(fact):
+            found.add(key)
+    for other in _region_points(model, point):
+        value = statement_value(other.statement)
+        if value is None:
+            continue
+        reader = model.reader(other)
+        for node in walk(value):
+            if isinstance(node, cst.Attribute) and node.attr.value == "T":
+                continue  # the transpose of a read, not a spelling of it
+            if isinstance(node, cst.Subscript | cst.Name | cst.Attribute):
+                fact = reader.fact(node)
+                if fact is not None and wanted(fact):
+                    found.add(cst.Module([]).code_for_node(node))
+    return found.pop() if len(found) == 1 else None
+
+
+def _gate(name: str):
+    return lambda fact: fact.kind == F.ACT and fact.gate == name and not fact.wraps
+
+
+def _current_h(fact) -> bool:
+    return fact.kind == F.STATE and fact.state == "h" and fact.step == 0 and not fact.wraps
+
+
+def _times(model, point: Point, value: cst.BaseExpression, factor: str) -> str:
+    from lstmlint.edits import precedence
+
+    text = cst.Module([]).code_for_node(value)
+    if precedence(value) < 70:
+        text = f"({text})"
+    return f"{text} * {factor}"
+
+
+def derivative_factor(model, point: Point, gate: str) -> str | None:
+    """``f[t] * (1 - f[t])``, ``(1 - g[t]**2)``, ``(1 - hs[t]**2)`` in the file's spelling."""
+    if gate in ("f", "i", "o"):
+        value = spelled(model, point, _gate(gate))
+        return f"{value} * (1 - {value})" if value else None
+    if gate == "g":
+        value = spelled(model, point, _gate(gate))
+        return f"(1 - {value}**2)" if value else None
+    if gate == "h":
+        value = spelled(model, point, _current_h)
+        return f"(1 - {value}**2)" if value else None
+    return None
+
+
+def branch_edits(model, use: BranchUse) -> list[tuple[cst.CSTNode, str]]:
+    """Multiply the gradient by its gate's derivative where it was last assigned before this
+    use (``df = dC * C_prev`` -> ``df = dC * C_prev * f[t] * (1 - f[t])``)."""
+    factor = derivative_factor(model, use.point, use.gate)
+    if factor is None:
+        return []
+    definition = None
+    for point in _region_points(model, use.point):
+        if point.statement is use.point.statement:
+            break
+        if _target_names(point.statement) == [use.name]:
+            definition = point
+    if definition is None or not isinstance(definition.statement, cst.Assign):
+        return []
+    # a statement that already multiplies the gradient by the derivative (``da_f = df * f *
+    # (1 - f)``) would get the factor twice: the flagged read should use that result instead
+    spelling = spelled(model, use.point, _current_h if use.gate == "h" else _gate(use.gate))
+    for point in _region_points(model, use.point):
+        value = statement_value(point.statement)
+        if point is definition or value is None or spelling is None:
+            continue
+        code = cst.Module([]).code_for_node(value).replace(" ", "")
+        reads = any(isinstance(n, cst.Name) and n.value == use.name for n in walk(value))
+        if reads and f"1-{spelling}".replace(" ", "") in code:
+            return []
+    value = definition.statement.value
+    return [(value, _times(model, definition, value, factor))]
+
+
+def forget_edits(model, statement: cst.CSTNode) -> list[tuple[cst.CSTNode, str]]:
+    """``dC_next = dC`` -> ``dC_next = dC * f[t]``, with the forget gate as the code spells it."""
+    point = next((p for p in model.points if p.statement is statement), None)
+    if point is None or not isinstance(statement, cst.Assign):
+        return []
+    gate = spelled(model, point, _gate("f"))
+    if gate is None:
+        return []
+    return [(statement.value, _times(model, point, statement.value, gate))]
+
+
+def _loads(scope_node: cst.CSTNode, name: str) -> int:
+    return sum(
+        1
+        for n in walk(scope_node, attribute_names=False)
+        if isinstance(n, cst.Name) and n.value == name
+    )
+
+
+def dead_store_edits(model, carry: Carry) -> list[tuple[cst.CSTNode, str]]:
+    """A carried gradient that is read but never assigned, while the loop assigns the gradient
+    for the previous step to a variable nothing reads (``dh_prev = dz[:H]``): rename that
+    store's target to the carried name. Only when exactly one such dead store fits the carry:
+    for the cell gradient the one with the forget gate, for the hidden one the one without."""
+    if carry.loop is None:
+        return []
+    anchor = carry.loop.loop.node
+    points = [p for p in model.points if p.loop is not None and p.loop.loop.node is anchor]
+    if not points:
+        return []
+    scope_node = points[0].scope.node
+    first_read = min(model.span(r).line for r in carry.reads)
+    assigned_in_loop = {n for p in points for n in _target_names(p.statement)}
+    fitting = []
+    for point in points:
+        statement = point.statement
+        if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
+            continue
+        target = statement.targets[0].target
+        # one name, or the names among the elements a step function's result is unpacked into
+        names = (
+            [e.value for e in target.elements if isinstance(e.value, cst.Name)]
+            if isinstance(target, cst.Tuple | cst.List)
+            else [target]
+            if isinstance(target, cst.Name)
+            else []
+        )
+        if not names or model.span(statement).line <= first_read:
+            continue  # the next step's value is stored after this step has read the carry
+        reads = {n.value for n in _reads(statement.value)}
+        if not reads & assigned_in_loop:
+            continue  # not computed from this step's gradients
+        # an element of an unpacked result has no factor of its own: only the hidden carry
+        has_forget = target is names[0] and forget_factor(model.reader(point), statement.value)
+        for name in names if has_forget == carry.is_cell else []:
+            if name.value != carry.name and _loads(scope_node, name.value) == 1:
+                fitting.append(name)  # read nowhere and assigned once: a dead store
+    if len(fitting) != 1:
+        return []
+    return [(fitting[0], carry.name)]
+
+
+def initial_sized_edits(node: cst.CSTNode) -> list[tuple[cst.CSTNode, str]]:
+    """``h[0]`` -> ``h[-1]``: only the index changes."""
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+        index = node.slice[0].slice
+        if isinstance(index, cst.Index):
+            return [(index.value, "-1")]
+    return []

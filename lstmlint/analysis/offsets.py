@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import libcst as cst
 
@@ -21,7 +21,7 @@ from lstmlint.analysis.backward import (
 )
 from lstmlint.analysis.experiments import STATE_SLOTS, index_bindings, model_kind, slot_spec
 from lstmlint.analysis.loops import affine
-from lstmlint.analysis.names import code_of
+from lstmlint.analysis.names import code_of, walk
 
 NAMES = {"c": "cell", "h": "hidden"}
 
@@ -33,6 +33,7 @@ class OffsetProblem:
     message: str
     fix: str | None
     experiment: dict | None = None
+    edits: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
 
 
 def _experiment(model, reads: list[StateRead], expected: int) -> dict | None:
@@ -103,16 +104,55 @@ def _fixed_index(node: cst.CSTNode, var: str | None, delta: int) -> str | None:
     return f"{code_of(node.value)}[{', '.join(parts)}]" if changed else None
 
 
+def _other_names(read: StateRead, step: int) -> list[str]:
+    return [
+        key
+        for key, fact in read.point.env.items()
+        if fact.kind == F.STATE
+        and fact.state == read.fact.state
+        and fact.step == step
+        and "[" not in key
+    ]
+
+
 def _other_name(read: StateRead, step: int) -> str | None:
-    for key, fact in read.point.env.items():
-        if (
-            fact.kind == F.STATE
-            and fact.state == read.fact.state
-            and fact.step == step
-            and "[" not in key
-        ):
-            return key
+    names = _other_names(read, step)
+    return names[0] if names else None
+
+
+def _index_edit(node: cst.CSTNode, var: str | None, delta: int) -> tuple[cst.CSTNode, str] | None:
+    """Only the time index changes (``t - 1`` -> ``t``), so a fix of the expression around the
+    read does not overlap this one."""
+    if not isinstance(node, cst.Subscript) or var is None:
+        return None
+    for element in node.slice:
+        inner = element.slice
+        if isinstance(inner, cst.Index):
+            value = affine(inner.value)
+            if value.symbol == var:
+                k = value.const + delta
+                return inner.value, var if k == 0 else f"{var} + {k}" if k > 0 else f"{var} - {-k}"
     return None
+
+
+def _edits(
+    read: StateRead, var: str | None, delta: int, step: int
+) -> list[tuple[cst.CSTNode, str]]:
+    """The index moved by ``delta``, or else the one other variable that holds the wanted state."""
+    edit = _index_edit(read.node, var, delta)
+    if edit is not None:
+        # in ``1 - h[t - 1] * h[t - 1]`` both reads are the one state the factor is about
+        same = [
+            n
+            for part in read.group or []
+            for n in walk(part)
+            if n is not read.node and isinstance(n, cst.Subscript) and n.deep_equals(read.node)
+        ]
+        return [edit, *(e for e in (_index_edit(n, var, delta) for n in same) if e)]
+    names = _other_names(read, step)
+    if len(names) == 1 and isinstance(read.node, cst.Name | cst.Attribute):
+        return [(read.node, names[0])]
+    return []
 
 
 def _describe(fact: F.Fact) -> str:
@@ -158,6 +198,7 @@ def _offset_problems(model) -> list[OffsetProblem]:
                     message,
                     f"use `{fixed}`" if fixed else None,
                     _experiment(model, [read], wanted),
+                    _edits(read, var, wanted - actual, wanted) if fixed else [],
                 )
             )
             continue
@@ -176,6 +217,7 @@ def _offset_problems(model) -> list[OffsetProblem]:
                     f"`{text}` is the {kind} state {abs(fact.step)} steps back, not the previous one; {_describe(fact)}",
                     f"use `{fixed}` for the previous state" if fixed else None,
                     _experiment(model, reads, PREVIOUS),
+                    [e for e in [_index_edit(first.node, var, -1 - fact.step)] if e],
                 )
             )
         elif fact.step > 0:
@@ -187,6 +229,7 @@ def _offset_problems(model) -> list[OffsetProblem]:
                     f"`{text}` is the {kind} state of a later step; {_describe(fact)}",
                     f"use `{fixed}` for the current state" if fixed else None,
                     _experiment(model, reads, CURRENT),
+                    [e for e in [_index_edit(first.node, var, -fact.step)] if e],
                 )
             )
     return problems

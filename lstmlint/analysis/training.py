@@ -45,7 +45,31 @@ def unsafe_logs(model) -> list[tuple[cst.Call, Point]]:
     return found
 
 
+def epsilon_edits(call: cst.Call) -> list[tuple[cst.CSTNode, str]]:
+    """Only the log's argument changes (``y`` -> ``y + 1e-12``), so a fix of the loss around it
+    (LST301) does not overlap this one."""
+    from lstmlint.edits import precedence
+
+    if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
+        return []
+    argument = call.args[0].value
+    text = code_of(argument)
+    if precedence(argument) < 60:  # `a if c else b`, comparisons: keep them whole
+        text = f"({text})"
+    return [(argument, f"{text} + 1e-12")]
+
+
 # LST301 -------------------------------------------------------------------------------------
+def sum_edits(call: cst.Call) -> list[tuple[cst.CSTNode, str]]:
+    """``np.mean`` -> ``np.sum`` (``x.mean()`` -> ``x.sum()``): the loss of the unscaled
+    gradient. A mean with more arguments (an axis) may average over a batch on purpose."""
+    if not isinstance(call.func, cst.Attribute) or call.func.attr.value != "mean":
+        return []
+    if len(call.args) > 1 or any(a.keyword is not None or a.star for a in call.args):
+        return []
+    return [(call.func.attr, "sum")]
+
+
 def _log_of_prob(reader, node: cst.BaseExpression) -> bool:
     for call in _calls(node):
         if _is_log(call) and call.args:
@@ -182,8 +206,49 @@ def softmax_spec(model, node: cst.CSTNode, helper: str) -> dict | None:
     }
 
 
+def _stable_edits(model, origin: cst.CSTNode, within: cst.CSTNode) -> list[tuple[cst.CSTNode, str]]:
+    """Subtract the maximum in every ``exp`` of the same logits in the softmax (numerator and
+    denominator alike), with the module's own NumPy name for ``max``."""
+    from lstmlint.edits import numpy_function, precedence
+
+    if not isinstance(origin, cst.Call) or len(origin.args) != 1 or origin.args[0].keyword:
+        return []
+    maximum = numpy_function(model.context.aliases, "max")
+    if maximum is None:
+        return []
+    logits = origin.args[0].value
+    text = code_of(logits)
+    shifted = f"({text})" if precedence(logits) < 60 else text
+    calls = [origin] + [
+        c
+        for c in _calls(within)
+        if c is not origin
+        and len(c.args) == 1
+        and c.args[0].keyword is None
+        and code_of(c.func) == code_of(origin.func)
+        and c.args[0].value.deep_equals(logits)
+    ]
+    return [(c.args[0].value, f"{shifted} - {maximum}({text})") for c in calls]
+
+
 def unstable_softmaxes(model) -> list[tuple[cst.CSTNode, str]]:
-    found: list[tuple[cst.CSTNode, str]] = []
+    """Unstable softmaxes: the ``exp`` call (``inline``, in this module) or the call of a
+    helper from another module (its name)."""
+    return [(node, helper) for node, helper, _ in _unstable_softmaxes(model)]
+
+
+def stable_softmax_edits(model) -> dict[int, list[tuple[cst.CSTNode, str]]]:
+    """id(reported node) -> the edits that make that softmax stable (none for a helper defined
+    in another module: the fix belongs in that module)."""
+    return {id(node): edits for node, _, edits in _unstable_softmaxes(model)}
+
+
+def _unstable_softmaxes(model) -> list[tuple[cst.CSTNode, str, list]]:
+    return model.memo("unstable_softmaxes", _find_unstable_softmaxes)
+
+
+def _find_unstable_softmaxes(model) -> list[tuple[cst.CSTNode, str, list]]:
+    found: list[tuple[cst.CSTNode, str, list]] = []
     seen: set[int] = set()
     reported_helpers: set[str] = set()
     for point in model.points:
@@ -203,7 +268,9 @@ def unstable_softmaxes(model) -> list[tuple[cst.CSTNode, str]]:
             ):
                 if id(fact.origin) not in seen:
                     seen.add(id(fact.origin))
-                    found.append((fact.origin, "inline"))
+                    found.append(
+                        (fact.origin, "inline", _stable_edits(model, fact.origin, division))
+                    )
         for call in _calls(value):
             spec = reader.helper(call)
             name = dotted(call.func) or ""
@@ -212,7 +279,7 @@ def unstable_softmaxes(model) -> list[tuple[cst.CSTNode, str]]:
             if spec.ref.context is model.context or name in reported_helpers:
                 continue
             reported_helpers.add(name)
-            found.append((call, name))
+            found.append((call, name, []))
     return found
 
 

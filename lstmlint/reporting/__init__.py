@@ -2,7 +2,7 @@
 
 ``FORMATS`` maps each ``--format`` name to its module; every module has
 ``write(results, out, context)``. ``write_atomic`` is how every file lstmlint writes (reports,
-baselines, ``--add-noqa`` edits) reaches the disk: a temporary file in the same folder, then a
+baselines, ``--add-noqa`` edits, ``--fix``) reaches the disk: a temporary file in the same folder, then a
 rename, so a reader never sees half a file.
 """
 
@@ -27,6 +27,10 @@ class Context:
     baseline_hidden: int = 0
     # id(diagnostic) -> (fingerprint, occurrence), see lstmlint.baseline.Fingerprints
     fingerprints: dict[int, tuple[str, int]] = field(default_factory=dict)
+    unsafe_fixes: bool = False  # --unsafe-fixes: unverified fixes count as applicable
+
+    def fixable(self, diag) -> bool:
+        return fix_applicable(diag, self.unsafe_fixes)
 
     def fingerprint(self, diag) -> tuple[str, int]:
         if id(diag) not in self.fingerprints:
@@ -34,6 +38,19 @@ class Context:
 
             self.fingerprints[id(diag)] = (Fingerprints().base(diag, None), 0)
         return self.fingerprints[id(diag)]
+
+
+def fix_applicable(diag, unsafe: bool = False) -> bool:
+    """Whether ``--fix`` applies the finding's edits: a gradient check confirmed it and, where
+    the user's own code was run, the fixes made its gradients exact; or, with
+    ``--unsafe-fixes``, nothing refuted it."""
+    if not diag.edits:
+        return False
+    confirmation = diag.confirmation or {}
+    status = confirmation.get("status")
+    if status == "confirmed" and confirmation.get("fix_verified", True):
+        return True
+    return unsafe and status != "refuted"
 
 
 def write(name: str, results, out, context: Context) -> None:

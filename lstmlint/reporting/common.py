@@ -79,6 +79,26 @@ class Locator:
         return Region(start[0], start[1], end[0], end[1])
 
 
+def reported_edits(result, diag: Diagnostic) -> list:
+    """A finding's edits in the coordinates it is reported in: for notebooks, lines of its cell."""
+    from lstmlint.diagnostics import Span
+    from lstmlint.edits import Edit
+
+    doc = result.document
+    if diag.cell is None or doc is None or doc.cells is None:
+        return list(diag.edits)
+    local = []
+    for edit in diag.edits:
+        cell, line = doc.locate(edit.span.line)
+        _, end_line = doc.locate(edit.span.end_line)
+        if cell != diag.cell:
+            return []  # never expected: a finding's edits stay in its cell
+        local.append(
+            Edit(Span(line, edit.span.column, end_line, edit.span.end_column), edit.replacement)
+        )
+    return local
+
+
 def where(diag: Diagnostic) -> str:
     """How a finding's place is said in a message: ``cell 3, line 2`` in notebooks."""
     if diag.cell is not None:

@@ -11,7 +11,10 @@
   function) with its occurrence, as ``primaryLocationLineHash`` and ``lstmlint/v1``; edits
   above a finding do not change it.
 - ``properties.confirmation``: the gradient-check evidence (status, method, reason, evidence).
-- No ``fixes``: lstmlint's fixes are advice in words, not edits (yet).
+- ``fixes``: for a finding with edits that ``--fix`` or ``--fix --unsafe-fixes`` would apply,
+  one fix (the words of the fix as its description) whose ``artifactChanges`` replace regions
+  of the file; in a notebook the regions are in the .ipynb JSON text and the inserted text is
+  JSON-escaped, so applying them to the file gives what ``--fix`` writes.
 """
 
 from __future__ import annotations
@@ -84,6 +87,41 @@ def _file_uri(path: Path) -> str:
     return uri if uri.endswith("/") else uri + "/"
 
 
+def _fix(locator: Locator, result, diag, artifact: dict) -> dict | None:
+    from lstmlint.reporting import fix_applicable
+    from lstmlint.reporting.common import reported_edits
+
+    if not fix_applicable(diag, unsafe=True):
+        return None
+    replacements = []
+    for edit in reported_edits(result, diag):
+        span, text = edit.span, edit.replacement
+        if diag.cell is not None:
+            notebook = locator._notebook(diag.path)
+            start = notebook and notebook.position(diag.cell, span.line, span.column)
+            end = notebook and notebook.position(diag.cell, span.end_line, span.end_column)
+            if not start or not end or span.line != span.end_line:
+                return None  # a change across lines of a cell is not one region of the JSON text
+            region = (*start, *end)
+            text = json.dumps(text, ensure_ascii=False)[1:-1]
+        else:
+            region = (span.line, span.column, span.end_line, span.end_column)
+        replacements.append(
+            {
+                "deletedRegion": dict(
+                    zip(("startLine", "startColumn", "endLine", "endColumn"), region, strict=True)
+                ),
+                "insertedContent": {"text": text},
+            }
+        )
+    if not replacements:
+        return None
+    return {
+        "description": {"text": _sentence(diag.fix or "apply the fix")},
+        "artifactChanges": [{"artifactLocation": artifact, "replacements": replacements}],
+    }
+
+
 def log(results, context=None) -> dict:
     from lstmlint import __version__
     from lstmlint.reporting import Context
@@ -143,6 +181,9 @@ def log(results, context=None) -> dict:
             }
             if diag.code in index:
                 entry["ruleIndex"] = index[diag.code]
+            fix = _fix(locator, result, diag, artifact)
+            if fix is not None:
+                entry["fixes"] = [fix]
             sarif_results.append(entry)
         for note in result.notes:
             notifications.append(

@@ -33,13 +33,15 @@ def _source_line(result: FileResult, diag: Diagnostic) -> str | None:
     return None
 
 
-def _render(console, result: FileResult, diag: Diagnostic) -> None:
+def _render(console, result: FileResult, diag: Diagnostic, fixable: bool = False) -> None:
     from rich.text import Text
 
     head = Text()
     head.append(_location(diag), style="bold")
     head.append(": ")
     head.append(diag.code, style=f"{_STYLE[diag.severity]} link {help_url(diag.code)}")
+    if fixable:
+        head.append(" [*]", style="cyan")
     head.append(f" {diag.name} ", style="dim")
     head.append(diag.message)
     console.print(head, soft_wrap=True)
@@ -96,7 +98,7 @@ def write(results: list[FileResult], out: TextIO, context=None) -> None:
         file=out, force_terminal=color, no_color=color is False, highlight=False, soft_wrap=False
     )
     for result, diag in diagnostics:
-        _render(console, result, diag)
+        _render(console, result, diag, context.fixable(diag))
     for path, note in notes:
         console.print(f"[dim]note:[/dim] {path}: {note}", highlight=False)
     if not diagnostics:
@@ -111,12 +113,30 @@ def write(results: list[FileResult], out: TextIO, context=None) -> None:
     )
     for (code, name), count in sorted(per_rule.items()):
         console.print(f"  {count:>4}  {code}  {name}", highlight=False)
+    _fixable_line(console, [d for _, d in diagnostics], context)
     if refuted_hidden:
         console.print(
             f"[dim]{refuted_hidden} finding{'s' if refuted_hidden != 1 else ''} refuted by the gradient check "
             "and hidden (--show-refuted lists them).[/dim]"
         )
     _hidden_lines(out, console, context, refuted=False)
+
+
+def _fixable_line(console, diagnostics: list[Diagnostic], context) -> None:
+    from lstmlint.reporting import fix_applicable
+
+    fixable = sum(1 for d in diagnostics if context.fixable(d))
+    unsafe = sum(1 for d in diagnostics if fix_applicable(d, True) and not context.fixable(d))
+    parts = []
+    if fixable:
+        flags = "--fix --unsafe-fixes" if context.unsafe_fixes else "--fix"
+        parts.append(f"[*] {fixable} fixable with {flags}")
+    if unsafe:
+        parts.append(
+            f"{unsafe} more fixable with --fix --unsafe-fixes (no gradient check verified them)"
+        )
+    if parts:
+        console.print("; ".join(parts) + ".", highlight=False, markup=False, soft_wrap=True)
 
 
 def _hidden_lines(out: TextIO, console, context, refuted: bool = True) -> None:
