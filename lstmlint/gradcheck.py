@@ -175,7 +175,8 @@ def gradcheck(
     limits the check to some parameters; ``max_entries`` samples that many entries per
     parameter (seeded by ``seed`` and the name) instead of checking every entry.
     """
-    work = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+    # C order, so that the flat views perturbed below are views (a transposed array is not)
+    work = {name: np.array(value, dtype=np.float64, order="C") for name, value in params.items()}
     selected = list(work) if names is None else list(names)
     missing = [name for name in selected if name not in work]
     if missing:

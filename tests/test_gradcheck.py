@@ -205,3 +205,17 @@ def test_relative_error_floor_and_edge_cases() -> None:
 
 def test_empty_report_passes() -> None:
     assert GradcheckReport(()).verdict is Verdict.PASS
+
+
+def test_transposed_parameter_arrays_are_perturbed() -> None:
+    # an orthogonal initialiser often returns q.T, an array in Fortran order
+    weights = np.random.default_rng(0).normal(size=(3, 5)).T
+    assert not weights.flags.c_contiguous
+    report = gradcheck(
+        lambda p: float(np.sum(p["W"] ** 3)), lambda p: {"W": 3 * p["W"] ** 2}, {"W": weights}
+    )
+    assert report.verdict == Verdict.PASS
+    wrong = gradcheck(
+        lambda p: float(np.sum(p["W"] ** 3)), lambda p: {"W": 0 * p["W"]}, {"W": weights}
+    )
+    assert wrong.verdict == Verdict.FAIL

@@ -55,6 +55,10 @@ def confirm_results(results: list, settings) -> None:
         (d for r in results for d in r.diagnostics if d.code != "LST002"),
         settings.confirm_timeout,
     )
+    if settings.confirm in ("auto", "exec"):
+        from lstmlint.harness import run_user_code
+
+        run_user_code(results, settings)
 
 
 def _run(specs: list[dict], timeout: float) -> list[dict]:

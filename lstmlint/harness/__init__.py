@@ -1,0 +1,329 @@
+"""Running the user's own forward and backward on tiny data, in a child process.
+
+For each analysed file: reduce it to definitions and constants (``extract``), find the pieces
+to run (``plan``), decide whether running them is allowed (``--confirm=auto`` runs only code
+that uses nothing but NumPy, math and builtins without I/O; ``exec`` runs it anyway;
+``reference`` never), then gradient-check it in a child process with a time and memory limit
+(``child``). The outcome updates the findings of the file:
+
+- a finding whose fix is needed for exact gradients (exact with every known fix, not exact with
+  every fix but this one) is ``confirmed`` with method ``your-code``;
+- a finding is ``refuted`` when the gradients are exact while it stands;
+- a gradient error that remains after every known fix is a new finding, LST900, on the
+  backward function.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from lstmlint.diagnostics import Diagnostic, Severity, Span
+from lstmlint.harness import extract, plan
+from lstmlint.harness.variants import with_fixes
+
+GRADIENT_CODES = ("LST1", "LST2", "LST301")
+FIXABLE_CODES = ("LST1", "LST2", "LST301", "LST302", "LST303")
+UNEXPLAINED = ("LST900", "unexplained-gradient-error")
+METHOD = "your-code"
+NOT_EXACT = ("FAIL", "INCONCLUSIVE")
+WORSE_BY = 10.0
+
+
+def run_user_code(results: list, settings: Any) -> None:
+    """Check the user's own code of every analysed file in ``results`` (in place)."""
+    if settings.confirm not in ("auto", "exec"):
+        return
+    jobs = [r for r in results if getattr(r, "analysed", False) and not r.unreadable]
+    if not jobs:
+        return
+    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda r: _one_file(r, settings), jobs))
+
+
+def _document(result):
+    if result.document is not None:
+        return result.document
+    from lstmlint import sources
+
+    try:
+        return sources.read_document(Path(result.path), result.path)
+    except sources.UnreadableFile:
+        return None
+
+
+def _one_file(result, settings) -> None:
+    doc = _document(result)
+    if doc is None:
+        return
+    folder = Path(result.path).absolute().parent
+    mode = settings.confirm
+    try:
+        reduced = extract.reduce_module(doc.text, folder, keep_imports=mode == "exec")
+    except (SyntaxError, ValueError, RecursionError):
+        return
+    problems = plan.configured(reduced, settings.harness) or plan.find_problems(reduced)
+    if not problems:
+        return
+    siblings = _siblings(reduced, folder, mode == "exec")
+    if mode == "auto":
+        unsafe = _unsafe(reduced, problems, siblings, folder)
+        if unsafe:
+            result.notes.append(
+                f"your code was not run ({'; '.join(unsafe[:3])}); `--confirm=exec` runs it anyway"
+            )
+            _annotate(result, f"your code was not run: it uses {unsafe[0]}")
+            return
+    fixable = [d for d in result.diagnostics if d.code.startswith(FIXABLE_CODES) and d.edits]
+    all_fixed, complete = with_fixes(doc.text, [e for d in fixable for e in d.edits])
+    without = {}
+    for index, diag in enumerate(fixable):
+        if diag.code.startswith(GRADIENT_CODES):
+            others = [e for d in fixable if d is not diag for e in d.edits]
+            without[str(index)] = with_fixes(doc.text, others)[0]
+    job = {
+        "path": str(Path(result.path).absolute()),
+        "keep_imports": mode == "exec",
+        "memory_mb": settings.harness.memory_mb,
+        "siblings": siblings,
+        "problems": problems,
+        "original": doc.text,
+        "all_fixed": all_fixed if fixable and complete else None,
+        "without": without if complete else {},
+    }
+    answer = _launch(job, settings.harness.timeout)
+    if "error" in answer:
+        result.notes.append(f"your code could not be checked: {answer['error']}")
+        _annotate(result, answer["error"])
+        return
+    for problem, outcome in zip(problems, answer["problems"], strict=True):
+        _judge(result, doc, reduced, problem, outcome, fixable, settings)
+
+
+def _siblings(reduced, folder: Path, keep_imports: bool) -> dict[str, str]:
+    from lstmlint.sources import decode_python, normalise_newlines
+
+    texts: dict[str, str] = {}
+    todo = [module for module, _, _ in reduced.siblings]
+    while todo:
+        module = todo.pop()
+        if module in texts:
+            continue
+        path = folder / (module.replace(".", "/") + ".py")
+        if not path.is_file():
+            path = folder / module.replace(".", "/") / "__init__.py"
+        try:
+            text = normalise_newlines(decode_python(path.read_bytes()))
+            texts[module] = text
+            todo.extend(m for m, _, _ in extract.reduce_module(text, folder, keep_imports).siblings)
+        except (OSError, SyntaxError, ValueError):
+            continue
+    return texts
+
+
+def _unsafe(reduced, problems, siblings, folder: Path) -> list[str]:
+    entries = [name for problem in problems for name in plan.entry_names(problem)]
+    names = extract.reachable(reduced, entries)
+    found = extract.unsafe_uses(reduced, names) + extract.loaded_unsafe(reduced)
+    used = {n for name in names for n in _loads(reduced.defined[name])}
+    for module, name, bound in reduced.siblings:
+        if bound not in used or module not in siblings:
+            continue
+        other = extract.reduce_module(siblings[module], folder)
+        wanted = [name] if name else list(other.defined)
+        problems = extract.unsafe_uses(other, extract.reachable(other, wanted))
+        found += [f"{p} (in {module})" for p in problems + extract.loaded_unsafe(other)]
+    return found
+
+
+def _loads(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _launch(job: dict, timeout: float) -> dict:
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    with tempfile.TemporaryDirectory(prefix="lstmlint-run-") as scratch:
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "lstmlint.harness.child"],
+                input=json.dumps(job),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                cwd=scratch,
+                env=env,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": f"your code did not finish within {timeout:g} s"}
+        except OSError as exc:
+            return {"error": f"the process for your code could not start ({exc})"}
+    try:
+        answer = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return {"error": f"running your code failed (exit status {done.returncode})"}
+    return answer if isinstance(answer, dict) else {"error": "unexpected answer"}
+
+
+def _annotate(result, reason: str) -> None:
+    """Say why the user's code gave no verdict, on findings that have no confirmation yet."""
+    for diag in result.diagnostics:
+        confirmation = diag.confirmation or {}
+        if diag.code.startswith(GRADIENT_CODES) and confirmation.get("status") == "unconfirmed":
+            confirmation["reason"] = f"{confirmation.get('reason')}; {reason}"
+
+
+def _failing(outcome: dict, verdicts: tuple[str, ...] = ("FAIL",)) -> list[tuple[str, float]]:
+    return sorted(
+        ((name, p["error"]) for name, p in outcome["params"].items() if p["verdict"] in verdicts),
+        key=lambda item: -item[1],
+    )
+
+
+def _passes(outcome: dict | None) -> bool:
+    return (
+        bool(outcome)
+        and outcome["status"] == "ok"
+        and all(p["verdict"] == "PASS" for p in outcome["params"].values())
+    )
+
+
+def _inside(doc, diag: Diagnostic, problem: dict) -> bool:
+    from lstmlint.engine import _analysed_line
+
+    line = _analysed_line(doc, diag)
+    return any(first <= line <= last for first, last in problem["lines"])
+
+
+def _judge(result, doc, reduced, problem, outcome, fixable, settings) -> None:
+    original = outcome.get("original")
+    if not original or original["status"] != "ok":
+        return
+    how = original["how"]
+    mine = [
+        d
+        for d in result.diagnostics
+        if d.code.startswith(GRADIENT_CODES) and _inside(doc, d, problem)
+    ]
+    if _passes(original):
+        for diag in mine:
+            diag.confirmation = {
+                "status": "refuted",
+                "method": METHOD,
+                "reason": f"your code's gradients are exact as written (inputs: {how})",
+                "evidence": [],
+            }
+        return
+    fixed = outcome.get("all_fixed")
+    if _passes(fixed):
+        without = outcome.get("without", {})
+        for index, diag in enumerate(fixable):
+            if diag not in mine or str(index) not in without:
+                continue
+            left = without[str(index)]
+            if _passes(left):
+                diag.confirmation = {
+                    "status": "refuted",
+                    "method": METHOD,
+                    "reason": "with every other fix applied, your code's gradients are exact "
+                    "without this one",
+                    "evidence": [],
+                }
+            elif left["status"] == "ok" and _failing(left, NOT_EXACT):
+                diag.confirmation = {
+                    "status": "confirmed",
+                    "method": METHOD,
+                    "reason": None,
+                    "evidence": [
+                        {
+                            "param": name,
+                            "error": error,
+                            "fixed_error": fixed["params"][name]["error"],
+                        }
+                        for name, error in _failing(left, NOT_EXACT)
+                    ],
+                }
+        for diag in mine:
+            if not diag.edits and diag.code.startswith(GRADIENT_CODES):
+                diag.confirmation = {
+                    "status": "refuted",
+                    "method": METHOD,
+                    "reason": "your code's gradients are exact with the other fixes while this stands",
+                    "evidence": [],
+                }
+        return
+    if fixed is not None:
+        for diag in fixable:
+            if diag in mine and diag.confirmation is not None:
+                # the fixes, together, did not make this code exact: none is applied unasked
+                diag.confirmation["fix_verified"] = False
+    if fixable and fixed is None:
+        return  # some fixes overlap, so "after every known fix" was not measured
+    if any(not d.edits for d in mine):
+        return  # a finding without an automatic fix may explain the error
+    if fixed is not None and fixed["status"] != "ok":
+        return
+    # a parameter counts only if it is wrong both as written and with every fix, and the fixes
+    # did not make it much worse: an error the fixes made points at a wrong fix, not at a bug
+    before = dict(_failing(original, NOT_EXACT))
+    remaining = [
+        (name, error)
+        for name, error in _failing(fixed if fixed is not None else original)
+        if name in before and error <= WORSE_BY * before[name]
+    ]
+    _report_unexplained(result, doc, reduced, problem, remaining, how, settings)
+
+
+def _report_unexplained(result, doc, reduced, problem, remaining, how, settings) -> None:
+    from lstmlint.engine import _make, _suppressed
+    from lstmlint.registry import all_rules
+
+    code, name = UNEXPLAINED
+    if not settings.selection.enabled(code, name) or not remaining:
+        return
+    explanations = [r for r in all_rules() if r.code.startswith(GRADIENT_CODES)]
+    if not all(settings.selection.enabled(r.code, r.name) for r in explanations):
+        return  # "no rule explains it" means nothing while some rules were not asked
+    node = plan.backward_node(reduced, problem)
+    if node is None:
+        return
+    column = (doc.text.splitlines()[node.lineno - 1].find(node.name) + 1) or 1
+    span = Span(node.lineno, column, node.lineno, column + len(node.name))
+    listed = ", ".join(f"d{p} ({e:.1e})" for p, e in remaining[:4])
+    more = f" and {len(remaining) - 4} more" if len(remaining) > 4 else ""
+    message = (
+        f"`{problem['backward']}` computes wrong gradients that no rule explains: {listed}{more} "
+        "disagree with central differences of your own loss"
+    )
+    diag = _make(
+        doc,
+        code,
+        name,
+        message,
+        span,
+        Severity.ERROR,
+        "check each gradient of this backward against its forward (a missing transpose, "
+        "a stale variable, a term left out); `lstmlint.gradcheck` shows the worst entries",
+    )
+    diag.confirmation = {
+        "status": "confirmed",
+        "method": METHOD,
+        "reason": f"inputs: {how}",
+        "evidence": [{"param": p, "error": e, "fixed_error": None} for p, e in remaining],
+    }
+    if not _suppressed(doc, diag):
+        result.diagnostics.append(diag)
+        result.diagnostics.sort(key=Diagnostic.sort_key)

@@ -1,0 +1,168 @@
+"""The child process that runs a user's own forward and backward: ``python -m lstmlint.harness.child``.
+
+It reads one job (JSON on stdin), caps its own memory, and for each problem gradient-checks the
+original code, then the code with every known fix, then (when that is exact) the code with
+every fix but one, one finding at a time. Only the reduced modules (definitions and simple
+constants, see ``extract``) are executed; what the user's code prints is captured and dropped.
+The answer is one JSON object on the real stdout.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io
+import json
+import os
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+from lstmlint.harness.extract import reduce_module
+
+MAX_ENTRIES = 6  # entries sampled per parameter: a wrong factor shows up in all of them
+STEPS = (1e-5, 1e-6)
+
+
+def _limit_memory(megabytes: int) -> None:
+    try:
+        import resource
+
+        limit = megabytes * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):  # not on this platform: the time limit still holds
+        pass
+
+
+def _stub_clipping(namespace: dict) -> None:
+    # gradient clipping rescales the gradients the check compares, so it is switched off
+    for name, value in list(namespace.items()):
+        if isinstance(value, types.FunctionType) and "clip" in name.lower():
+            namespace[name] = lambda *args, **kwargs: args[0] if args else None
+
+
+class Loader:
+    def __init__(self, job: dict) -> None:
+        self.job = job
+        self.folder = Path(job["path"]).parent
+        self.modules: dict[str, types.ModuleType] = {}
+
+    def _bind(self, reduced, namespace: dict) -> None:
+        for module, name, bound in reduced.siblings:
+            loaded = self.sibling(module)
+            if loaded is None:
+                continue
+            if name is None:
+                namespace[bound] = loaded
+            elif hasattr(loaded, name):
+                namespace[bound] = getattr(loaded, name)
+
+    def sibling(self, module: str) -> types.ModuleType | None:
+        if module not in self.modules:
+            text = self.job["siblings"].get(module)
+            self.modules[module] = None  # an import cycle ends here
+            if text is None:
+                return None
+            made = types.ModuleType(module)
+            made.__file__ = str(self.folder / (module.replace(".", "/") + ".py"))
+            reduced = reduce_module(text, self.folder, self.job["keep_imports"])
+            self._bind(reduced, made.__dict__)
+            exec(compile(reduced.text, made.__file__, "exec"), made.__dict__)
+            _stub_clipping(made.__dict__)
+            self.modules[module] = made
+        return self.modules[module]
+
+    def main(self, text: str) -> dict:
+        reduced = reduce_module(text, self.folder, self.job["keep_imports"])
+        namespace: dict[str, Any] = {
+            "__name__": "lstmlint_checked_module",
+            "__file__": self.job["path"],
+            "__builtins__": builtins,
+        }
+        self._bind(reduced, namespace)
+        exec(compile(reduced.text, self.job["path"], "exec"), namespace)
+        _stub_clipping(namespace)
+        return namespace
+
+
+def _check(loader: Loader, problem: dict, text: str, preferred: str | None) -> dict:
+    import numpy as np
+
+    from lstmlint.gradcheck import gradcheck
+    from lstmlint.harness.shapes import SHAPES, NoBinding
+
+    namespace = loader.main(text)
+    reasons = []
+    candidates = list(SHAPES[problem["kind"]](problem, namespace, np.random.default_rng(0)))
+    candidates.sort(key=lambda c: c[3] != preferred)
+    for loss_fn, grads_fn, params, how in candidates:
+        try:
+            report = gradcheck(loss_fn, grads_fn, params, max_entries=MAX_ENTRIES, steps=STEPS)
+        except MemoryError:
+            raise
+        except (NoBinding, Exception) as exc:  # this way of calling does not fit; try the next
+            reasons.append(f"{how}: {exc.__class__.__name__}: {exc}")
+            continue
+        return {
+            "status": "ok",
+            "how": how,
+            "params": {
+                r.name: {"error": r.max_rel_error, "verdict": r.verdict.value}
+                for r in report.results
+            },
+        }
+    return {"status": "error", "reason": reasons[-1] if reasons else "no way to call it"}
+
+
+def _passes(outcome: dict) -> bool:
+    return outcome["status"] == "ok" and all(
+        p["verdict"] == "PASS" for p in outcome["params"].values()
+    )
+
+
+def run(job: dict) -> dict:
+    loader = Loader(job)
+    answers = []
+    for problem in job["problems"]:
+        answer: dict[str, Any] = {}
+        try:
+            answer["original"] = _check(loader, problem, job["original"], None)
+            how = answer["original"].get("how")
+            if answer["original"]["status"] == "ok" and not _passes(answer["original"]):
+                if job["all_fixed"] is not None:
+                    answer["all_fixed"] = _check(loader, problem, job["all_fixed"], how)
+                    if _passes(answer["all_fixed"]):
+                        answer["without"] = {
+                            key: _check(loader, problem, text, how)
+                            for key, text in job["without"].items()
+                        }
+        except MemoryError:
+            raise
+        except Exception as exc:  # the user's module itself failed to load
+            answer.setdefault(
+                "original", {"status": "error", "reason": f"{exc.__class__.__name__}: {exc}"}
+            )
+        answers.append(answer)
+    return {"problems": answers}
+
+
+def main() -> None:
+    job = json.loads(sys.stdin.read())
+    _limit_memory(job["memory_mb"])
+    real_stdout = sys.stdout
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+        try:
+            answer = run(job)
+        except MemoryError:
+            answer = {"error": f"your code needed more than {job['memory_mb']} MiB"}
+        except BaseException as exc:  # SystemExit from user code included
+            answer = {"error": f"{exc.__class__.__name__}: {exc}"}
+    real_stdout.write(json.dumps(answer, default=float))
+    real_stdout.flush()
+    os._exit(0)  # no atexit handler of user code runs
+
+
+if __name__ == "__main__":
+    main()

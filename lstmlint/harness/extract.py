@@ -1,0 +1,283 @@
+"""What of a user's file may run: its definitions and simple constants, never its top level.
+
+A module is reduced to its imports, function and class definitions and assignments whose value
+is a pure expression (literals, arithmetic, NumPy/math calls, earlier kept names); every other
+top-level statement (a training loop, file reading, plotting, ``if __name__ == ...``) is blanked
+out, line for line, so positions stay those of the original text. Imports of sibling modules
+(``from utils import sigmoid``) are blanked too and recorded, so the child process can bind the
+names from the sibling's own reduced module.
+
+``unsafe_uses`` then says whether the code that would run, the definitions reachable from the
+entry points, uses anything but NumPy, math and builtins without I/O.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SAFE_MODULES = ("numpy", "math", "scipy.special", "functools", "itertools", "collections")
+HARMLESS_MODULES = ("__future__", "typing", "dataclasses", "copy", "random", "operator")
+FORBIDDEN_BUILTINS = {
+    "open",
+    "exec",
+    "eval",
+    "compile",
+    "__import__",
+    "input",
+    "breakpoint",
+    "exit",
+    "quit",
+    "globals",
+    "locals",
+    "vars",
+    "memoryview",
+    "help",
+    "delattr",
+}
+# NumPy names that read or write files, or reach outside the process
+FORBIDDEN_NUMPY = {
+    "save",
+    "savez",
+    "savez_compressed",
+    "savetxt",
+    "load",
+    "loadtxt",
+    "genfromtxt",
+    "fromfile",
+    "tofile",
+    "memmap",
+    "fromregex",
+    "DataSource",
+    "dump",
+    "dumps",
+    "lib",
+    "ctypeslib",
+    "f2py",
+    "distutils",
+    "testing",
+}
+PURE_BUILTINS = {
+    name for name in dir(builtins) if not name.startswith("_") and name not in FORBIDDEN_BUILTINS
+}
+
+
+@dataclass
+class Reduced:
+    """A module reduced to what may run."""
+
+    text: str  # the original text with every dropped top-level statement blanked
+    defined: dict[str, ast.AST] = field(default_factory=dict)  # top-level name -> its statement
+    siblings: list[tuple[str, str | None, str]] = field(default_factory=list)  # module, name, as
+    safe_aliases: set[str] = field(default_factory=set)  # names bound to NumPy, math, ...
+    other_imports: dict[str, str] = field(default_factory=dict)  # name -> module, not allowed
+
+
+def _module_allowed(module: str) -> bool:
+    return any(module == m or module.startswith(m + ".") for m in SAFE_MODULES + HARMLESS_MODULES)
+
+
+def _is_sibling(module: str, level: int, folder: Path | None) -> bool:
+    if folder is None or not module:
+        return False
+    base = folder
+    for _ in range(max(level - 1, 0)):
+        base = base.parent
+    relative = Path(*module.split("."))
+    return (base / relative.with_suffix(".py")).is_file() or (
+        base / relative / "__init__.py"
+    ).is_file()
+
+
+def _pure(node: ast.AST, known: set[str]) -> bool:
+    """Whether an expression only combines literals, known names, builtins and NumPy/math."""
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
+            return False
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+            if (
+                sub.id not in known
+                and sub.id not in PURE_BUILTINS
+                and not _comprehension_var(node, sub.id)
+            ):
+                return False
+        if isinstance(sub, ast.Attribute) and (
+            sub.attr.startswith("__") or sub.attr in FORBIDDEN_NUMPY
+        ):
+            return False
+    return True
+
+
+def _comprehension_var(node: ast.AST, name: str) -> bool:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.comprehension):
+            for target in ast.walk(sub.target):
+                if isinstance(target, ast.Name) and target.id == name:
+                    return True
+        if isinstance(sub, ast.Lambda) and name in {a.arg for a in sub.args.args}:
+            return True
+    return False
+
+
+def _targets(stmt: ast.stmt) -> list[str] | None:
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+    names = []
+    for target in targets:
+        for sub in ast.walk(target):
+            if isinstance(sub, ast.Name):
+                names.append(sub.id)
+            elif not isinstance(sub, (ast.Tuple, ast.List, ast.Store, ast.Load)):
+                return None  # a subscript or attribute store changes something else
+    return names
+
+
+def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = False) -> Reduced:
+    """Reduce ``text``; ``keep_imports`` keeps imports of any module (``--confirm=exec``)."""
+    tree = ast.parse(text)
+    lines = text.splitlines(keepends=True)
+    reduced = Reduced(text="")
+    blank: list[tuple[int, int]] = []
+    known: set[str] = set()
+    for stmt in tree.body:
+        first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
+        kept = False
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            kept = True
+            reduced.defined[stmt.name] = stmt
+            known.add(stmt.name)
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            kept = _import(stmt, folder, keep_imports, reduced, known)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+            names = _targets(stmt)
+            if names and _pure(stmt.value, known):
+                kept = True
+                for name in names:
+                    reduced.defined[name] = stmt
+                    known.add(name)
+        if not kept:
+            blank.append((first, stmt.end_lineno or stmt.lineno))
+    for start, end in blank:
+        for index in range(start - 1, min(end, len(lines))):
+            ending = lines[index][len(lines[index].rstrip("\r\n")) :]
+            lines[index] = ending
+    reduced.text = "".join(lines)
+    return reduced
+
+
+def _import(stmt, folder, keep_imports: bool, reduced: Reduced, known: set[str]) -> bool:
+    if isinstance(stmt, ast.ImportFrom):
+        module = stmt.module or ""
+        if _is_sibling(module, stmt.level, folder):
+            for alias in stmt.names:
+                reduced.siblings.append((module, alias.name, alias.asname or alias.name))
+                known.add(alias.asname or alias.name)
+            return False
+        if stmt.level:
+            return False
+        allowed = _module_allowed(module)
+        for alias in stmt.names:
+            bound = alias.asname or alias.name
+            if allowed:
+                reduced.safe_aliases.add(bound)
+            else:
+                reduced.other_imports[bound] = module
+            if allowed or keep_imports:
+                known.add(bound)
+        return allowed or keep_imports
+    allowed_all = True
+    for alias in stmt.names:
+        bound = alias.asname or alias.name.split(".")[0]
+        if _is_sibling(alias.name, 0, folder):
+            reduced.siblings.append((alias.name, None, bound))
+            known.add(bound)
+            allowed_all = False
+            continue
+        if _module_allowed(alias.name):
+            reduced.safe_aliases.add(bound)
+            known.add(bound)
+        else:
+            reduced.other_imports[bound] = alias.name
+            allowed_all = False
+            if keep_imports:
+                known.add(bound)
+    return allowed_all or keep_imports
+
+
+def _free_names(node: ast.AST) -> set[str]:
+    return {
+        sub.id
+        for sub in ast.walk(node)
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load)
+    }
+
+
+def reachable(reduced: Reduced, entries: Iterable[str]) -> set[str]:
+    """The top-level names the entry points use, directly or through each other."""
+    seen: set[str] = set()
+    todo = [name for name in entries if name in reduced.defined]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for used in _free_names(reduced.defined[name]):
+            if used in reduced.defined and used not in seen:
+                todo.append(used)
+    return seen
+
+
+def definition_time(stmt: ast.AST) -> list[ast.AST]:
+    """The parts of a definition that run when the module is loaded, called or not:
+    decorators, default values, annotations, base classes and a class body's statements."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        args = stmt.args
+        parts = [*stmt.decorator_list, *args.defaults, *(d for d in args.kw_defaults if d)]
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        parts += [a.annotation for a in every if a is not None and a.annotation is not None]
+        return parts + ([stmt.returns] if stmt.returns is not None else [])
+    if isinstance(stmt, ast.ClassDef):
+        parts = [*stmt.decorator_list, *stmt.bases, *(k.value for k in stmt.keywords)]
+        for inner in stmt.body:
+            if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                parts += definition_time(inner)
+            else:
+                parts.append(inner)
+        return parts
+    return [stmt]
+
+
+def loaded_unsafe(reduced: Reduced) -> list[str]:
+    """What runs merely by loading the reduced module and goes beyond NumPy and math."""
+    problems: list[str] = []
+    for name, stmt in reduced.defined.items():
+        for part in definition_time(stmt):
+            problems += _unsafe_in(reduced, part, f"the definition of {name}")
+    return list(dict.fromkeys(problems))
+
+
+def unsafe_uses(reduced: Reduced, names: Iterable[str]) -> list[str]:
+    """What in the definitions ``names`` goes beyond NumPy, math and builtins without I/O."""
+    problems: list[str] = []
+    for name in sorted(set(names)):
+        problems += _unsafe_in(reduced, reduced.defined[name], name)
+    return list(dict.fromkeys(problems))
+
+
+def _unsafe_in(reduced: Reduced, node: ast.AST, name: str) -> list[str]:
+    problems: list[str] = []
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+            if sub.id in FORBIDDEN_BUILTINS:
+                problems.append(f"`{sub.id}` in {name}")
+            elif sub.id in reduced.other_imports:
+                problems.append(f"module `{reduced.other_imports[sub.id]}` in {name}")
+        elif isinstance(sub, ast.Attribute) and (
+            sub.attr in FORBIDDEN_NUMPY or sub.attr.startswith("__")
+        ):
+            problems.append(f"`.{sub.attr}` in {name}")
+        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+            problems.append(f"an import inside {name}")
+    return problems

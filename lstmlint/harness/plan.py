@@ -1,0 +1,299 @@
+"""Finding the pieces to run in a reduced module: which shape of code it is, and its entry points.
+
+Shapes recognised without configuration (each becomes one *problem*, a dict the child runs):
+
+- ``lossfun``: one function returning the loss and the gradients, reading its parameters from
+  module globals (min-char-rnn's ``lossFun(inputs, targets, hprev)``);
+- ``pair``: ``forward(...)``/``backward(...)`` functions with a parameter initialiser
+  (``init_*``) that returns a tuple or dict of arrays (the reviewed program's family);
+- ``layer``: ``*_forward``/``*_backward`` pairs of a recurrent layer whose backward takes the
+  upstream gradients and the cache (CS231n's ``lstm_step_forward``/``lstm_forward``);
+- ``class``: a class with ``forward`` and ``backward`` methods and its parameters as arrays or a
+  dict of arrays on ``self``.
+
+``[tool.lstmlint.harness]`` can name the pieces instead (see ``configured``).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+from lstmlint.harness.extract import Reduced, reachable
+
+RECURRENT = re.compile(r"lstm|gru|rnn|recurrent|cell", re.IGNORECASE)
+LOSS_AND_GRADS = re.compile(
+    r"loss|grad|objective|fwd_?bwd|forward_?backward|nll|cost|bptt", re.IGNORECASE
+)
+INIT = re.compile(r"(init|build|new_model|make_param|create_param|make_model)", re.IGNORECASE)
+PARAMS_ARGUMENT = re.compile(r"p|params?|parameters|weights|w|model|theta|net")
+
+
+def _params(func: ast.FunctionDef, method: bool = False) -> list[str]:
+    names = [a.arg for a in func.args.posonlyargs + func.args.args]
+    return names[1:] if method and names else names
+
+
+def _required(func: ast.FunctionDef, method: bool = False) -> list[str]:
+    names = _params(func, method)
+    return names[: len(names) - len(func.args.defaults)]
+
+
+def _names_of(node: ast.AST, literals: dict[str, ast.AST], depth: int = 0) -> Any:
+    """A returned expression as a name, or a nested list of names for a tuple or list."""
+    if isinstance(node, ast.Name):
+        if node.id in literals and depth < 3:
+            return _names_of(literals[node.id], literals, depth + 1)
+        return node.id
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return [_names_of(item, literals, depth + 1) for item in node.elts]
+    return None
+
+
+def _literals(func: ast.AST) -> dict[str, ast.AST]:
+    """Names bound to a tuple or list display (``grads = dW, db``), the last binding wins."""
+    found: dict[str, ast.AST] = {}
+    for node in ast.walk(func):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, (ast.Tuple, ast.List))
+        ):
+            found[node.targets[0].id] = node.value
+    return found
+
+
+def _return_names(func: ast.AST) -> list[list[Any]]:
+    """The element names of each ``return a, b, c`` in ``func`` (None for non-names); a name
+    bound to a tuple or list display stands for the names in it."""
+    literals = _literals(func)
+    found = []
+    for node in ast.walk(func):
+        if isinstance(node, ast.Return) and node.value is not None:
+            items = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+            found.append([_names_of(item, literals) for item in items])
+    return found
+
+
+def _longest_return(func: ast.AST) -> list[Any]:
+    returns = _return_names(func)
+    return max(returns, key=len) if returns else []
+
+
+def _functions(reduced: Reduced) -> dict[str, ast.FunctionDef]:
+    return {
+        name: node
+        for name, node in reduced.defined.items()
+        if isinstance(node, ast.FunctionDef) and node.name == name
+    }
+
+
+def _globals_read(func: ast.FunctionDef, reduced: Reduced) -> list[str]:
+    local = {a.arg for a in ast.walk(func.args) if isinstance(a, ast.arg)}
+    for node in ast.walk(func):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            local.add(node.id)
+    names = []
+    for node in ast.walk(func):
+        if (
+            isinstance(node, ast.Name)
+            and isinstance(node.ctx, ast.Load)
+            and node.id not in local
+            and isinstance(reduced.defined.get(node.id), (ast.Assign, ast.AnnAssign))
+        ):
+            names.append(node.id)
+    return list(dict.fromkeys(names))
+
+
+def _span(node: ast.AST) -> list[int]:
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    return [first, node.end_lineno or node.lineno]
+
+
+def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
+    """Every runnable problem in the module, in the order of their backward definitions."""
+    functions = _functions(reduced)
+    problems: list[dict[str, Any]] = []
+    initialiser = next((f for n, f in functions.items() if INIT.match(n)), None)
+    for name, func in functions.items():
+        if not LOSS_AND_GRADS.search(name) or len(_required(func)) < 2:
+            continue
+        returned = _longest_return(func)
+        if len(returned) < 2:
+            continue
+        calls = sorted(reachable(reduced, [name]) & set(functions) - {name})
+        backward = next((c for c in calls if re.search(r"backward|bwd|bptt", c, re.I)), name)
+        problem = {
+            "kind": "lossfun",
+            "function": name,
+            "args": _params(func),
+            "returns": returned,
+            "backward": backward,
+            "calls": calls,
+            "lines": [_span(func), *(_span(functions[c]) for c in calls)],
+        }
+        takes_params = any(PARAMS_ARGUMENT.fullmatch(a.lower()) for a in _required(func))
+        if takes_params and initialiser is not None:
+            problem.update(
+                init=initialiser.name,
+                init_args=_params(initialiser),
+                init_returns=_longest_return(initialiser),
+            )
+        elif not takes_params and _globals_read(func, reduced):
+            problem["params"] = _globals_read(func, reduced)
+        else:
+            continue
+        problems.append(problem)
+    for name, func in functions.items():
+        match = re.fullmatch(r"(.*?)_?forward", name)
+        if not match or not RECURRENT.search(match.group(1) or ""):
+            continue
+        partner = f"{match.group(1)}_backward" if name.endswith("_forward") else None
+        if partner not in functions:
+            continue
+        back = functions[partner]
+        problems.append(
+            {
+                "kind": "layer",
+                "forward": name,
+                "backward": partner,
+                "args": _params(func),
+                "required": _required(func),
+                "grads": _longest_return(back),
+                "lines": [_span(func), _span(back)],
+            }
+        )
+    forward = next(
+        (f for n, f in functions.items() if n.lower() in ("forward", "fwd", "forward_pass")), None
+    )
+    backward = next(
+        (
+            f
+            for n, f in functions.items()
+            if n.lower() in ("backward", "bwd", "backward_pass", "bptt")
+        ),
+        None,
+    )
+    init = initialiser
+    wrapped = any(
+        p["kind"] == "lossfun" and forward is not None and forward.name in p["calls"]
+        for p in problems
+    )
+    if forward is not None and backward is not None and init is not None and not wrapped:
+        problems.append(
+            {
+                "kind": "pair",
+                "forward": forward.name,
+                "backward": backward.name,
+                "init": init.name,
+                "init_args": _params(init),
+                "init_returns": _longest_return(init),
+                "forward_args": _params(forward),
+                "forward_returns": _longest_return(forward),
+                "backward_args": _params(backward),
+                "backward_returns": _longest_return(backward),
+                "lines": [_span(forward), _span(backward)],
+            }
+        )
+    for name, node in reduced.defined.items():
+        if not isinstance(node, ast.ClassDef) or node.name != name:
+            continue
+        methods = {m.name: m for m in node.body if isinstance(m, ast.FunctionDef)}
+        if not {"__init__", "forward", "backward"} <= set(methods):
+            continue
+        problems.append(
+            {
+                "kind": "class",
+                "class": name,
+                "init_args": _params(methods["__init__"], method=True),
+                "forward_args": _params(methods["forward"], method=True),
+                "backward_args": _params(methods["backward"], method=True),
+                "loss_method": "loss" if "loss" in methods else None,
+                "backward": f"{name}.backward",
+                "lines": [_span(methods["forward"]), _span(methods["backward"])],
+            }
+        )
+    return problems
+
+
+def backward_node(reduced: Reduced, problem: dict) -> ast.AST | None:
+    """The definition an unexplained gradient error is reported on."""
+    owner, _, method = problem["backward"].partition(".")
+    node = reduced.defined.get(owner)
+    if method and isinstance(node, ast.ClassDef):
+        return next((m for m in node.body if getattr(m, "name", None) == method), None)
+    return node
+
+
+def entry_names(problem: dict) -> list[str]:
+    """The top-level definitions a problem calls first."""
+    if problem["kind"] == "class":
+        return [problem["class"]]
+    names = [problem.get(k) for k in ("function", "forward", "backward", "init")]
+    return [n for n in names if n] + list(problem.get("params", []))
+
+
+CONFIG_KEYS = ("kind", "function", "forward", "backward", "init", "class", "params")
+
+
+def configured(reduced: Reduced, harness: Any) -> list[dict[str, Any]]:
+    """The problem ``[tool.lstmlint.harness]`` describes, completed from the code; [] if none.
+
+    Keys: ``kind`` (lossfun, pair, layer or class) and the names of its pieces: ``function``
+    and ``params`` (a list of global names) for lossfun; ``forward``, ``backward`` and ``init``
+    for pair and layer; ``class`` for class. The recognised problems whose kind matches are
+    searched first, so only what differs from the usual names has to be given.
+    """
+    given = dict(getattr(harness, "entries", ()))
+    if not given:
+        return []
+    kind = given.get("kind")
+    found = [p for p in find_problems(reduced) if kind in (None, p["kind"])]
+    for problem in found:
+        if all(problem.get(k) == v for k, v in given.items() if k not in ("kind",)):
+            return [problem]
+    functions = _functions(reduced)
+    if kind == "lossfun" and given.get("function") in functions:
+        func = functions[given["function"]]
+        return [
+            {
+                "kind": "lossfun",
+                "function": func.name,
+                "args": _params(func),
+                "returns": _longest_return(func),
+                "params": list(given.get("params") or _globals_read(func, reduced)),
+                "backward": func.name,
+                "lines": [_span(func)],
+            }
+        ]
+    if kind in ("pair", "layer") and {given.get("forward"), given.get("backward")} <= set(
+        functions
+    ):
+        forward, backward = functions[given["forward"]], functions[given["backward"]]
+        problem = {
+            "kind": kind,
+            "forward": forward.name,
+            "backward": backward.name,
+            "lines": [_span(forward), _span(backward)],
+        }
+        if kind == "layer":
+            problem.update(
+                args=_params(forward), required=_required(forward), grads=_longest_return(backward)
+            )
+            return [problem]
+        init = functions.get(given.get("init", ""))
+        if init is None:
+            return []
+        problem.update(
+            init=init.name,
+            init_args=_params(init),
+            init_returns=_longest_return(init),
+            forward_args=_params(forward),
+            forward_returns=_longest_return(forward),
+            backward_args=_params(backward),
+            backward_returns=_longest_return(backward),
+        )
+        return [problem]
+    return []

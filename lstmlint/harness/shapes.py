@@ -1,0 +1,504 @@
+"""Turning a problem (see ``plan``) and a loaded module into a gradient check of the user's code.
+
+Inputs are made up: tiny random data in the formats hand-written RNNs take (index lists,
+one-hot columns or rows, arrays), tried in order of plausibility until the user's forward and
+backward run through and return a finite loss and one gradient of the right shape per
+parameter. Sizes come from the parameters themselves (the most common leading dimension is the
+hidden size) or, where the user's initialiser makes them, from argument names.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+STEPS_T = 4
+HIDDEN, VOCAB, INPUT, OUTPUT, BATCH = 4, 5, 3, 2, 2
+
+
+class NoBinding(Exception):
+    """No way of calling the user's code was found."""
+
+
+Check = tuple[Callable[[dict], float], Callable[[dict], dict], dict[str, np.ndarray], str]
+
+
+ROLES = (
+    ("params", r"p|params?|parameters|weights|w|model|theta|net"),
+    ("targets", r"targets?|labels?|ys?|y_?true|t|tgt|y_?batch|tags?"),
+    ("inputs", r"inputs?|xs?|x_?batch|seq|sequence|data|words|chars|ix|ids|tokens"),
+    (
+        "h0",
+        r"h|hs?_?prev|prev_?h|h0|h_0|h_?init|init_?h|hidden|hidden_?state|state0?|s0|hid0?|h_?t",
+    ),
+    ("c0", r"c|cs?_?prev|prev_?c|c0|c_0|c_?init|init_?c|cell|cell_?state|c_?t|mem0?|m0"),
+)
+
+
+def _role(name: str) -> str:
+    low = name.lower().strip("_")
+    for role, pattern in ROLES:
+        if re.fullmatch(pattern, low):
+            return role
+    return "other"
+
+
+def _grad_of(name: str) -> list[str]:
+    """The parameter names a gradient called ``name`` may belong to."""
+    out = [name]
+    for pattern in (r"^d_?(.+)$", r"^(.+?)_?d$", r"^grad_?(.+)$", r"^(.+?)_?grad$", r"^g_?(.+)$"):
+        match = re.match(pattern, name)
+        if match:
+            out.append(match.group(1))
+    return out
+
+
+def _arrays(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype.kind == "f"
+
+
+def _assign(params_names: list[str], grads: list[tuple[str | None, Any]], params: dict) -> dict:
+    """Map returned gradients to parameters by their names (``dW`` -> ``W``, ``W_d`` -> ``W``,
+    a dict keyed like the parameters); by shape only where one parameter has that shape."""
+    mapped: dict[str, np.ndarray] = {}
+    left = []
+    for name, value in grads:
+        if not isinstance(value, np.ndarray):
+            continue
+        candidates = [p for p in _grad_of(name) if p in params] if name else []
+        target = next((p for p in candidates if p not in mapped), None)
+        if target is not None and params[target].shape == value.shape:
+            mapped[target] = value
+        else:
+            left.append(value)
+    for value in left:
+        fits = [p for p in params_names if p not in mapped and params[p].shape == value.shape]
+        if len(fits) > 1:
+            # guessing by order could pair a gradient with the wrong parameter and make
+            # correct code look wrong
+            raise NoBinding("cannot tell which returned gradient belongs to which parameter")
+        if fits:
+            mapped[fits[0]] = value
+    return mapped
+
+
+def _sizes(params: dict[str, np.ndarray], hidden: int | None = None) -> tuple[int, list[int], bool]:
+    """Hidden size (unless known), other sizes and whether vectors are columns, read off the
+    parameters: the hidden size is the most common leading dimension."""
+    firsts = Counter(v.shape[0] for v in params.values() if v.ndim >= 1)
+    if hidden is None:
+        hidden = firsts.most_common(1)[0][0] if firsts else HIDDEN
+    dims = [d for v in params.values() for d in v.shape]
+    others = [d for d, _ in Counter(dims).most_common() if d != hidden and d > 1]
+    columns = any(v.ndim == 2 and v.shape[1] == 1 for v in params.values())
+    return hidden, others or [hidden], columns
+
+
+def _sequences(
+    vocab: int, columns: bool, rng, out: int | None = None
+) -> Iterator[tuple[Any, Any, str]]:
+    """Candidate (inputs, targets) pairs, most common formats first."""
+    ix = [int(i) for i in rng.integers(0, vocab, STEPS_T)]
+    tx = [int(i) for i in rng.integers(0, min(vocab, out or vocab), STEPS_T)]
+    eye = np.eye(vocab)
+    col = [eye[:, [i]] for i in ix]
+    tcol = [eye[:, [i]] for i in tx]
+    yield ix, tx, f"index lists, vocabulary {vocab}"
+    if columns:
+        yield col, tcol, f"one-hot column lists, vocabulary {vocab}"
+        yield col, tx, f"one-hot columns with index targets, vocabulary {vocab}"
+    yield [eye[i] for i in ix], tx, f"one-hot vectors, vocabulary {vocab}"
+    yield eye[ix], np.array(tx), f"a (T, {vocab}) one-hot array"
+    yield eye[ix], eye[tx], f"(T, {vocab}) one-hot arrays"
+    out = out or vocab
+    yield rng.normal(size=(STEPS_T, vocab)), rng.normal(size=(STEPS_T, out)), "real (T, n) arrays"
+    batch = rng.normal(size=(STEPS_T, BATCH, vocab))
+    labels = rng.integers(0, out, (STEPS_T, BATCH))
+    yield batch, labels, "time-major (T, N, D) batches with index targets"
+    yield batch.transpose(1, 0, 2).copy(), labels.T.copy(), "batch-major (N, T, D) batches"
+    yield (
+        batch,
+        rng.normal(size=(STEPS_T, BATCH, out)),
+        "time-major (T, N, D) batches, real targets",
+    )
+    yield (
+        batch.transpose(1, 0, 2).copy(),
+        rng.normal(size=(BATCH, STEPS_T, out)),
+        "batch-major (N, T, D) batches, real targets",
+    )
+    yield (
+        [rng.normal(size=(vocab, 1)) for _ in range(STEPS_T)],
+        [rng.normal(size=(out, 1)) for _ in range(STEPS_T)],
+        "real column lists",
+    )
+
+
+def _state(hidden: int, columns: bool) -> np.ndarray:
+    return np.zeros((hidden, 1)) if columns else np.zeros(hidden)
+
+
+def _call(func, names: list[str], values: dict[str, Any], defaults: int = 0) -> Any:
+    """Call ``func`` with its arguments found by exact name, then by role, else their defaults."""
+    args = []
+    required = len(names) - defaults
+    for position, name in enumerate(names):
+        if name in values:
+            args.append(values[name])
+        elif _role(name) in values:
+            args.append(values[_role(name)])
+        elif position >= required:
+            break
+        else:
+            raise NoBinding(f"no value for argument `{name}`")
+    return func(*args)
+
+
+def _defaults(func) -> int:
+    return len(getattr(func, "__defaults__", None) or ())
+
+
+def _scalar(value: Any) -> float | None:
+    if isinstance(value, (float, int, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind == "f":
+        return float(value.reshape(()))
+    return None
+
+
+def _flatten(value: Any, names: Any = None) -> list[tuple[str | None, Any]]:
+    """Arrays in a returned value, with the names they were returned under (``names`` mirrors
+    the value's nesting: a name, or a list of names for a tuple or list)."""
+    if isinstance(value, dict):
+        return [(str(k), v) for k, v in value.items()]
+    if isinstance(value, (tuple, list)):
+        labels = names if isinstance(names, list) else []
+        out = []
+        for position, item in enumerate(value):
+            label = labels[position] if position < len(labels) else None
+            if isinstance(item, (dict, tuple, list)):
+                out.extend(_flatten(item, label))
+            else:
+                out.append((label if isinstance(label, str) else None, item))
+        return out
+    return [(names if isinstance(names, str) else None, value)]
+
+
+def _finite(loss: Any) -> float:
+    value = _scalar(loss)
+    if value is None or not np.isfinite(value):
+        raise NoBinding("the loss is not a finite number")
+    return value
+
+
+def _complete(mapped: dict, params: dict) -> None:
+    missing = [p for p in params if p not in mapped]
+    if missing:
+        raise NoBinding(f"no gradient returned for {', '.join(missing)}")
+
+
+def _seeded(func):
+    def wrapper(*args):
+        np.random.seed(0)
+        return func(*args)
+
+    return wrapper
+
+
+# --- the four shapes ------------------------------------------------------------------------------
+
+
+def lossfun(problem: dict, ns: dict, rng) -> Iterator[Check]:
+    """One function returning the loss and the gradients; parameters in module globals, or
+    made by an initialiser and passed in."""
+    func = ns[problem["function"]]
+    if problem.get("init"):
+        made, names, start, sizes = _initialise(problem, ns)
+        hidden, others, columns = _sizes(start, _known_hidden(sizes))
+        vocabs = [v for n, v in sizes.items() if _size_kind(n) == "input"]
+        outs = [v for n, v in sizes.items() if _size_kind(n) == "output"]
+    else:
+        made, names = None, [n for n in problem["params"] if _arrays(ns.get(n))]
+        if not names:
+            raise NoBinding("the loss function reads no parameter arrays")
+        start = {n: np.array(ns[n], dtype=np.float64) for n in names}
+        hidden, others, columns = _sizes(start)
+        vocabs, outs = [], []
+    for vocab in dict.fromkeys([*vocabs, *others]):
+        for inputs, targets, how in _sequences(vocab, columns, rng, outs[0] if outs else None):
+            values = {"inputs": inputs, "targets": targets, "h0": _state(hidden, columns)}
+            values["c0"] = values["h0"]
+
+            def run(p, values=values):
+                if made is None:
+                    ns.update({n: v.copy() for n, v in p.items()})
+                    return _call(func, problem["args"], values, _defaults(func))
+                given = {**values, "params": _rebuild(made, names, p)}
+                return _call(func, problem["args"], given, _defaults(func))
+
+            yield (
+                _seeded(lambda p, run=run: _finite(_first(run(p)))),
+                _seeded(lambda p, run=run: _mapped(run(p)[1:], problem["returns"][1:], names, p)),
+                start,
+                how,
+            )
+
+
+def _initialise(problem: dict, ns: dict) -> tuple[Any, list[str], dict, dict]:
+    """Call the user's initialiser with small sizes: what it made, the parameter names, float64
+    copies of the parameters, and the size arguments."""
+    init = ns[problem["init"]]
+    sizes = _size_arguments(problem["init_args"], ns)
+    np.random.seed(0)
+    made = init(**sizes)
+    if isinstance(made, dict):
+        keys = [k for k, v in made.items() if _arrays(v)]
+    elif isinstance(made, (tuple, list)):
+        labels = problem["init_returns"]
+        if len(labels) == 1 and isinstance(labels[0], list):  # `return params`, a tuple display
+            labels = labels[0]
+        keys = [
+            labels[i] if i < len(labels) and isinstance(labels[i], str) else f"param{i}"
+            for i in range(len(made))
+        ]
+        made = dict(zip(keys, made, strict=True)) | {"": type(made)}
+    else:
+        raise NoBinding("the initialiser returns neither a tuple nor a dict of arrays")
+    start = {k: np.array(made[k], dtype=np.float64) for k in keys}
+    return made, keys, start, sizes
+
+
+def _first(result):
+    return result[0] if isinstance(result, (tuple, list)) else result
+
+
+def _mapped(grads, names, params_names, params) -> dict:
+    mapped = _assign(params_names, _flatten(list(grads), list(names)), params)
+    _complete(mapped, params)
+    return mapped
+
+
+def _rebuild(template: dict, keys: list[str], p: dict) -> Any:
+    """The parameters in the container the initialiser made (a dict, or a tuple or list, whose
+    type ``_initialise`` keeps under the key "")."""
+    if "" in template:
+        return template[""](p[k].copy() for k in keys)
+    return {k: p[k].copy() for k in keys}
+
+
+def _size_kind(name: str) -> str | None:
+    low = name.lower().strip("_")
+    if re.search(r"hid|^h$|^n_?h$|units|width", low):
+        return "hidden"
+    if re.search(r"(^|_)z(_|$)|concat|stack", low):
+        return "stacked"
+    if re.search(r"out|^k$|^o$|class|tag", low):
+        return "output"
+    if re.search(r"vocab|sym|input|^in_|_in$|^n_?in$|^n_?x$|^d$|^v$|feat|emb|dim", low):
+        return "input"
+    if "seed" in low:
+        return "seed"
+    if low == "rng":
+        return "rng"
+    return None
+
+
+def _known_hidden(arguments: dict[str, Any]) -> int | None:
+    return next((v for n, v in arguments.items() if _size_kind(n) == "hidden"), None)
+
+
+def _size_arguments(names: list[str], ns: dict) -> dict[str, Any]:
+    """Arguments for an initialiser: the module's own size constants where it has them."""
+    chosen: dict[str, Any] = {}
+    kinds = {name: _size_kind(name) for name in names}
+    for name, kind in kinds.items():
+        value = ns.get(name)
+        if kind in ("hidden", "input", "output") and isinstance(value, int) and value > 0:
+            chosen[name] = value
+    hidden = next((chosen[n] for n, k in kinds.items() if k == "hidden" and n in chosen), HIDDEN)
+    vocab = next((chosen[n] for n, k in kinds.items() if k == "input" and n in chosen), VOCAB)
+    for name, kind in kinds.items():
+        if name in chosen:
+            continue
+        if kind == "hidden":
+            chosen[name] = hidden
+        elif kind == "input":
+            chosen[name] = vocab
+        elif kind == "output":
+            chosen[name] = vocab if "vocab" in " ".join(names).lower() else OUTPUT
+        elif kind == "stacked":
+            chosen[name] = hidden + vocab
+        elif kind == "seed":
+            chosen[name] = 0
+        elif kind == "rng":
+            chosen[name] = np.random.default_rng(0)
+    return chosen
+
+
+def pair(problem: dict, ns: dict, rng) -> Iterator[Check]:
+    forward, backward = ns[problem["forward"]], ns[problem["backward"]]
+    made, keys, start, sizes = _initialise(problem, ns)
+    hidden, others, columns = _sizes(start, _known_hidden(sizes))
+    fwd_names = problem["forward_returns"]
+    vocabs = [v for n, v in sizes.items() if _size_kind(n) == "input"]
+    outs = [v for n, v in sizes.items() if _size_kind(n) == "output"]
+    for vocab in dict.fromkeys([*vocabs, VOCAB, *others]):
+        for inputs, targets, how in _sequences(vocab, columns, rng, outs[0] if outs else None):
+            values = {
+                "inputs": inputs,
+                "targets": targets,
+                "h0": _state(hidden, columns),
+                "c0": _state(hidden, columns),
+            }
+
+            def run(p, values=values):
+                params = _rebuild(made, keys, p)
+                given = {**values, "params": params}
+                out = _call(forward, problem["forward_args"], given, _defaults(forward))
+                outs = list(out) if isinstance(out, tuple) else [out]
+                given.update({n: v for n, v in zip(fwd_names, outs, strict=False) if n})
+                args = problem["backward_args"]
+                if (
+                    len(outs) > 1
+                    and len(args) >= len(outs)
+                    and not any(a in given for a in args[: len(outs)])
+                ):
+                    # backward(z, f, i, ..., targets, p): the leading block is forward's output
+                    given.update(zip(args[: len(outs)], outs, strict=False))
+                back = _call(backward, args, given, _defaults(backward))
+                backs = list(back) if isinstance(back, tuple) else [back]
+                loss = next((s for s in map(_scalar, outs + backs) if s is not None), None)
+                return loss, back
+
+            def grads(p, run=run):
+                _, back = run(p)
+                mapped = _assign(keys, _flatten(back, problem["backward_returns"]), p)
+                _complete(mapped, p)
+                return mapped
+
+            yield _seeded(lambda p, run=run: _finite(run(p)[0])), _seeded(grads), start, how
+
+
+def layer(problem: dict, ns: dict, rng) -> Iterator[Check]:
+    forward, backward = ns[problem["forward"]], ns[problem["backward"]]
+    names = problem["required"]
+    for gates, x_rank in itertools.product((4, 1, 3), (3, 2)):
+        start = {}
+        for name in names:
+            low = name.lower()
+            if low in ("x", "xs", "inputs", "x_t"):
+                shape = (BATCH, STEPS_T, INPUT) if x_rank == 3 else (BATCH, INPUT)
+            elif re.search(r"wx|w_x|wxh|w_ih|wih", low):
+                shape = (INPUT, gates * HIDDEN)
+            elif re.search(r"wh|w_h|whh|w_hh", low):
+                shape = (HIDDEN, gates * HIDDEN)
+            elif low.startswith("b"):
+                shape = (gates * HIDDEN,)
+            elif re.search(r"h|c", low):
+                shape = (BATCH, HIDDEN)
+            else:
+                raise NoBinding(f"no shape known for `{name}`")
+            start[name] = rng.normal(size=shape)
+        loss, grads = _layer_functions(forward, backward, names)
+        yield loss, grads, start, f"{gates} gate blocks, x of rank {x_rank}"
+
+
+def _layer_functions(forward, backward, names: list[str]):
+    """Loss: the outputs weighted by fixed random upstream gradients, which backward then takes."""
+    upstream: dict[int, np.ndarray] = {}
+
+    def outputs(p):
+        out = forward(*(p[n].copy() for n in names))
+        outs = list(out) if isinstance(out, tuple) else [out]
+        return outs[:-1], outs[-1]
+
+    def loss(p):
+        values, _ = outputs(p)
+        total = 0.0
+        for index, value in enumerate(values):
+            if index not in upstream:
+                upstream[index] = np.random.default_rng(index).normal(size=np.shape(value))
+            total += float(np.sum(value * upstream[index]))
+        return total
+
+    def grads(p):
+        values, cache = outputs(p)
+        if len(upstream) < len(values):
+            loss(p)
+        result = backward(*(upstream[i] for i in range(len(values))), cache)
+        items = list(result) if isinstance(result, tuple) else [result]
+        if len(items) != len(names):
+            raise NoBinding("the backward returns a different number of gradients")
+        return dict(zip(names, items, strict=True))
+
+    return loss, grads
+
+
+def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
+    cls = ns[problem["class"]]
+    kwargs = _size_arguments(problem["init_args"], ns)
+    np.random.seed(0)
+    obj = cls(**kwargs)
+    holder = next(
+        (
+            v
+            for v in vars(obj).values()
+            if isinstance(v, dict) and v and all(_arrays(a) for a in v.values())
+        ),
+        None,
+    )
+    if holder is not None:
+        start = {k: np.array(v, dtype=np.float64) for k, v in holder.items()}
+    else:
+        start = {k: np.array(v, dtype=np.float64) for k, v in vars(obj).items() if _arrays(v)}
+    if not start:
+        raise NoBinding("no parameter arrays on the object")
+    hidden, others, columns = _sizes(start, _known_hidden(kwargs))
+
+    def place(p):
+        for k, v in p.items():
+            if holder is not None:
+                holder[k] = v.copy()
+            else:
+                setattr(obj, k, v.copy())
+
+    loss_method = getattr(obj, problem["loss_method"]) if problem["loss_method"] else None
+    given_in = [v for n, v in kwargs.items() if _size_kind(n) == "input"]
+    given_out = [v for n, v in kwargs.items() if _size_kind(n) == "output"]
+    out_dim = given_out[0] if given_out else None
+    for vocab in dict.fromkeys([*given_in, VOCAB, *others]):
+        for inputs, targets, how in _sequences(vocab, columns, rng, out_dim):
+            values = {
+                "inputs": inputs,
+                "targets": targets,
+                "h0": _state(hidden, columns),
+                "c0": _state(hidden, columns),
+            }
+
+            def run(p, values=values):
+                place(p)
+                out = _call(obj.forward, problem["forward_args"], values)
+                loss = _scalar(out)
+                if loss is None and loss_method is not None:
+                    loss = _scalar(loss_method(out, values["targets"]))
+                given = {**values, "out": out}
+                for name in problem["backward_args"]:
+                    if _role(name) not in given:
+                        given[name] = out
+                back = _call(obj.backward, problem["backward_args"], given)
+                return loss, back
+
+            def grads(p, run=run):
+                _, back = run(p)
+                mapped = _assign(list(start), _flatten(back), p)
+                _complete(mapped, p)
+                return mapped
+
+            yield _seeded(lambda p, run=run: _finite(run(p)[0])), _seeded(grads), start, how
+
+
+SHAPES = {"lossfun": lossfun, "pair": pair, "layer": layer, "class": klass}

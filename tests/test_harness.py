@@ -1,0 +1,407 @@
+"""Running the user's own forward and backward: verdicts, LST900, and what is never run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import run
+
+from lstmlint.harness import extract, plan
+from lstmlint.harness.variants import with_fixes
+from lstmlint.registry import rule_by_code
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+def _json(capsys, *args: str) -> list[dict]:
+    _, out, _ = run(capsys, "--format", "json", "--show-refuted", *args)
+    return json.loads(out)
+
+
+def _copy(tmp_path: Path, *names: str) -> list[str]:
+    copied = []
+    for name in names:
+        source = FIXTURES / name
+        target = tmp_path / source.name
+        shutil.copy(source, target)
+        copied.append(str(target))
+    return copied
+
+
+def _gradient(found: list[dict]) -> list[dict]:
+    return [d for d in found if d["code"].startswith(("LST1", "LST2", "LST301"))]
+
+
+@pytest.mark.parametrize("name", ["reviewed/lstm_scratch.py", "reviewed/lstm_scratch.ipynb"])
+def test_reviewed_program_every_gradient_finding_confirmed_by_running_it(
+    tmp_path: Path, capsys, name: str
+) -> None:
+    paths = _copy(tmp_path, name, "reviewed/utils.py", "reviewed/data.py")
+    found = _gradient(_json(capsys, paths[0]))
+    assert len(found) == 12  # every gradient finding of expected.toml
+    for diag in found:
+        confirmation = diag["confirmation"]
+        assert confirmation["status"] == "confirmed", diag
+        assert confirmation["method"] == "your-code", diag
+        assert all(e["error"] > 1e-7 and e["fixed_error"] < 1e-7 for e in confirmation["evidence"])
+    assert not [d for d in _json(capsys, paths[0]) if d["code"] == "LST900"]
+
+
+@pytest.mark.parametrize(
+    ("name", "methods"),
+    [
+        ("cs231n/lstm_layers_buggy.py", {"your-code"}),
+        ("minchar/rnn_dict_buggy.py", {"your-code"}),
+        ("vanilla/rnn_prealloc_buggy.py", {"your-code"}),
+        ("outhelpers/lstm_sigprime_buggy.py", {"your-code"}),
+    ],
+)
+def test_each_recognised_shape_confirms_by_running(tmp_path: Path, capsys, name, methods) -> None:
+    (path,) = _copy(tmp_path, name)
+    found = _gradient(_json(capsys, path))
+    assert found
+    assert {d["confirmation"]["method"] for d in found} == methods
+    assert {d["confirmation"]["status"] for d in found} == {"confirmed"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "minchar/rnn_dict_correct.py",  # lossFun over module globals
+        "minchar/lstm_dict_correct.py",
+        "cs231n/lstm_layers_correct.py",  # step and sequence layers
+        "cs231n/rnn_captioning_correct.ipynb",
+        "outhelpers/lstm_outhelpers.py",  # forward/backward with an initialiser
+        "reviewed/lstm_scratch_fixed.py",
+        "classbased/lstm_class_correct.py",  # a class with a params dict
+        "gru/gru_lm.py",
+        "outhelpers/lstm_sigprime.py",
+        "vanilla/rnn_prealloc.py",
+        "lookalikes/rnn_inplace_carry.py",
+        "lookalikes/lstm_dict.py",
+    ],
+)
+def test_correct_programs_get_no_unexplained_error(tmp_path: Path, capsys, name: str) -> None:
+    extra = ("reviewed/utils.py", "reviewed/data.py") if name.startswith("reviewed") else ()
+    paths = _copy(tmp_path, name, *extra)
+    assert [d for d in _json(capsys, paths[0]) if d["code"] == "LST900"] == []
+
+
+def test_bug_no_rule_knows_is_reported_as_unexplained(tmp_path: Path, capsys) -> None:
+    (path,) = _copy(tmp_path, "minchar/rnn_dict_transposed_buggy.py")
+    found = _json(capsys, path)
+    assert [(d["code"], d["line"]) for d in found] == [("LST900", 36)]
+    confirmation = found[0]["confirmation"]
+    assert confirmation["method"] == "your-code"
+    assert [e["param"] for e in confirmation["evidence"]] == ["Whh"]
+    assert confirmation["evidence"][0]["error"] > 1e-3
+    assert "dWhh" in found[0]["message"]
+
+
+def test_lst900_embedded_examples(tmp_path: Path, capsys) -> None:
+    rule = rule_by_code("LST900")
+    bad, good = tmp_path / "bad.py", tmp_path / "good.py"
+    bad.write_text(rule.invalid[0].code)
+    good.write_text(rule.valid[0].code)
+    found = [d for d in _json(capsys, str(bad), str(good)) if d["code"] == "LST900"]
+    assert [(Path(d["path"]).name, d["line"]) for d in found] == [
+        ("bad.py", line) for line in rule.invalid[0].lines
+    ]
+
+
+def test_top_level_code_never_runs(tmp_path: Path, capsys) -> None:
+    (path,) = _copy(tmp_path, "sideeffects/rnn_toplevel_training_buggy.py")
+    found = _json(capsys, path)
+    # it would write this marker and then loop forever; the run finishes and nothing appears
+    assert not Path(path + ".ran").exists()
+    assert list(tmp_path.iterdir()) == [Path(path)]
+    (finding,) = found
+    assert finding["code"] == "LST102"
+    assert finding["confirmation"]["method"] == "your-code"
+    assert finding["confirmation"]["status"] == "confirmed"
+
+
+def test_reference_mode_never_runs_user_code(tmp_path: Path, capsys) -> None:
+    (path,) = _copy(tmp_path, "minchar/rnn_dict_transposed_buggy.py")
+    assert _json(capsys, "--confirm=reference", path) == []
+    (path,) = _copy(tmp_path, "minchar/rnn_dict_buggy.py")
+    methods = {d["confirmation"]["method"] for d in _json(capsys, "--confirm=reference", path)}
+    assert "your-code" not in methods
+
+
+UNSAFE = """
+import os
+import numpy as np
+
+rng = np.random.default_rng(0)
+hidden_size, vocab_size = 6, 5
+Wxh = rng.standard_normal((hidden_size, vocab_size)) * 0.1
+Whh = rng.standard_normal((hidden_size, hidden_size)) * 0.1
+Why = rng.standard_normal((vocab_size, hidden_size)) * 0.1
+bh = np.zeros((hidden_size, 1))
+by = np.zeros((vocab_size, 1))
+
+
+def lossFun(inputs, targets, hprev):
+    LOG
+    xs, hs, ps = {}, {}, {}
+    hs[-1] = np.copy(hprev)
+    loss = 0.0
+    for t in range(len(inputs)):
+        xs[t] = np.zeros((vocab_size, 1))
+        xs[t][inputs[t]] = 1
+        hs[t] = np.tanh(Wxh @ xs[t] + Whh @ hs[t - 1] + bh)
+        y = Why @ hs[t] + by
+        ps[t] = np.exp(y - y.max()) / np.sum(np.exp(y - y.max()))
+        loss -= np.log(ps[t][targets[t], 0] + 1e-12)
+    dWxh, dWhh, dWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
+    dbh, dby = np.zeros_like(bh), np.zeros_like(by)
+    dhnext = np.zeros_like(hprev)
+    for t in reversed(range(len(inputs))):
+        dy = np.copy(ps[t])
+        dy[targets[t]] -= 1
+        dWhy += dy @ hs[t].T
+        dby += dy
+        dh = Why.T @ dy + dhnext
+        dhraw = (1 - hs[t] ** 2) * dh
+        dbh += dhraw
+        dWxh += dhraw @ xs[t].T
+        dWhh += hs[t - 1] @ dhraw.T
+        dhnext = Whh.T @ dhraw
+    return loss, dWxh, dWhh, dWhy, dbh, dby, hs[len(inputs) - 1]
+"""
+
+
+def test_auto_mode_does_not_run_code_with_io_but_exec_does(tmp_path: Path, capsys) -> None:
+    marker = tmp_path / "touched"
+    path = tmp_path / "rnn.py"
+    path.write_text(UNSAFE.replace("LOG", f"os.makedirs({str(marker)!r}, exist_ok=True)"))
+    _, out, _ = run(capsys, str(path))
+    assert "LST900" not in out
+    assert "was not run" in out and "module `os` in lossFun" in out and "--confirm=exec" in out
+    assert not marker.exists()
+    found = _json(capsys, "--confirm=exec", str(path))
+    assert [d["code"] for d in found] == ["LST900"]
+    # exec mode runs it in a scratch folder, but an absolute path is the user's choice
+    assert marker.exists()
+
+
+def test_a_hang_or_a_memory_hog_ends_with_a_reason(tmp_path: Path, capsys) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.lstmlint.harness]\ntimeout = 2\n")
+    hang = tmp_path / "hang.py"
+    hang.write_text(UNSAFE.replace("import os\n", "").replace("LOG", "while True: pass"))
+    _, out, _ = run(capsys, str(hang))
+    assert "your code could not be checked: your code did not finish within 2 s" in out
+    hog = tmp_path / "hog.py"
+    hog.write_text(UNSAFE.replace("import os\n", "").replace("LOG", "np.ones((10**6, 10**5))"))
+    _, out, _ = run(capsys, str(hog))
+    assert "your code could not be checked" in out and "MiB" in out
+
+
+def test_extraction_blanks_the_top_level_and_keeps_definitions() -> None:
+    text = textwrap.dedent(
+        """\
+        import numpy as np
+        import os
+        H = 4
+        data = open("input.txt").read()
+        V = len(data)
+        W = np.zeros((H, H))
+        def f(x):
+            return np.tanh(W @ x)
+        for i in range(3):
+            print(i)
+        if __name__ == "__main__":
+            f(1)
+        """
+    )
+    reduced = extract.reduce_module(text)
+    kept = [line for line in reduced.text.splitlines() if line]
+    assert kept == [
+        "import numpy as np",
+        "H = 4",
+        "W = np.zeros((H, H))",
+        "def f(x):",
+        "    return np.tanh(W @ x)",
+    ]
+    assert len(reduced.text.splitlines()) == len(text.splitlines())  # positions kept
+    assert extract.unsafe_uses(reduced, extract.reachable(reduced, ["f"])) == []
+    exec_mode = extract.reduce_module(text, keep_imports=True)
+    assert "import os" in exec_mode.text
+
+
+def test_unsafe_uses_names_what_would_run() -> None:
+    text = "import pickle\nimport numpy as np\ndef save(m):\n    pickle.dump(m)\ndef g(x):\n    return np.save('x', x)\ndef h(x):\n    return open(x)\n"
+    reduced = extract.reduce_module(text)
+    assert set(extract.unsafe_uses(reduced, ["save"])) == {
+        "module `pickle` in save",
+        "`.dump` in save",
+    }
+    assert extract.unsafe_uses(reduced, ["g"]) == ["`.save` in g"]
+    assert extract.unsafe_uses(reduced, ["h"]) == ["`open` in h"]
+
+
+def test_problems_found_for_each_shape() -> None:
+    kinds = {}
+    for name in (
+        "minchar/rnn_dict_correct.py",
+        "cs231n/lstm_layers_correct.py",
+        "outhelpers/lstm_outhelpers.py",
+        "classbased/lstm_class_correct.py",
+    ):
+        text = (FIXTURES / name).read_text()
+        kinds[name] = sorted({p["kind"] for p in plan.find_problems(extract.reduce_module(text))})
+    assert kinds == {
+        "minchar/rnn_dict_correct.py": ["lossfun"],
+        "cs231n/lstm_layers_correct.py": ["layer", "lossfun"],  # and captioning_loss
+        "outhelpers/lstm_outhelpers.py": ["pair"],
+        "classbased/lstm_class_correct.py": ["class"],
+    }
+
+
+def test_configured_entry_points(tmp_path: Path, capsys) -> None:
+    program = rule_by_code("LST900").invalid[0].code.replace("lossFun", "compute")
+    path = tmp_path / "rnn.py"
+    path.write_text(program)
+
+    def unexplained() -> list[dict]:
+        return [d for d in _json(capsys, *args, str(path)) if d["code"] == "LST900"]
+
+    args: tuple[str, ...] = ()
+    assert unexplained() == []  # not a recognised name
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.lstmlint.harness]\nkind = "lossfun"\nfunction = "compute"\n'
+    )
+    assert len(unexplained()) == 1
+    # with some rules off, "no rule explains it" cannot be said
+    args = ("--ignore", "LST2")
+    assert unexplained() == []
+
+
+def test_overlapping_fixes_are_folded() -> None:
+    from lstmlint.diagnostics import Span
+    from lstmlint.edits import Edit
+
+    text = "x = tanh(tanh(C[t]), True)\n"
+    outer = Edit(Span(1, 5, 1, 27), "(1 - tanh(C[t])**2)")
+    inner = Edit(Span(1, 17, 1, 18), "t + 1")
+    assert with_fixes(text, [inner, outer]) == ("x = (1 - tanh(C[t + 1])**2)\n", True)
+    clash = Edit(Span(1, 1, 1, 10), "y = ")
+    assert with_fixes(text, [outer, clash])[1] is False
+
+
+# --- how outcomes become verdicts (synthetic outcomes, so each rule of judgement is pinned) ----
+
+
+def _verdicts(errors: dict[str, float]) -> dict:
+    def verdict(error: float) -> str:
+        return "PASS" if error < 1e-7 else "FAIL" if error > 1e-3 else "INCONCLUSIVE"
+
+    return {
+        "status": "ok",
+        "how": "index lists",
+        "params": {n: {"error": e, "verdict": verdict(e)} for n, e in errors.items()},
+    }
+
+
+def _judged(outcome: dict, with_edits: tuple[bool, ...] = (True, True)) -> tuple[list, list]:
+    from types import SimpleNamespace
+
+    from lstmlint.diagnostics import Diagnostic, Severity, Span
+    from lstmlint.edits import Edit
+    from lstmlint.engine import FileResult
+    from lstmlint.harness import _judge
+    from lstmlint.selection import Selection
+    from lstmlint.sources import SourceDocument
+
+    text = "def lossFun(x, y, h):\n    a = 1\n    b = 2\n    return a, b\n"
+    doc = SourceDocument(path="m.py", text=text, display_lines=text.split("\n"))
+    diagnostics = [
+        Diagnostic(
+            "m.py",
+            code,
+            "rule",
+            "message",
+            Span(line, 5, line, 6),
+            Severity.ERROR,
+            confirmation={"status": "confirmed", "method": "reference", "evidence": []},
+            edits=[Edit(Span(line, 9, line, 10), "3")] if edits else [],
+        )
+        for (code, line), edits in zip((("LST101", 2), ("LST204", 3)), with_edits, strict=True)
+    ]
+    result = FileResult(path="m.py", diagnostics=list(diagnostics))
+    reduced = extract.reduce_module(text)
+    problem = {"kind": "lossfun", "backward": "lossFun", "lines": [[1, 4]]}
+    fixable = [d for d in diagnostics if d.edits]
+    settings = SimpleNamespace(selection=Selection())
+    _judge(result, doc, reduced, problem, outcome, fixable, settings)
+    return diagnostics, [d for d in result.diagnostics if d.code == "LST900"]
+
+
+def test_exact_as_written_refutes_every_finding() -> None:
+    found, extra = _judged({"original": _verdicts({"W": 1e-9, "b": 2e-9})})
+    assert [d.confirmation["status"] for d in found] == ["refuted", "refuted"]
+    assert {d.confirmation["method"] for d in found} == {"your-code"}
+    assert extra == []
+
+
+def test_leave_one_out_confirms_the_needed_fix_and_refutes_the_other() -> None:
+    outcome = {
+        "original": _verdicts({"W": 0.5, "b": 0.2}),
+        "all_fixed": _verdicts({"W": 1e-9, "b": 1e-9}),
+        "without": {"0": _verdicts({"W": 0.4, "b": 1e-9}), "1": _verdicts({"W": 1e-9, "b": 1e-9})},
+    }
+    (needed, unneeded), extra = _judged(outcome)
+    assert needed.confirmation["status"] == "confirmed"
+    assert needed.confirmation["evidence"] == [{"param": "W", "error": 0.4, "fixed_error": 1e-9}]
+    assert unneeded.confirmation["status"] == "refuted"
+    assert extra == []
+
+
+def test_error_left_after_every_fix_is_unexplained() -> None:
+    outcome = {
+        "original": _verdicts({"W": 0.5, "b": 0.2}),
+        "all_fixed": _verdicts({"W": 0.5, "b": 1e-9}),
+    }
+    found, (unexplained,) = _judged(outcome)
+    assert unexplained.confirmation["evidence"] == [
+        {"param": "W", "error": 0.5, "fixed_error": None}
+    ]
+    assert "dW (5.0e-01)" in unexplained.message and unexplained.line == 1
+    assert all(d.confirmation["fix_verified"] is False for d in found)
+
+
+def test_no_unexplained_error_while_a_finding_without_a_fix_stands() -> None:
+    outcome = {"original": _verdicts({"W": 0.5}), "all_fixed": _verdicts({"W": 0.5})}
+    _, extra = _judged(outcome, with_edits=(True, False))
+    assert extra == []
+
+
+def test_an_error_the_fixes_made_is_blamed_on_the_fixes() -> None:
+    outcome = {
+        "original": _verdicts({"W": 1e-5, "b": 0.2}),
+        "all_fixed": _verdicts({"W": 0.3, "b": 1e-9}),
+    }
+    found, extra = _judged(outcome)
+    assert extra == []
+    assert all(d.confirmation["fix_verified"] is False for d in found)
+
+
+def test_what_runs_at_definition_time_is_checked_too() -> None:
+    text = (
+        "import os\nimport numpy as np\n"
+        "def unused(x=os.getcwd()):\n    return x\n"
+        "class Model:\n    log = open('log.txt', 'w')\n    def forward(self, x):\n        return np.tanh(x)\n"
+        "def used(x):\n    return np.tanh(x)\n"
+    )
+    reduced = extract.reduce_module(text)
+    assert extract.unsafe_uses(reduced, extract.reachable(reduced, ["used"])) == []
+    assert set(extract.loaded_unsafe(reduced)) == {
+        "module `os` in the definition of unused",
+        "`open` in the definition of Model",
+    }
