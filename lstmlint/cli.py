@@ -518,6 +518,141 @@ def _statistics(results, out, as_json: bool) -> None:
     out.write(f"Found {total} finding{'s' if total != 1 else ''}.\n")
 
 
+def _hide_refuted(results, settings: Settings) -> dict[str, int]:
+    """The number of findings the gradient check refuted per file; they are dropped from the
+    results unless they are shown."""
+    refuted = {}
+    for result in results:
+        hidden = [
+            d
+            for d in result.diagnostics
+            if d.confirmation and d.confirmation["status"] == "refuted"
+        ]
+        refuted[result.path] = len(hidden)
+        if not settings.show_refuted:
+            result.diagnostics = [d for d in result.diagnostics if d not in hidden]
+    return refuted
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
+def _fix_plan(results, targets, settings: Settings) -> list:
+    """Fix every file with applicable findings in memory (``fixer.fix_file``); nothing is written."""
+    from lstmlint import fixer
+    from lstmlint.reporting import fix_applicable
+    from lstmlint.runner import _file_selection
+
+    paths = {t.display: t.path for t in targets}
+    plans = []
+    for result in results:
+        path = paths.get(result.path)
+        wanted = [d for d in result.diagnostics if fix_applicable(d, settings.unsafe_fixes)]
+        if path is None or not wanted:
+            continue
+        expected = result.document.text if result.document is not None else None
+        plans.append(
+            fixer.fix_file(
+                path,
+                result.path,
+                result.diagnostics,
+                _file_selection(settings, path),
+                lambda d: fix_applicable(d, settings.unsafe_fixes),
+                expected,
+            )
+        )
+    for plan in plans:
+        if plan.error:
+            sys.stderr.write(f"lstmlint: error: {plan.display}: not fixed: {plan.error}\n")
+    return plans
+
+
+def _verified_only_note(results, settings: Settings) -> bool:
+    """Say why ``--fix`` without ``--unsafe-fixes`` does nothing under ``--no-confirm``."""
+    from lstmlint.reporting import fix_applicable
+
+    if settings.unsafe_fixes or settings.confirm != "off":
+        return False
+    unsafe = sum(1 for r in results for d in r.diagnostics if fix_applicable(d, True))
+    if unsafe:
+        sys.stderr.write(
+            "No fixes applied: --fix applies only fixes a gradient check verified, and "
+            f"--no-confirm runs no checks; {_plural(unsafe, 'fix', 'fixes')} can be applied with "
+            "--unsafe-fixes.\n"
+        )
+    return bool(unsafe)
+
+
+def _show_diff(results, targets, settings: Settings, out, status: int) -> int:
+    """``--diff``: what ``--fix`` would change, as unified diffs; nothing is written."""
+    _verified_only_note(results, settings)
+    plans = [p for p in _fix_plan(results, targets, settings) if p.changed]
+    for plan in plans:
+        out.write(plan.diff())
+    fixed = sum(p.fixed for p in plans)
+    sys.stderr.write(
+        f"Would fix {_plural(fixed, 'finding')} in {_plural(len(plans), 'file')}.\n"
+        if plans
+        else "No fixes to apply.\n"
+    )
+    if status == EXIT_ERROR or any(r.unreadable for r in results):
+        return EXIT_ERROR
+    return EXIT_FINDINGS if plans else EXIT_CLEAN
+
+
+def _fix(results, targets, settings: Settings, refuted: dict) -> tuple[list, dict, int]:
+    """``--fix``: write the fixed files, check them again (with confirmation, as any run) and
+    return the new results, the refuted count and EXIT_ERROR if a file could not be written."""
+    from lstmlint import fixer
+    from lstmlint.reporting import fix_applicable
+    from lstmlint.runner import run
+
+    noted = _verified_only_note(results, settings)
+    status = EXIT_CLEAN
+    written = []
+    for plan in _fix_plan(results, targets, settings):
+        if not plan.changed:
+            continue
+        try:
+            fixer.write(plan)
+        except OSError as exc:
+            sys.stderr.write(
+                f"lstmlint: error: {plan.display}: cannot write the fix: {exc.strerror or exc}\n"
+            )
+            status = EXIT_ERROR
+            continue
+        written.append(plan)
+    if written:
+        again = {p.display for p in written}
+        checked = run([t for t in targets if t.display in again], settings)
+        refuted = {**refuted, **_hide_refuted(checked, settings)}
+        by_path = {r.path: r for r in checked}
+        results = [by_path.get(r.path, r) for r in results]
+    fixed = sum(p.fixed for p in written)
+    left = sum(len(r.diagnostics) for r in results)
+    if fixed:
+        sys.stderr.write(
+            f"Fixed {_plural(fixed, 'finding')} in {_plural(len(written), 'file')} ({left} left).\n"
+        )
+    elif not noted:
+        hidden = (
+            0
+            if settings.unsafe_fixes
+            else sum(
+                1
+                for r in results
+                for d in r.diagnostics
+                if fix_applicable(d, True) and not fix_applicable(d, False)
+            )
+        )
+        hint = (
+            f" ({_plural(hidden, 'more fix', 'more fixes')} with --unsafe-fixes)" if hidden else ""
+        )
+        sys.stderr.write(f"No fixes applied{hint}.\n")
+    return results, refuted, status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = sys.stdout
@@ -530,6 +665,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"lstmlint: error: {exc}\n")
         return EXIT_ERROR
+    except BrokenPipeError:  # `lstmlint ... | head`: the reader has gone, which is fine
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FINDINGS
 
 
 def _run(args, out) -> int:
@@ -569,16 +709,13 @@ def _run(args, out) -> int:
     from lstmlint.runner import run
 
     results = run(targets, settings, _progress(len(targets)))
-    refuted = 0
-    for result in results:
-        hidden = [
-            d
-            for d in result.diagnostics
-            if d.confirmation and d.confirmation["status"] == "refuted"
-        ]
-        refuted += len(hidden)
-        if not settings.show_refuted:
-            result.diagnostics = [d for d in result.diagnostics if d not in hidden]
+    refuted = _hide_refuted(results, settings)
+
+    if args.diff:
+        return _show_diff(results, targets, settings, out, status)
+    fix_status = EXIT_CLEAN
+    if settings.fix:
+        results, refuted, fix_status = _fix(results, targets, settings, refuted)
 
     needs_fingerprints = bool(
         baseline or args.write_baseline or args.format in ("json", "sarif", "gitlab")
@@ -607,9 +744,10 @@ def _run(args, out) -> int:
         color = False
     context = Context(
         color=color,
-        refuted_hidden=0 if settings.show_refuted else refuted,
+        refuted_hidden=0 if settings.show_refuted else sum(refuted.values()),
         baseline_hidden=baseline_hidden,
         fingerprints=fingerprints,
+        unsafe_fixes=settings.unsafe_fixes,
     )
     sink = io.StringIO() if args.output_file else out
     if args.statistics:
@@ -622,7 +760,7 @@ def _run(args, out) -> int:
         except OSError as exc:
             raise UsageError(f"cannot write {args.output_file}: {exc.strerror or exc}") from None
 
-    if unreadable:
+    if unreadable or fix_status == EXIT_ERROR:
         return EXIT_ERROR
     if status == EXIT_CLEAN and any(r.diagnostics for r in results) and not args.exit_zero:
         return EXIT_FINDINGS

@@ -19,7 +19,9 @@ class FileResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     unreadable: bool = False
+    analysed: bool = False  # the file reached the rules (it may hold recurrent code)
     document: sources.SourceDocument | None = None
+    modules: list[str] = field(default_factory=list)  # sibling modules the analysis read
 
 
 def _located(doc: sources.SourceDocument, span: Span) -> tuple[int | None, Span]:
@@ -67,7 +69,8 @@ def check_file(path: Path, display: str, selection: Selection) -> FileResult:
         return result
     if not doc.is_notebook and not may_hold_rnn_code_syntax(doc.text):
         return result
-    result.diagnostics = lint_document(doc, selection, Path(path), result.notes)
+    result.diagnostics = lint_document(doc, selection, Path(path), result.notes, result.modules)
+    result.analysed = True
     if result.diagnostics:
         result.document = doc  # kept only to show the offending lines
     return result
@@ -78,8 +81,13 @@ def lint_document(
     selection: Selection,
     path: Path | None = None,
     notes: list[str] | None = None,
+    modules: list[str] | None = None,
 ) -> list[Diagnostic]:
-    """Findings of one document; problems that are not findings are appended to ``notes``."""
+    """Findings of one document; problems that are not findings are appended to ``notes``.
+
+    The paths of the sibling modules the analysis read (``from utils import sigmoid``) are
+    appended to ``modules``: the findings depend on them too (the result cache checks them).
+    """
     from lstmlint.parse import parse_document
 
     notes = notes if notes is not None else []
@@ -98,9 +106,11 @@ def lint_document(
     if parsed.problems and not doc.is_notebook and not may_hold_rnn_code_syntax(parsed.text):
         rules = []
     if parsed.module is not None and rules:
+        from lstmlint.analysis.helpers import ModuleLoader
         from lstmlint.analysis.model import RnnModel
 
-        model = RnnModel(parsed.module, path=path)
+        loader = ModuleLoader()
+        model = RnnModel(parsed.module, path=path, loader=loader)
         for rule_class in rules:
             rule = rule_class()
             try:
@@ -128,6 +138,8 @@ def lint_document(
                         [Edit(model.span(node), text) for node, text in report.edits],
                     )
                 )
+        if modules is not None:  # every module the loader read or tried to, by resolved path
+            modules.extend(str(p) for p in getattr(loader, "_cache", {}))
     kept = [d for d in _dedupe(found) if not _suppressed(doc, d)]
     return sorted(kept, key=Diagnostic.sort_key)
 

@@ -175,7 +175,7 @@ def test_show_settings(project: Path, capsys) -> None:
         ('[tool.lstmlint]\nexclude = "build"\n', ["exclude must be a list"]),
         ('[tool.lstmlint]\nextend-exclude = [""]\n', ["extend-exclude"]),
         ('[tool.lstmlint]\nconfirm = "yes"\n', ["confirm must be one of", "'exec'"]),
-        ('[tool.lstmlint.harness]\ntimeout = 0\n', ["harness.timeout must be a positive"]),
+        ("[tool.lstmlint.harness]\ntimeout = 0\n", ["harness.timeout must be a positive"]),
         ("[tool.lstmlint]\njobs = 0\n", ["jobs must be a whole number"]),
         ("[tool.lstmlint]\nconfirm-timeout = -1\n", ["confirm-timeout must be a positive"]),
         ('[tool.lstmlint]\nconfirm-timeout = "60"\n', ["confirm-timeout"]),
