@@ -244,12 +244,26 @@ def confirm_section() -> None:
     for name, paths in targets:
         args = ["--no-cache", *(str(p) for p in paths)]
         static, rss_static = measure([*LSTMLINT, "--no-confirm", *args], repeat=3)
-        full, rss_full = measure([*LSTMLINT, *args], repeat=3)
+        reference, rss_reference = measure([*LSTMLINT, "--confirm=reference", *args], repeat=3)
+        full, rss_full = measure([*LSTMLINT, "--confirm=auto", *args], repeat=3)
         row(f"{name}, static only", len(paths), static, rss_static)
-        row(f"{name}, with confirmation", len(paths), full, rss_full)
+        row(f"{name}, --confirm=reference", len(paths), reference, rss_reference)
+        row(f"{name}, --confirm=auto", len(paths), full, rss_full)
         print(
-            f"  {'':<46} confirmation adds {full - static:.2f} s, {(full - static) / len(paths):.2f} s a file"
+            f"  {'':<46} --confirm=auto adds {full - static:.2f} s, "
+            f"{(full - static) / len(paths):.2f} s a file"
         )
+    print()
+    print("--confirm=auto per fixture (wall time; reference and your own code)")
+    print(f"  {'fixture':<48} {'static':>8} {'reference':>10} {'auto':>8}")
+    for path in everything:
+        args = ["--no-cache", str(path)]
+        times = [
+            measure([*LSTMLINT, mode, *args], repeat=1)[0]
+            for mode in ("--no-confirm", "--confirm=reference", "--confirm=auto")
+        ]
+        label = path.relative_to(FIXTURES).as_posix()
+        print(f"  {label:<48} {times[0]:>7.2f}s {times[1]:>9.2f}s {times[2]:>7.2f}s")
 
 
 SECTIONS = {

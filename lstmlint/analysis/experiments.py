@@ -77,7 +77,7 @@ def _role(fact: F.Fact | None) -> str | None:
 
 
 def _file(model) -> dict[str, Any]:
-    return {"path": str(model.path) if model.path else None, "text": model.module.code}
+    return {"path": str(model.path) if model.path else None, "text": model.code}
 
 
 def _callables(model) -> set[str]:

@@ -30,6 +30,11 @@ class RnnModel:
             self._memo[name] = compute(self)
         return self._memo[name]
 
+    @cached_property
+    def code(self) -> str:
+        """The module's source text (libcst regenerates it on every ``module.code``)."""
+        return self.module.code
+
     # positions -------------------------------------------------------------------------
     @cached_property
     def _positions(self):

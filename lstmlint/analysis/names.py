@@ -54,6 +54,28 @@ def code_of(node: cst.CSTNode) -> str:
 
 
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_LAYOUT_FIELDS = (
+    "whitespace",
+    "lpar",
+    "rpar",
+    "lbracket",
+    "rbracket",
+    "lbrace",
+    "rbrace",
+    "comma",
+    "semicolon",
+    "colon",
+    "leading_lines",
+    "lines_after_decorators",
+    "trailing_whitespace",
+    "header",
+    "footer",
+    "newline",
+    "equal",
+    "star",
+    "dot",
+    "asynchronous",
+)
 
 
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -63,7 +85,11 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     kind = type(node)
     fields = _CHILD_FIELDS.get(kind)
     if fields is None:
-        fields = tuple(f.name for f in dataclasses.fields(node))
+        # whitespace, comments, commas and brackets are nodes too, and most of a tree: no
+        # query looks at them, so they are never visited
+        fields = tuple(
+            f.name for f in dataclasses.fields(node) if not f.name.startswith(_LAYOUT_FIELDS)
+        )
         _CHILD_FIELDS[kind] = fields
     found: list[cst.CSTNode] = []
     for name in fields:

@@ -137,7 +137,7 @@ def loss_spec(model, call: cst.Call, point: Point, parts: list[cst.BaseExpressio
             leaves[code_of(part)] = {"value": "y", "step": 0}
     if not leaves:
         return None
-    source = {"path": str(model.path) if model.path else None, "text": model.module.code}
+    source = {"path": str(model.path) if model.path else None, "text": model.code}
     return {
         "kind": "loss",
         "model": kind,
@@ -195,7 +195,7 @@ def softmax_spec(model, node: cst.CSTNode, helper: str) -> dict | None:
     argument = code_of(node.args[0].value)
     stable = f"np.exp({argument} - np.max({argument}))"
     fix = stable if helper == "inline" else f"{stable} / np.sum({stable})"
-    source = {"path": str(model.path) if model.path else None, "text": model.module.code}
+    source = {"path": str(model.path) if model.path else None, "text": model.code}
     return {
         "kind": "softmax-probe",
         "expr": code_of(node),
