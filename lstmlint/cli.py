@@ -679,10 +679,10 @@ def _run(args, out) -> int:
     if args.add_noqa and args.write_baseline:
         raise UsageError("--add-noqa and --write-baseline cannot be used together")
 
-    from lstmlint import baseline as baseline_module
-
     baseline = None
     if args.baseline:
+        from lstmlint import baseline as baseline_module
+
         try:
             baseline = baseline_module.load(Path(args.baseline))
         except baseline_module.BaselineError as exc:
@@ -720,12 +720,18 @@ def _run(args, out) -> int:
     needs_fingerprints = bool(
         baseline or args.write_baseline or args.format in ("json", "sarif", "gitlab")
     )
-    fingerprints = baseline_module.Fingerprints().of_results(results) if needs_fingerprints else {}
+    fingerprints = {}
+    if needs_fingerprints:
+        from lstmlint import baseline as baseline_module
+
+        fingerprints = baseline_module.Fingerprints().of_results(results)
     baseline_hidden = baseline.filter(results, fingerprints) if baseline is not None else 0
     unreadable = any(r.unreadable for r in results)
 
     if args.write_baseline:
         try:
+            from lstmlint import baseline as baseline_module
+
             count = baseline_module.write(Path(args.write_baseline), results, fingerprints)
         except OSError as exc:
             raise UsageError(f"cannot write {args.write_baseline}: {exc.strerror or exc}") from None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from lstmlint.confirm import evidence_line
 from lstmlint.diagnostics import Diagnostic, Severity
-from lstmlint.engine import FileResult
 from lstmlint.rulesdoc import help_url
+
+if TYPE_CHECKING:
+    from lstmlint.engine import FileResult
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold cyan"}
 
