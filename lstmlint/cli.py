@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -373,7 +374,8 @@ def _resolve(args) -> Settings:
         fix=pick("fix", args.fix, file_config.fix, False),
         unsafe_fixes=pick("unsafe-fixes", args.unsafe_fixes, file_config.unsafe_fixes, False),
         jobs=pick("jobs", args.jobs, file_config.jobs, None),
-        cache=pick("cache", args.cache, file_config.cache, True),
+        # LSTMLINT_NO_CACHE=1 turns the cache off where no option can be passed (CI, tests)
+        cache=pick("cache", args.cache, file_config.cache, not os.environ.get("LSTMLINT_NO_CACHE")),
         warn_unused_noqa=selection.enabled("LST002", "unused-noqa"),
         sources=sources,
     )

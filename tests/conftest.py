@@ -17,3 +17,11 @@ FIXTURES = ROOT / "fixtures"
 def expected() -> dict:
     with open(FIXTURES / "expected.toml", "rb") as handle:
         return tomllib.load(handle)
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_cache(request, monkeypatch) -> None:
+    """No test reads results a previous test run left in the repository's cache folder; the
+    tests of the cache and the runner use their own project folders."""
+    if request.node.path.name not in ("test_cache.py", "test_runner.py"):
+        monkeypatch.setenv("LSTMLINT_NO_CACHE", "1")

@@ -134,47 +134,11 @@ def test_reference_mode_never_runs_user_code(tmp_path: Path, capsys) -> None:
     assert "your-code" not in methods
 
 
-UNSAFE = """
-import os
-import numpy as np
-
-rng = np.random.default_rng(0)
-hidden_size, vocab_size = 6, 5
-Wxh = rng.standard_normal((hidden_size, vocab_size)) * 0.1
-Whh = rng.standard_normal((hidden_size, hidden_size)) * 0.1
-Why = rng.standard_normal((vocab_size, hidden_size)) * 0.1
-bh = np.zeros((hidden_size, 1))
-by = np.zeros((vocab_size, 1))
-
-
-def lossFun(inputs, targets, hprev):
-    LOG
-    xs, hs, ps = {}, {}, {}
-    hs[-1] = np.copy(hprev)
-    loss = 0.0
-    for t in range(len(inputs)):
-        xs[t] = np.zeros((vocab_size, 1))
-        xs[t][inputs[t]] = 1
-        hs[t] = np.tanh(Wxh @ xs[t] + Whh @ hs[t - 1] + bh)
-        y = Why @ hs[t] + by
-        ps[t] = np.exp(y - y.max()) / np.sum(np.exp(y - y.max()))
-        loss -= np.log(ps[t][targets[t], 0] + 1e-12)
-    dWxh, dWhh, dWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
-    dbh, dby = np.zeros_like(bh), np.zeros_like(by)
-    dhnext = np.zeros_like(hprev)
-    for t in reversed(range(len(inputs))):
-        dy = np.copy(ps[t])
-        dy[targets[t]] -= 1
-        dWhy += dy @ hs[t].T
-        dby += dy
-        dh = Why.T @ dy + dhnext
-        dhraw = (1 - hs[t] ** 2) * dh
-        dbh += dhraw
-        dWxh += dhraw @ xs[t].T
-        dWhh += hs[t - 1] @ dhraw.T
-        dhnext = Whh.T @ dhraw
-    return loss, dWxh, dWhh, dWhy, dbh, dby, hs[len(inputs) - 1]
-"""
+# the LST900 example program (a transposed dWhh) with a first line to replace in the loss
+UNSAFE = "import os\n" + rule_by_code("LST900").invalid[0].code.replace(
+    "def lossFun(inputs, targets, hprev):  # bug\n",
+    "def lossFun(inputs, targets, hprev):\n    LOG\n",
+).replace("np.log(ps[t][targets[t], 0])", "np.log(ps[t][targets[t], 0] + 1e-12)")
 
 
 def test_auto_mode_does_not_run_code_with_io_but_exec_does(tmp_path: Path, capsys) -> None:
@@ -182,6 +146,7 @@ def test_auto_mode_does_not_run_code_with_io_but_exec_does(tmp_path: Path, capsy
     path = tmp_path / "rnn.py"
     path.write_text(UNSAFE.replace("LOG", f"os.makedirs({str(marker)!r}, exist_ok=True)"))
     _, out, _ = run(capsys, str(path))
+    out = " ".join(out.split())
     assert "LST900" not in out
     assert "was not run" in out and "module `os` in lossFun" in out and "--confirm=exec" in out
     assert not marker.exists()
@@ -196,10 +161,15 @@ def test_a_hang_or_a_memory_hog_ends_with_a_reason(tmp_path: Path, capsys) -> No
     hang = tmp_path / "hang.py"
     hang.write_text(UNSAFE.replace("import os\n", "").replace("LOG", "while True: pass"))
     _, out, _ = run(capsys, str(hang))
-    assert "your code could not be checked: your code did not finish within 2 s" in out
+    out = " ".join(out.split())  # the text report wraps long notes
+    assert (
+        "your code could not be checked: the process running your code did not finish within 2 s"
+        in out
+    )
     hog = tmp_path / "hog.py"
     hog.write_text(UNSAFE.replace("import os\n", "").replace("LOG", "np.ones((10**6, 10**5))"))
     _, out, _ = run(capsys, str(hog))
+    out = " ".join(out.split())
     assert "your code could not be checked" in out and "MiB" in out
 
 

@@ -9,8 +9,6 @@ nothing an experiment does can hang or crash lstmlint. Each finding then gets a
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterable
 
 from lstmlint.diagnostics import Diagnostic
@@ -68,23 +66,12 @@ def _run(specs: list[dict], timeout: float) -> list[dict]:
             for _ in specs
         ]
 
+    from lstmlint.child_process import ChildFailed, ask
+
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "lstmlint.confirm"],
-            input=json.dumps(specs),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return failed(f"the experiments did not finish within {timeout:g} s")
-    except OSError as exc:
-        return failed(f"the experiment process could not start ({exc})")
-    try:
-        results = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        return failed(f"the experiment process failed (exit status {done.returncode})")
+        results = ask("lstmlint.confirm", specs, timeout)
+    except ChildFailed as exc:
+        return failed(f"the experiment process {exc}")
     if not isinstance(results, list) or len(results) != len(specs):
         return failed("the experiment process returned an unexpected answer")
     return results

@@ -16,10 +16,7 @@ that uses nothing but NumPy, math and builtins without I/O; ``exec`` runs it any
 from __future__ import annotations
 
 import ast
-import json
 import os
-import subprocess
-import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -149,6 +146,9 @@ def _loads(node: ast.AST) -> set[str]:
 
 
 def _launch(job: dict, timeout: float) -> dict:
+    from lstmlint.child_process import ChildFailed, ask
+
+    # one BLAS thread: several files are checked at once, and the arrays are tiny
     env = {
         **os.environ,
         "OPENBLAS_NUM_THREADS": "1",
@@ -157,24 +157,9 @@ def _launch(job: dict, timeout: float) -> dict:
     }
     with tempfile.TemporaryDirectory(prefix="lstmlint-run-") as scratch:
         try:
-            done = subprocess.run(
-                [sys.executable, "-m", "lstmlint.harness.child"],
-                input=json.dumps(job),
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                cwd=scratch,
-                env=env,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            return {"error": f"your code did not finish within {timeout:g} s"}
-        except OSError as exc:
-            return {"error": f"the process for your code could not start ({exc})"}
-    try:
-        answer = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        return {"error": f"running your code failed (exit status {done.returncode})"}
+            answer = ask("lstmlint.harness.child", job, timeout, cwd=scratch, env=env)
+        except ChildFailed as exc:
+            return {"error": f"the process running your code {exc}"}
     return answer if isinstance(answer, dict) else {"error": "unexpected answer"}
 
 

@@ -138,6 +138,18 @@ def _sequences(
     )
 
 
+def _inputs(start: dict, sizes: dict, rng) -> Iterator[tuple[dict, str]]:
+    """Made-up inputs, targets and zero initial states, in every plausible format, with sizes
+    from the initialiser's arguments first, then from the parameters' shapes."""
+    hidden, others, columns = _sizes(start, _known_hidden(sizes))
+    vocabs = [v for n, v in sizes.items() if _size_kind(n) == "input"]
+    outs = [v for n, v in sizes.items() if _size_kind(n) == "output"]
+    for vocab in dict.fromkeys([*vocabs, *others, VOCAB]):
+        for inputs, targets, how in _sequences(vocab, columns, rng, outs[0] if outs else None):
+            state = _state(hidden, columns)
+            yield {"inputs": inputs, "targets": targets, "h0": state, "c0": state.copy()}, how
+
+
 def _state(hidden: int, columns: bool) -> np.ndarray:
     return np.zeros((hidden, 1)) if columns else np.zeros(hidden)
 
@@ -218,34 +230,26 @@ def lossfun(problem: dict, ns: dict, rng) -> Iterator[Check]:
     func = ns[problem["function"]]
     if problem.get("init"):
         made, names, start, sizes = _initialise(problem, ns)
-        hidden, others, columns = _sizes(start, _known_hidden(sizes))
-        vocabs = [v for n, v in sizes.items() if _size_kind(n) == "input"]
-        outs = [v for n, v in sizes.items() if _size_kind(n) == "output"]
     else:
         made, names = None, [n for n in problem["params"] if _arrays(ns.get(n))]
         if not names:
             raise NoBinding("the loss function reads no parameter arrays")
-        start = {n: np.array(ns[n], dtype=np.float64) for n in names}
-        hidden, others, columns = _sizes(start)
-        vocabs, outs = [], []
-    for vocab in dict.fromkeys([*vocabs, *others]):
-        for inputs, targets, how in _sequences(vocab, columns, rng, outs[0] if outs else None):
-            values = {"inputs": inputs, "targets": targets, "h0": _state(hidden, columns)}
-            values["c0"] = values["h0"]
+        start, sizes = {n: np.array(ns[n], dtype=np.float64) for n in names}, {}
+    for values, how in _inputs(start, sizes, rng):
 
-            def run(p, values=values):
-                if made is None:
-                    ns.update({n: v.copy() for n, v in p.items()})
-                    return _call(func, problem["args"], values, _defaults(func))
-                given = {**values, "params": _rebuild(made, names, p)}
-                return _call(func, problem["args"], given, _defaults(func))
+        def run(p, values=values):
+            if made is None:
+                ns.update({n: v.copy() for n, v in p.items()})
+                return _call(func, problem["args"], values, _defaults(func))
+            given = {**values, "params": _rebuild(made, names, p)}
+            return _call(func, problem["args"], given, _defaults(func))
 
-            yield (
-                _seeded(lambda p, run=run: _finite(_first(run(p)))),
-                _seeded(lambda p, run=run: _mapped(run(p)[1:], problem["returns"][1:], names, p)),
-                start,
-                how,
-            )
+        yield (
+            _seeded(lambda p, run=run: _finite(_first(run(p)))),
+            _seeded(lambda p, run=run: _mapped(run(p)[1:], problem["returns"][1:], names, p)),
+            start,
+            how,
+        )
 
 
 def _initialise(problem: dict, ns: dict) -> tuple[Any, list[str], dict, dict]:
@@ -342,45 +346,35 @@ def _size_arguments(names: list[str], ns: dict) -> dict[str, Any]:
 def pair(problem: dict, ns: dict, rng) -> Iterator[Check]:
     forward, backward = ns[problem["forward"]], ns[problem["backward"]]
     made, keys, start, sizes = _initialise(problem, ns)
-    hidden, others, columns = _sizes(start, _known_hidden(sizes))
     fwd_names = problem["forward_returns"]
-    vocabs = [v for n, v in sizes.items() if _size_kind(n) == "input"]
-    outs = [v for n, v in sizes.items() if _size_kind(n) == "output"]
-    for vocab in dict.fromkeys([*vocabs, VOCAB, *others]):
-        for inputs, targets, how in _sequences(vocab, columns, rng, outs[0] if outs else None):
-            values = {
-                "inputs": inputs,
-                "targets": targets,
-                "h0": _state(hidden, columns),
-                "c0": _state(hidden, columns),
-            }
+    for values, how in _inputs(start, sizes, rng):
 
-            def run(p, values=values):
-                params = _rebuild(made, keys, p)
-                given = {**values, "params": params}
-                out = _call(forward, problem["forward_args"], given, _defaults(forward))
-                outs = list(out) if isinstance(out, tuple) else [out]
-                given.update({n: v for n, v in zip(fwd_names, outs, strict=False) if n})
-                args = problem["backward_args"]
-                if (
-                    len(outs) > 1
-                    and len(args) >= len(outs)
-                    and not any(a in given for a in args[: len(outs)])
-                ):
-                    # backward(z, f, i, ..., targets, p): the leading block is forward's output
-                    given.update(zip(args[: len(outs)], outs, strict=False))
-                back = _call(backward, args, given, _defaults(backward))
-                backs = list(back) if isinstance(back, tuple) else [back]
-                loss = next((s for s in map(_scalar, outs + backs) if s is not None), None)
-                return loss, back
+        def run(p, values=values):
+            params = _rebuild(made, keys, p)
+            given = {**values, "params": params}
+            out = _call(forward, problem["forward_args"], given, _defaults(forward))
+            outs = list(out) if isinstance(out, tuple) else [out]
+            given.update({n: v for n, v in zip(fwd_names, outs, strict=False) if n})
+            args = problem["backward_args"]
+            if (
+                len(outs) > 1
+                and len(args) >= len(outs)
+                and not any(a in given for a in args[: len(outs)])
+            ):
+                # backward(z, f, i, ..., targets, p): the leading block is forward's output
+                given.update(zip(args[: len(outs)], outs, strict=False))
+            back = _call(backward, args, given, _defaults(backward))
+            backs = list(back) if isinstance(back, tuple) else [back]
+            loss = next((s for s in map(_scalar, outs + backs) if s is not None), None)
+            return loss, back
 
-            def grads(p, run=run):
-                _, back = run(p)
-                mapped = _assign(keys, _flatten(back, problem["backward_returns"]), p)
-                _complete(mapped, p)
-                return mapped
+        def grads(p, run=run):
+            _, back = run(p)
+            mapped = _assign(keys, _flatten(back, problem["backward_returns"]), p)
+            _complete(mapped, p)
+            return mapped
 
-            yield _seeded(lambda p, run=run: _finite(run(p)[0])), _seeded(grads), start, how
+        yield _seeded(lambda p, run=run: _finite(run(p)[0])), _seeded(grads), start, how
 
 
 def layer(problem: dict, ns: dict, rng) -> Iterator[Check]:
@@ -457,7 +451,6 @@ def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
         start = {k: np.array(v, dtype=np.float64) for k, v in vars(obj).items() if _arrays(v)}
     if not start:
         raise NoBinding("no parameter arrays on the object")
-    hidden, others, columns = _sizes(start, _known_hidden(kwargs))
 
     def place(p):
         for k, v in p.items():
@@ -467,38 +460,28 @@ def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
                 setattr(obj, k, v.copy())
 
     loss_method = getattr(obj, problem["loss_method"]) if problem["loss_method"] else None
-    given_in = [v for n, v in kwargs.items() if _size_kind(n) == "input"]
-    given_out = [v for n, v in kwargs.items() if _size_kind(n) == "output"]
-    out_dim = given_out[0] if given_out else None
-    for vocab in dict.fromkeys([*given_in, VOCAB, *others]):
-        for inputs, targets, how in _sequences(vocab, columns, rng, out_dim):
-            values = {
-                "inputs": inputs,
-                "targets": targets,
-                "h0": _state(hidden, columns),
-                "c0": _state(hidden, columns),
-            }
+    for values, how in _inputs(start, kwargs, rng):
 
-            def run(p, values=values):
-                place(p)
-                out = _call(obj.forward, problem["forward_args"], values)
-                loss = _scalar(out)
-                if loss is None and loss_method is not None:
-                    loss = _scalar(loss_method(out, values["targets"]))
-                given = {**values, "out": out}
-                for name in problem["backward_args"]:
-                    if _role(name) not in given:
-                        given[name] = out
-                back = _call(obj.backward, problem["backward_args"], given)
-                return loss, back
+        def run(p, values=values):
+            place(p)
+            out = _call(obj.forward, problem["forward_args"], values)
+            loss = _scalar(out)
+            if loss is None and loss_method is not None:
+                loss = _scalar(loss_method(out, values["targets"]))
+            given = {**values, "out": out}
+            for name in problem["backward_args"]:
+                if _role(name) not in given:
+                    given[name] = out
+            back = _call(obj.backward, problem["backward_args"], given)
+            return loss, back
 
-            def grads(p, run=run):
-                _, back = run(p)
-                mapped = _assign(list(start), _flatten(back), p)
-                _complete(mapped, p)
-                return mapped
+        def grads(p, run=run):
+            _, back = run(p)
+            mapped = _assign(list(start), _flatten(back), p)
+            _complete(mapped, p)
+            return mapped
 
-            yield _seeded(lambda p, run=run: _finite(run(p)[0])), _seeded(grads), start, how
+        yield _seeded(lambda p, run=run: _finite(run(p)[0])), _seeded(grads), start, how
 
 
 SHAPES = {"lossfun": lossfun, "pair": pair, "layer": layer, "class": klass}
