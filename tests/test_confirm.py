@@ -124,7 +124,9 @@ def test_every_gradient_finding_of_the_reviewed_program_is_confirmed() -> None:
                 diag.confirmation,
             )
             if expected == "confirmed":
-                assert evidence_line(diag.confirmation).startswith("confirmed: ")
+                assert evidence_line(diag.confirmation).startswith(
+                    ("confirmed: ", "confirmed on your code: ")
+                )
 
 
 def test_a_broken_experiment_is_unconfirmed_not_fatal() -> None:

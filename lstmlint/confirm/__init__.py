@@ -84,8 +84,10 @@ def evidence_line(confirmation: dict | None) -> str | None:
     status = confirmation["status"]
     if status == "advice":
         return None
+    # the reference models stand in for the user's code unless it was run itself
+    where = " on your code" if confirmation.get("method") == "your-code" else ""
     if status in ("refuted", "unconfirmed"):
-        return f"{status}: {confirmation.get('reason') or ''}".rstrip(": ")
+        return f"{status}{where}: {confirmation.get('reason') or ''}".rstrip(": ")
     parts = []
     for item in confirmation.get("evidence", [])[:2]:
         if "param" in item:
@@ -96,4 +98,7 @@ def evidence_line(confirmation: dict | None) -> str | None:
             parts.append(
                 f"{item['probe']} gives {item['result']}; {item['fixed_result']} with the fix"
             )
-    return "confirmed: " + ("; ".join(parts) if parts else "gradient error removed by the fix")
+    if confirmation.get("fix_verified") is False:
+        parts.append("the fixes together did not make your code's gradients exact")
+    text = "; ".join(parts) if parts else "gradient error removed by the fix"
+    return f"confirmed{where}: {text}"

@@ -250,7 +250,7 @@ def _judge(result, doc, reduced, problem, outcome, fixable, settings) -> None:
                     "evidence": [],
                 }
         return
-    if fixed is not None:
+    if fixed is not None and fixed["status"] == "ok" and _fixes_suspect(original, fixed, mine):
         for diag in fixable:
             if diag in mine and diag.confirmation is not None:
                 # the fixes, together, did not make this code exact: none is applied unasked
@@ -270,6 +270,17 @@ def _judge(result, doc, reduced, problem, outcome, fixable, settings) -> None:
         if name in before and error <= WORSE_BY * before[name]
     ]
     _report_unexplained(result, doc, reduced, problem, remaining, how, settings)
+
+
+def _fixes_suspect(original: dict, fixed: dict, mine: list[Diagnostic]) -> bool:
+    """Whether the fixes, applied together, are to blame for inexact gradients: some gradient
+    got much worse with them, or nothing else (a finding without a fix) is left to blame."""
+    before = {name: p["error"] for name, p in original["params"].items()}
+    worse = any(
+        error > WORSE_BY * max(before.get(name, 0.0), 1e-7)
+        for name, error in _failing(fixed, NOT_EXACT)
+    )
+    return worse or not any(not d.edits for d in mine)
 
 
 def _report_unexplained(result, doc, reduced, problem, remaining, how, settings) -> None:
