@@ -375,3 +375,17 @@ def test_what_runs_at_definition_time_is_checked_too() -> None:
         "module `os` in the definition of unused",
         "`open` in the definition of Model",
     }
+
+
+def test_an_internal_error_costs_one_file_not_the_run(tmp_path: Path, capsys, monkeypatch) -> None:
+    import lstmlint.harness as harness
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(harness, "_siblings", broken)
+    (path,) = _copy(tmp_path, "minchar/rnn_dict_buggy.py")
+    status, out, _ = run(capsys, path)
+    out = " ".join(out.split())
+    assert status == 1 and "LST206" in out
+    assert "your code was not checked after an internal error (RuntimeError: boom)" in out

@@ -43,7 +43,17 @@ def run_user_code(results: list, settings: Any) -> None:
         return
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(lambda r: _one_file(r, settings), jobs))
+        list(pool.map(lambda r: _guarded(r, settings), jobs))
+
+
+def _guarded(result, settings) -> None:
+    try:
+        _one_file(result, settings)
+    except Exception as exc:  # a harness bug must cost this file's check, never the run
+        result.notes.append(
+            f"your code was not checked after an internal error "
+            f"({exc.__class__.__name__}: {exc}); please report it"
+        )
 
 
 def _document(result):
