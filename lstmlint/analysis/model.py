@@ -36,18 +36,54 @@ class RnnModel:
         return self.module.code
 
     # positions -------------------------------------------------------------------------
+    # libcst finds positions by generating the code of the whole module while tracking every
+    # node, which costs more than the analysis of a small file. Findings sit in one or two
+    # top-level statements, so positions are tracked in those alone and shifted by the lines
+    # of the statements before them.
+    @cached_property
+    def _statement_starts(self) -> list[int] | None:
+        """Lines before each top-level statement, or None when the pieces do not add up."""
+        module = self.module
+        pieces = [module.code_for_node(line) for line in module.header]
+        starts, lines = [], sum(p.count("\n") for p in pieces)
+        for statement in module.body:
+            starts.append(lines)
+            code = module.code_for_node(statement)
+            pieces.append(code)
+            lines += code.count("\n")
+        pieces += [module.code_for_node(line) for line in module.footer]
+        return starts if "".join(pieces) == self.code else None
+
+    @cached_property
+    def _statement_of(self) -> dict[int, int]:
+        from lstmlint.analysis.names import walk
+
+        return {id(n): i for i, statement in enumerate(self.module.body) for n in walk(statement)}
+
+    def _positions_in(self, index: int):
+        cache = self.__dict__.setdefault("_statement_positions", {})
+        if index not in cache:
+            alone = self.module.with_changes(body=[self.module.body[index]], header=[], footer=[])
+            cache[index] = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+        return cache[index]
+
     @cached_property
     def _positions(self):
         return self._wrapper.resolve(PositionProvider)
 
     def span(self, node: cst.CSTNode) -> Span:
-        position = self._positions.get(node)
+        index = self._statement_of.get(id(node))
+        starts = self._statement_starts if index is not None else None
+        if starts is not None:
+            shift, position = starts[index], self._positions_in(index).get(node)
+        else:
+            shift, position = 0, self._positions.get(node)
         if position is None:
             return Span(1, 1, 1, 1)
         return Span(
-            position.start.line,
+            position.start.line + shift,
             position.start.column + 1,
-            position.end.line,
+            position.end.line + shift,
             position.end.column + 1,
         )
 

@@ -529,10 +529,19 @@ def aggressive_rates(model) -> list[cst.CSTNode]:
     return found
 
 
+def _module_calls(model) -> list[cst.Call]:
+    """Every call of the module (walked once per file: several rules ask)."""
+    return model.memo("module_calls", lambda m: _calls(m.module))
+
+
 def _update_calls(model) -> list[tuple[cst.Call, cst.FunctionDef]]:
+    return model.memo("update_calls", _find_update_calls)
+
+
+def _find_update_calls(model) -> list[tuple[cst.Call, cst.FunctionDef]]:
     calls = []
     functions = model.context.all_functions
-    for call in _calls(model.module):
+    for call in _module_calls(model):
         name = dotted(call.func)
         ref = functions.get(name) if name else None
         if ref is not None:
@@ -543,7 +552,7 @@ def _update_calls(model) -> list[tuple[cst.Call, cst.FunctionDef]]:
 def has_clipping(model) -> bool:
     """Any clipping call (np.clip, clip_grad_norm, ...), a norm (np.linalg.norm), or a name that
     speaks of clipping or a gradient norm (a clip written by hand)."""
-    for call in _calls(model.module):
+    for call in _module_calls(model):
         name = (dotted(call.func) or "").rsplit(".", 1)[-1].lower()
         if "clip" in name or name == "norm":
             return True
