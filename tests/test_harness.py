@@ -59,6 +59,7 @@ def test_reviewed_program_every_gradient_finding_confirmed_by_running_it(
         ("minchar/rnn_dict_buggy.py", {"your-code"}),
         ("vanilla/rnn_prealloc_buggy.py", {"your-code"}),
         ("outhelpers/lstm_sigprime_buggy.py", {"your-code"}),
+        ("minchar/rnn_textfile_buggy.py", {"your-code"}),  # sizes from a file that is absent
     ],
 )
 def test_each_recognised_shape_confirms_by_running(tmp_path: Path, capsys, name, methods) -> None:
@@ -84,6 +85,7 @@ def test_each_recognised_shape_confirms_by_running(tmp_path: Path, capsys, name,
         "vanilla/rnn_prealloc.py",
         "lookalikes/rnn_inplace_carry.py",
         "lookalikes/lstm_dict.py",
+        "minchar/rnn_textfile.py",
     ],
 )
 def test_correct_programs_get_no_unexplained_error(tmp_path: Path, capsys, name: str) -> None:
@@ -195,6 +197,7 @@ def test_extraction_blanks_the_top_level_and_keeps_definitions() -> None:
     assert kept == [
         "import numpy as np",
         "H = 4",
+        "V = 5",  # a size computed from data read at the top: a stand-in
         "W = np.zeros((H, H))",
         "def f(x):",
         "    return np.tanh(W @ x)",
@@ -389,3 +392,23 @@ def test_an_internal_error_costs_one_file_not_the_run(tmp_path: Path, capsys, mo
     out = " ".join(out.split())
     assert status == 1 and "LST206" in out
     assert "your code was not checked after an internal error (RuntimeError: boom)" in out
+
+
+def test_a_size_computed_from_data_gets_a_stand_in() -> None:
+    text = (
+        "import numpy as np\n"
+        "data = open('input.txt').read()\n"
+        "chars = sorted(set(data))\n"
+        "n, V = len(data), len(chars)\n"
+        "H = 8\n"
+        "W = np.zeros((H, V + 1))\n"
+        "names = list(chars)\n"
+    )
+    reduced = extract.reduce_module(text)
+    kept = [line for line in reduced.text.splitlines() if line]
+    assert kept == [
+        "import numpy as np",
+        "n = 5; V = 5",
+        "H = 8",
+        "W = np.zeros((H, V + 1))",
+    ]

@@ -122,6 +122,25 @@ def _comprehension_var(node: ast.AST, name: str) -> bool:
     return False
 
 
+STAND_IN_SIZE = 5
+
+
+def _a_size(node: ast.AST) -> bool:
+    """Whether an expression computes a size: ``len(...)``, ``x.shape[0]``, sums and tuples of
+    those and numbers."""
+    if isinstance(node, ast.Tuple):
+        return all(_a_size(e) for e in node.elts)
+    if isinstance(node, ast.BinOp):
+        return _a_size(node.left) and _a_size(node.right) or (
+            isinstance(node.left, ast.Constant) or isinstance(node.right, ast.Constant)
+        ) and (_a_size(node.left) or _a_size(node.right))
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Name) and node.func.id == "len"
+    if isinstance(node, ast.Subscript):
+        return isinstance(node.value, ast.Attribute) and node.value.attr == "shape"
+    return isinstance(node, ast.Constant) and isinstance(node.value, int)
+
+
 def _targets(stmt: ast.stmt) -> list[str] | None:
     targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
     names = []
@@ -140,6 +159,7 @@ def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = Fa
     lines = text.splitlines(keepends=True)
     reduced = Reduced(text="")
     blank: list[tuple[int, int]] = []
+    stand_ins: dict[int, str] = {}  # line -> assignments of stand-in sizes written there
     known: set[str] = set()
     for stmt in tree.body:
         first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
@@ -157,12 +177,19 @@ def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = Fa
                 for name in names:
                     reduced.defined[name] = stmt
                     known.add(name)
+            elif names and _a_size(stmt.value):
+                # `vocab_size = len(chars)` of a corpus read from a file: the parameters built
+                # from it only need some size, so a small one stands in
+                stand_ins[stmt.lineno] = "; ".join(f"{n} = {STAND_IN_SIZE}" for n in names)
+                for name in names:
+                    reduced.defined[name] = stmt
+                    known.add(name)
         if not kept:
             blank.append((first, stmt.end_lineno or stmt.lineno))
     for start, end in blank:
         for index in range(start - 1, min(end, len(lines))):
             ending = lines[index][len(lines[index].rstrip("\r\n")) :]
-            lines[index] = ending
+            lines[index] = stand_ins.get(index + 1, "") + ending
     reduced.text = "".join(lines)
     return reduced
 
