@@ -131,9 +131,12 @@ def _a_size(node: ast.AST) -> bool:
     if isinstance(node, ast.Tuple):
         return all(_a_size(e) for e in node.elts)
     if isinstance(node, ast.BinOp):
-        return _a_size(node.left) and _a_size(node.right) or (
-            isinstance(node.left, ast.Constant) or isinstance(node.right, ast.Constant)
-        ) and (_a_size(node.left) or _a_size(node.right))
+        return (
+            _a_size(node.left)
+            and _a_size(node.right)
+            or (isinstance(node.left, ast.Constant) or isinstance(node.right, ast.Constant))
+            and (_a_size(node.left) or _a_size(node.right))
+        )
     if isinstance(node, ast.Call):
         return isinstance(node.func, ast.Name) and node.func.id == "len"
     if isinstance(node, ast.Subscript):
