@@ -428,12 +428,18 @@ def _show_settings(settings: Settings, args, out) -> int:
             f"{name} = {value(getattr(settings, attribute))}  # from {settings.sources[name]}"
         )
     lines += [
+        f"harness = {value(_harness_table(settings.harness))}",
         f"warn-unused-noqa = {value(settings.warn_unused_noqa)}",
         f"format = {value(args.format)}",
         f"output-file = {value(args.output_file)}",
     ]
     out.write("\n".join(lines) + "\n")
     return EXIT_CLEAN
+
+
+def _harness_table(harness) -> dict:
+    """``[tool.lstmlint.harness]`` as it is in force, limits included."""
+    return {"timeout": harness.timeout, "memory-mb": harness.memory_mb, **dict(harness.entries)}
 
 
 def _explicitly_excluded(raw: str, settings: Settings) -> bool:

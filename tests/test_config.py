@@ -134,6 +134,9 @@ def test_confirmation_settings(project: Path, capsys) -> None:
     assert "confirm-timeout = 7.0  # from the command line" in out
     _, out, _ = run(capsys, "--show-settings", "--confirm=reference", "src")
     assert 'confirm = "reference"  # from the command line' in out
+    configure(project, '[tool.lstmlint.harness]\ntimeout = 3\nkind = "lossfun"\n')
+    _, out, _ = run(capsys, "--show-settings", "src")
+    assert 'harness = {"timeout": 3.0, "memory-mb": 1024, "kind": "lossfun"}' in out
 
 
 def test_config_file_and_isolated(project: Path, capsys) -> None:
