@@ -139,9 +139,34 @@ def _harness(source: str, key: str, value: Any) -> HarnessConfig:
                     f"{source}: {key}.memory-mb must be a whole number of MiB, 64 or more; got {item!r}"
                 )
             limits["memory_mb"] = item
-        else:
+        elif name == "kind":
+            if item not in HARNESS_KINDS:
+                raise ConfigError(
+                    f"{source}: {key}.kind must be one of {', '.join(map(repr, HARNESS_KINDS))}; got {item!r}"
+                )
             entries.append((name, item))
+        elif name == "params":
+            if not _list_of_strings(item):
+                raise ConfigError(f"{source}: {key}.params must be a list of names; got {item!r}")
+            entries.append((name, tuple(item)))
+        elif name in HARNESS_NAMES:
+            if not isinstance(item, str) or not item.isidentifier():
+                raise ConfigError(
+                    f"{source}: {key}.{name} must be a function or class name; got {item!r}"
+                )
+            entries.append((name, item))
+        else:
+            known = ("timeout", "memory-mb", "kind", "params", *HARNESS_NAMES)
+            hint = difflib.get_close_matches(name, known, n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            raise ConfigError(
+                f"{source}: unknown key {key}.{name}{suggestion} (known keys: {', '.join(known)})"
+            )
     return HarnessConfig(entries=tuple(entries), **limits)
+
+
+HARNESS_KINDS = ("lossfun", "pair", "layer", "class")
+HARNESS_NAMES = ("function", "forward", "backward", "init", "class")
 
 
 def _per_file_ignores(source: str, key: str, value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:

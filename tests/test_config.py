@@ -179,6 +179,12 @@ def test_show_settings(project: Path, capsys) -> None:
         ('[tool.lstmlint]\nextend-exclude = [""]\n', ["extend-exclude"]),
         ('[tool.lstmlint]\nconfirm = "yes"\n', ["confirm must be one of", "'exec'"]),
         ("[tool.lstmlint.harness]\ntimeout = 0\n", ["harness.timeout must be a positive"]),
+        (
+            '[tool.lstmlint.harness]\nfunctoin = "f"\n',
+            ["unknown key harness.functoin", "'function'"],
+        ),
+        ('[tool.lstmlint.harness]\nkind = "loss"\n', ["harness.kind must be one of"]),
+        ('[tool.lstmlint.harness]\nparams = "W"\n', ["harness.params must be a list"]),
         ("[tool.lstmlint]\njobs = 0\n", ["jobs must be a whole number"]),
         ("[tool.lstmlint]\nconfirm-timeout = -1\n", ["confirm-timeout must be a positive"]),
         ('[tool.lstmlint]\nconfirm-timeout = "60"\n', ["confirm-timeout"]),
