@@ -412,3 +412,18 @@ def test_a_size_computed_from_data_gets_a_stand_in() -> None:
         "H = 8",
         "W = np.zeros((H, V + 1))",
     ]
+
+
+def test_io_reached_through_numpy_imports_is_refused() -> None:
+    text = (
+        "from numpy import save, tanh\nimport numpy.f2py as f2\n"
+        "def g(x):\n    save('a', x)\n    return tanh(x)\n"
+        "def h(x):\n    return f2.compile(x)\n"
+        "def k(x):\n    return tanh(x)\n"
+    )
+    reduced = extract.reduce_module(text)
+    assert extract.unsafe_uses(reduced, ["g"]) == ["module `numpy.save` in g"]
+    assert extract.unsafe_uses(reduced, ["h"]) == ["module `numpy.f2py` in h"]
+    assert extract.unsafe_uses(reduced, ["k"]) == []
+    star = extract.reduce_module("from numpy import *\ndef g(x):\n    return tanh(x)\n")
+    assert extract.loaded_unsafe(star) == ["`from numpy import *`"]

@@ -77,6 +77,8 @@ class Reduced:
 
 
 def _module_allowed(module: str) -> bool:
+    if any(part in FORBIDDEN_NUMPY for part in module.split(".")[1:]):
+        return False  # numpy.f2py, numpy.lib.format, numpy.ctypeslib, ...
     return any(module == m or module.startswith(m + ".") for m in SAFE_MODULES + HARMLESS_MODULES)
 
 
@@ -210,10 +212,13 @@ def _import(stmt, folder, keep_imports: bool, reduced: Reduced, known: set[str])
         allowed = _module_allowed(module)
         for alias in stmt.names:
             bound = alias.asname or alias.name
-            if allowed:
+            if alias.name == "*":
+                allowed = False  # what a star import binds cannot be checked
+                reduced.other_imports["*"] = module
+            elif allowed and alias.name not in FORBIDDEN_NUMPY:
                 reduced.safe_aliases.add(bound)
-            else:
-                reduced.other_imports[bound] = module
+            else:  # `from numpy import save` is file I/O under another name
+                reduced.other_imports[bound] = f"{module}.{alias.name}"
             if allowed or keep_imports:
                 known.add(bound)
         return allowed or keep_imports
@@ -282,6 +287,8 @@ def definition_time(stmt: ast.AST) -> list[ast.AST]:
 def loaded_unsafe(reduced: Reduced) -> list[str]:
     """What runs merely by loading the reduced module and goes beyond NumPy and math."""
     problems: list[str] = []
+    if "*" in reduced.other_imports:
+        problems.append(f"`from {reduced.other_imports['*']} import *`")
     for name, stmt in reduced.defined.items():
         for part in definition_time(stmt):
             problems += _unsafe_in(reduced, part, f"the definition of {name}")
