@@ -427,3 +427,14 @@ def test_io_reached_through_numpy_imports_is_refused() -> None:
     assert extract.unsafe_uses(reduced, ["k"]) == []
     star = extract.reduce_module("from numpy import *\ndef g(x):\n    return tanh(x)\n")
     assert extract.loaded_unsafe(star) == ["`from numpy import *`"]
+
+
+def test_attributes_reached_by_built_names_are_refused() -> None:
+    text = (
+        "def g(f, k):\n"
+        "    x = getattr(f, '__glob' + 'als__')\n"
+        "    y = getattr(f, '__dict__')\n"
+        "    return getattr(f, 'W'), getattr(f, k)\n"
+    )
+    problems = extract.unsafe_uses(extract.reduce_module(text), ["g"])
+    assert problems == ["`getattr` with a built attribute name in g"]

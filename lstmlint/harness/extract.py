@@ -125,6 +125,15 @@ def _comprehension_var(node: ast.AST, name: str) -> bool:
 
 
 STAND_IN_SIZE = 5
+DYNAMIC_ATTRIBUTES = ("getattr", "setattr", "hasattr")
+
+
+def _plain_attribute(node: ast.AST | None) -> bool:
+    """An attribute name that is a plain literal or a variable (``getattr(self, "W")``,
+    ``getattr(self, name)``), not a dunder or a string built on the spot."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and not node.value.startswith("__")
+    return isinstance(node, ast.Name)
 
 
 def _a_size(node: ast.AST) -> bool:
@@ -317,4 +326,11 @@ def _unsafe_in(reduced: Reduced, node: ast.AST, name: str) -> list[str]:
             problems.append(f"`.{sub.attr}` in {name}")
         elif isinstance(sub, (ast.Import, ast.ImportFrom)):
             problems.append(f"an import inside {name}")
+        elif (
+            isinstance(sub, ast.Call)
+            and isinstance(sub.func, ast.Name)
+            and sub.func.id in DYNAMIC_ATTRIBUTES
+            and not _plain_attribute(sub.args[1] if len(sub.args) > 1 else None)
+        ):
+            problems.append(f"`{sub.func.id}` with a built attribute name in {name}")
     return problems
