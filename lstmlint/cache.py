@@ -40,7 +40,14 @@ FORMAT = 1  # bump when the layout of an entry changes
 MAX_ENTRIES = 20_000  # beyond this many, the oldest entries are removed
 # results whose confirmation failed for reasons of the moment (a time limit on a busy machine,
 # a process that could not start) are not stored: the next run should try again
-_TRANSIENT = ("did not finish within", "could not start", "process failed", "unexpected answer")
+_TRANSIENT = (
+    "did not finish within",
+    "could not start",
+    "process failed",
+    "failed (exit status",
+    "unexpected answer",
+    "could not be checked",
+)
 
 
 def content_hash(data: bytes) -> str:

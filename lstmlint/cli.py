@@ -630,6 +630,10 @@ def _fix(results, targets, settings: Settings, refuted: dict) -> tuple[list, dic
             )
             status = EXIT_ERROR
             continue
+        except fixer.FixError as exc:
+            sys.stderr.write(f"lstmlint: error: {plan.display}: not fixed: {exc}\n")
+            status = EXIT_ERROR
+            continue
         written.append(plan)
     if written:
         again = {p.display for p in written}

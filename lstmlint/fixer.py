@@ -402,5 +402,9 @@ def write(fix: FileFix) -> None:
     """Put a fixed file on disk atomically (nothing when it did not change or failed)."""
     from lstmlint.reporting import write_atomic
 
-    if fix.changed:
-        write_atomic(fix.path, fix.data)
+    if not fix.changed:
+        return
+    # an editor may have saved the file while the fixes were being worked out: keep its save
+    if fix.path.read_bytes() != fix.original:
+        raise FixError("changed while it was being fixed; run lstmlint again")
+    write_atomic(fix.path, fix.data)

@@ -453,3 +453,27 @@ def test_apply_edits_counts_only_python_line_breaks() -> None:
     text = "x = 1\x0c  # page\ny = 2\n"
     new, kept = apply_edits(text, [Edit(Span(2, 5, 2, 6), "3")])
     assert new == "x = 1\x0c  # page\ny = 3\n" and len(kept) == 1
+
+
+def test_fix_through_a_symlink_fixes_the_target_and_keeps_the_link(tmp_path: Path, capsys) -> None:
+    import os
+
+    target = tmp_path / "target.py"
+    target.write_text(PROGRAM)
+    link = tmp_path / "link.py"
+    os.symlink(target, link)
+    run(capsys, "--fix", "--unsafe-fixes", "--no-confirm", str(link))
+    assert link.is_symlink()
+    assert target.read_text() != PROGRAM
+
+
+def test_a_file_saved_during_fixing_is_not_overwritten(tmp_path: Path, monkeypatch) -> None:
+    from lstmlint import fixer
+
+    path = tmp_path / "m.py"
+    path.write_text("x = 1\n")
+    fix = fixer.FileFix(path=path, display="m.py", original=b"x = 1\n", data=b"x = 2\n")
+    path.write_text("x = 3  # saved by an editor meanwhile\n")
+    with pytest.raises(fixer.FixError):
+        fixer.write(fix)
+    assert path.read_text() == "x = 3  # saved by an editor meanwhile\n"

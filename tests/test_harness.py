@@ -438,3 +438,33 @@ def test_attributes_reached_by_built_names_are_refused() -> None:
     )
     problems = extract.unsafe_uses(extract.reduce_module(text), ["g"])
     assert problems == ["`getattr` with a built attribute name in g"]
+
+
+PAYLOADS = {
+    # blanking the dropped `import os` line must not turn the second string into code
+    "string": '_a = """\n"""; import os\n_b = """\nopen(MARKER, "w").write("x")\n_c = 1 #"""\n',
+    "own-function": 'def _setup():\n    open(MARKER, "w").write("ran")\n    return 1\n_ready = _setup()\n',
+    "private-module-attribute": 'import random\n_a = random._os.system("echo x > " + MARKER)\n',
+    "getattr-alias": 'import numpy as np\n_g = getattr\n_x = _g(np, "sa" + "ve")(MARKER, 1)\n',
+    "default-argument": 'def f(x=open(MARKER, "w").write("x")):\n    return x\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAYLOADS))
+def test_auto_mode_runs_nothing_with_effects(tmp_path: Path, capsys, name: str) -> None:
+    marker = tmp_path / "marker"
+    payload = PAYLOADS[name].replace("MARKER", repr(str(marker)))
+    path = tmp_path / "rnn.py"
+    path.write_text(payload + (FIXTURES / "minchar" / "rnn_dict_buggy.py").read_text())
+    run(capsys, str(path))
+    assert not marker.exists()
+
+
+def test_a_sibling_with_effects_when_loaded_is_not_run(tmp_path: Path, capsys) -> None:
+    marker = tmp_path / "marker"
+    (tmp_path / "helper.py").write_text(f"def f(x=open({str(marker)!r}, 'w')):\n    return x\n")
+    path = tmp_path / "rnn.py"
+    path.write_text("import helper\n" + (FIXTURES / "minchar" / "rnn_dict_buggy.py").read_text())
+    _, out, _ = run(capsys, str(path))
+    assert not marker.exists()
+    assert "(in helper)" in " ".join(out.split())

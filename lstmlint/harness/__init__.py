@@ -137,18 +137,26 @@ def _siblings(reduced, folder: Path, keep_imports: bool) -> dict[str, str]:
 
 
 def _unsafe(reduced, problems, siblings, folder: Path) -> list[str]:
+    """What the child would run beyond NumPy and math: in the entry points and what they reach,
+    in what loading the module runs, and in every sibling module it loads (transitively)."""
     entries = [name for problem in problems for name in plan.entry_names(problem)]
-    names = extract.reachable(reduced, entries)
-    found = extract.unsafe_uses(reduced, names) + extract.loaded_unsafe(reduced)
-    used = {n for name in names for n in _loads(reduced.defined[name])}
-    for module, name, bound in reduced.siblings:
-        if bound not in used or module not in siblings:
-            continue
-        other = extract.reduce_module(siblings[module], folder)
-        wanted = [name] if name else list(other.defined)
-        problems = extract.unsafe_uses(other, extract.reachable(other, wanted))
-        found += [f"{p} (in {module})" for p in problems + extract.loaded_unsafe(other)]
-    return found
+    found = extract.unsafe_uses(reduced, extract.reachable(reduced, entries))
+    found += extract.loaded_unsafe(reduced)
+    modules = {module: extract.reduce_module(text, folder) for module, text in siblings.items()}
+    # every name that crosses a module boundary, wherever it is used
+    used = {n for module in [reduced, *modules.values()] for n in _loads(module.tree)}
+    for module, other in modules.items():
+        wanted = [
+            name for _, name, bound in _imports_of(reduced, modules) if bound in used and name
+        ]
+        problems_here = extract.unsafe_uses(other, extract.reachable(other, wanted))
+        found += [f"{p} (in {module})" for p in problems_here + extract.loaded_unsafe(other)]
+    return list(dict.fromkeys(found))
+
+
+def _imports_of(reduced, modules: dict) -> list[tuple[str, str | None, str]]:
+    """Every sibling import of the module and of its siblings."""
+    return [entry for module in [reduced, *modules.values()] for entry in module.siblings]
 
 
 def _loads(node: ast.AST) -> set[str]:
@@ -164,6 +172,7 @@ def _launch(job: dict, timeout: float) -> dict:
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",  # the child may write no file at all
     }
     with tempfile.TemporaryDirectory(prefix="lstmlint-run-") as scratch:
         try:

@@ -25,14 +25,19 @@ MAX_ENTRIES = 6  # entries sampled per parameter: a wrong factor shows up in all
 STEPS = (1e-5, 1e-6)
 
 
-def _limit_memory(megabytes: int) -> None:
+def _limit(megabytes: int) -> None:
+    """A memory cap, and no byte written to any file: whatever the checks missed cannot change
+    a file (writing raises OSError instead of killing the process)."""
     try:
         import resource
+        import signal
 
         limit = megabytes * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ImportError, ValueError, OSError):  # not on this platform: the time limit still holds
-        pass
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    except (ImportError, ValueError, OSError, AttributeError):
+        pass  # not on this platform: the time limit and the checks still hold
 
 
 def _stub_clipping(namespace: dict) -> None:
@@ -68,7 +73,7 @@ class Loader:
             made.__file__ = str(self.folder / (module.replace(".", "/") + ".py"))
             reduced = reduce_module(text, self.folder, self.job["keep_imports"])
             self._bind(reduced, made.__dict__)
-            exec(compile(reduced.text, made.__file__, "exec"), made.__dict__)
+            exec(compile(reduced.tree, made.__file__, "exec"), made.__dict__)
             _stub_clipping(made.__dict__)
             self.modules[module] = made
         return self.modules[module]
@@ -81,7 +86,7 @@ class Loader:
             "__builtins__": builtins,
         }
         self._bind(reduced, namespace)
-        exec(compile(reduced.text, self.job["path"], "exec"), namespace)
+        exec(compile(reduced.tree, self.job["path"], "exec"), namespace)
         _stub_clipping(namespace)
         return namespace
 
@@ -149,7 +154,8 @@ def run(job: dict) -> dict:
 
 def main() -> None:
     job = json.loads(sys.stdin.read())
-    _limit_memory(job["memory_mb"])
+    sys.dont_write_bytecode = True
+    _limit(job["memory_mb"])
     real_stdout = sys.stdout
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):

@@ -20,7 +20,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SAFE_MODULES = ("numpy", "math", "scipy.special", "functools", "itertools", "collections")
-HARMLESS_MODULES = ("__future__", "typing", "dataclasses", "copy", "random", "operator")
+# importable, but no attribute of theirs may be used: several hold `sys`, `os` or `builtins`
+HARMLESS_MODULES = ("__future__", "typing", "dataclasses")
+# attributes of a module that lead to the operating system, whatever module holds them
+FORBIDDEN_MODULE_ATTRIBUTES = {
+    "os",
+    "sys",
+    "builtins",
+    "subprocess",
+    "shutil",
+    "pathlib",
+    "io",
+    "ctypes",
+    "importlib",
+    "socket",
+    "pickle",
+}
 FORBIDDEN_BUILTINS = {
     "open",
     "exec",
@@ -74,6 +89,7 @@ class Reduced:
     siblings: list[tuple[str, str | None, str]] = field(default_factory=list)  # module, name, as
     safe_aliases: set[str] = field(default_factory=set)  # names bound to NumPy, math, ...
     other_imports: dict[str, str] = field(default_factory=dict)  # name -> module, not allowed
+    tree: ast.Module | None = None  # the kept statements: what the child process executes
 
 
 def _module_allowed(module: str) -> bool:
@@ -95,7 +111,8 @@ def _is_sibling(module: str, level: int, folder: Path | None) -> bool:
 
 
 def _pure(node: ast.AST, known: set[str]) -> bool:
-    """Whether an expression only combines literals, known names, builtins and NumPy/math."""
+    """Whether an expression only combines literals, known names, builtins and NumPy/math.
+    It may call the module's own functions: ``loaded_unsafe`` checks what those reach."""
     for sub in ast.walk(node):
         if isinstance(sub, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
             return False
@@ -107,7 +124,9 @@ def _pure(node: ast.AST, known: set[str]) -> bool:
             ):
                 return False
         if isinstance(sub, ast.Attribute) and (
-            sub.attr.startswith("__") or sub.attr in FORBIDDEN_NUMPY
+            sub.attr.startswith("_")
+            or sub.attr in FORBIDDEN_NUMPY
+            or sub.attr in FORBIDDEN_MODULE_ATTRIBUTES
         ):
             return False
     return True
@@ -130,10 +149,22 @@ DYNAMIC_ATTRIBUTES = ("getattr", "setattr", "hasattr")
 
 def _plain_attribute(node: ast.AST | None) -> bool:
     """An attribute name that is a plain literal or a variable (``getattr(self, "W")``,
-    ``getattr(self, name)``), not a dunder or a string built on the spot."""
+    ``getattr(self, name)``), not a private or I/O name or a string built on the spot."""
     if isinstance(node, ast.Constant):
-        return isinstance(node.value, str) and not node.value.startswith("__")
+        value = node.value
+        return (
+            isinstance(value, str)
+            and not value.startswith("_")
+            and value not in FORBIDDEN_NUMPY
+            and value not in FORBIDDEN_MODULE_ATTRIBUTES
+        )
     return isinstance(node, ast.Name)
+
+
+def _root(node: ast.AST) -> str | None:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _a_size(node: ast.AST) -> bool:
@@ -175,6 +206,7 @@ def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = Fa
     blank: list[tuple[int, int]] = []
     stand_ins: dict[int, str] = {}  # line -> assignments of stand-in sizes written there
     known: set[str] = set()
+    body: list[ast.stmt] = []
     for stmt in tree.body:
         first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
         kept = False
@@ -195,17 +227,30 @@ def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = Fa
                 # `vocab_size = len(chars)` of a corpus read from a file: the parameters built
                 # from it only need some size, so a small one stands in
                 stand_ins[stmt.lineno] = "; ".join(f"{n} = {STAND_IN_SIZE}" for n in names)
+                body.extend(_stand_in(name, stmt) for name in names)
                 for name in names:
                     reduced.defined[name] = stmt
                     known.add(name)
-        if not kept:
+        if kept:
+            body.append(stmt)
+        else:
             blank.append((first, stmt.end_lineno or stmt.lineno))
     for start, end in blank:
         for index in range(start - 1, min(end, len(lines))):
             ending = lines[index][len(lines[index].rstrip("\r\n")) :]
             lines[index] = stand_ins.get(index + 1, "") + ending
     reduced.text = "".join(lines)
+    # what runs is built from the kept statements themselves, never from edited text (blanking
+    # lines could make a string's contents code)
+    reduced.tree = ast.Module(body=body, type_ignores=[])
     return reduced
+
+
+def _stand_in(name: str, where: ast.stmt) -> ast.stmt:
+    assign = ast.Assign(
+        targets=[ast.Name(id=name, ctx=ast.Store())], value=ast.Constant(value=STAND_IN_SIZE)
+    )
+    return ast.copy_location(ast.fix_missing_locations(ast.copy_location(assign, where)), where)
 
 
 def _import(stmt, folder, keep_imports: bool, reduced: Reduced, known: set[str]) -> bool:
@@ -294,13 +339,17 @@ def definition_time(stmt: ast.AST) -> list[ast.AST]:
 
 
 def loaded_unsafe(reduced: Reduced) -> list[str]:
-    """What runs merely by loading the reduced module and goes beyond NumPy and math."""
+    """What runs merely by loading the reduced module and goes beyond NumPy and math: the
+    definition-time parts of every definition and what they call of the module's own."""
     problems: list[str] = []
     if "*" in reduced.other_imports:
         problems.append(f"`from {reduced.other_imports['*']} import *`")
+    used: set[str] = set()
     for name, stmt in reduced.defined.items():
         for part in definition_time(stmt):
             problems += _unsafe_in(reduced, part, f"the definition of {name}")
+            used |= {n.id for n in ast.walk(part) if isinstance(n, ast.Name)}
+    problems += unsafe_uses(reduced, reachable(reduced, used))
     return list(dict.fromkeys(problems))
 
 
@@ -314,14 +363,22 @@ def unsafe_uses(reduced: Reduced, names: Iterable[str]) -> list[str]:
 
 def _unsafe_in(reduced: Reduced, node: ast.AST, name: str) -> list[str]:
     problems: list[str] = []
+    modules = reduced.safe_aliases | set(reduced.other_imports)
+    called = {id(sub.func) for sub in ast.walk(node) if isinstance(sub, ast.Call)}
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
             if sub.id in FORBIDDEN_BUILTINS:
                 problems.append(f"`{sub.id}` in {name}")
             elif sub.id in reduced.other_imports:
                 problems.append(f"module `{reduced.other_imports[sub.id]}` in {name}")
+            elif sub.id in DYNAMIC_ATTRIBUTES and id(sub) not in called:
+                problems.append(f"`{sub.id}` passed around in {name}")
         elif isinstance(sub, ast.Attribute) and (
-            sub.attr in FORBIDDEN_NUMPY or sub.attr.startswith("__")
+            sub.attr in FORBIDDEN_NUMPY
+            or sub.attr in FORBIDDEN_MODULE_ATTRIBUTES
+            or sub.attr.startswith("__")
+            or sub.attr.startswith("_")
+            and _root(sub) in modules
         ):
             problems.append(f"`.{sub.attr}` in {name}")
         elif isinstance(sub, (ast.Import, ast.ImportFrom)):

@@ -65,8 +65,9 @@ def write(name: str, results, out, context: Context) -> None:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one step, keeping the permissions of an existing file
-    (missing parent folders are created)."""
-    path = Path(path)
+    (missing parent folders are created). A symbolic link is followed: the file it points to
+    is replaced and the link stays a link."""
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = path.stat().st_mode & 0o7777
