@@ -27,7 +27,29 @@ LOSS_AND_GRADS = re.compile(
     r"loss|grad|objective|fwd_?bwd|forward_?backward|nll|cost|bptt", re.IGNORECASE
 )
 INIT = re.compile(r"(init|build|new_model|make_param|create_param|make_model)", re.IGNORECASE)
-PARAMS_ARGUMENT = re.compile(r"p|params?|parameters|weights|w|model|theta|net")
+# argument names, by the value the harness passes for them
+ROLES = (
+    ("params", r"p|params?|parameters|weights|w|model|theta|net"),
+    ("targets", r"targets?|labels?|ys?|y_?true|t|tgt|y_?batch|tags?"),
+    ("inputs", r"inputs?|xs?|x_?batch|seq|sequence|data|words|chars|ix|ids|tokens"),
+    (
+        "h0",
+        r"h|hs?_?prev|prev_?h|h0|h_0|h_?init|init_?h|hidden|hidden_?state|state0?|s0|hid0?|h_?t",
+    ),
+    ("c0", r"c|cs?_?prev|prev_?c|c0|c_0|c_?init|init_?c|cell|cell_?state|c_?t|mem0?|m0"),
+)
+
+
+def role(name: str) -> str:
+    """What an argument named ``name`` takes: params, targets, inputs, h0, c0 or other."""
+    low = name.lower().strip("_")
+    for kind, pattern in ROLES:
+        if re.fullmatch(pattern, low):
+            return kind
+    return "other"
+
+
+PARAMS_ARGUMENT = re.compile(dict(ROLES)["params"])
 
 
 def _params(func: ast.FunctionDef, method: bool = False) -> list[str]:

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from lstmlint.harness.plan import role as _role
+
 STEPS_T = 4
 HIDDEN, VOCAB, INPUT, OUTPUT, BATCH = 4, 5, 3, 2, 2
 
@@ -26,26 +28,6 @@ class NoBinding(Exception):
 
 
 Check = tuple[Callable[[dict], float], Callable[[dict], dict], dict[str, np.ndarray], str]
-
-
-ROLES = (
-    ("params", r"p|params?|parameters|weights|w|model|theta|net"),
-    ("targets", r"targets?|labels?|ys?|y_?true|t|tgt|y_?batch|tags?"),
-    ("inputs", r"inputs?|xs?|x_?batch|seq|sequence|data|words|chars|ix|ids|tokens"),
-    (
-        "h0",
-        r"h|hs?_?prev|prev_?h|h0|h_0|h_?init|init_?h|hidden|hidden_?state|state0?|s0|hid0?|h_?t",
-    ),
-    ("c0", r"c|cs?_?prev|prev_?c|c0|c_0|c_?init|init_?c|cell|cell_?state|c_?t|mem0?|m0"),
-)
-
-
-def _role(name: str) -> str:
-    low = name.lower().strip("_")
-    for role, pattern in ROLES:
-        if re.fullmatch(pattern, low):
-            return role
-    return "other"
 
 
 def _grad_of(name: str) -> list[str]:
