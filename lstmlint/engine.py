@@ -71,8 +71,8 @@ def check_file(path: Path, display: str, selection: Selection) -> FileResult:
         return result
     result.diagnostics = lint_document(doc, selection, Path(path), result.notes, result.modules)
     result.analysed = True
-    if result.diagnostics:
-        result.document = doc  # kept only to show the offending lines
+    result.document = doc  # to show the offending lines, and to run the file's own code
+
     return result
 
 

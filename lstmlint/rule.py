@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -62,6 +62,20 @@ def experiment_facts(
 ) -> dict[str, Any]:
     """The ``facts`` of a report: the experiment that can prove it, or why there is none."""
     return {"experiment": experiment} if experiment is not None else {"unconfirmed": why}
+
+
+def reports_for(code: str, problems: Iterable[Any]) -> Iterator[Report]:
+    """The reports of the rule ``code`` among an analysis's problems (each with ``code``,
+    ``node``, ``message``, ``fix``, ``experiment`` and ``edits``)."""
+    for problem in problems:
+        if problem.code == code:
+            yield Report(
+                problem.node,
+                problem.message,
+                problem.fix,
+                experiment_facts(problem.experiment),
+                problem.edits,
+            )
 
 
 class Rule:

@@ -1,8 +1,7 @@
 from collections.abc import Iterator
 
 from lstmlint.analysis.offsets import offset_problems
-from lstmlint.rule import Invalid, Report, Rule, Valid
-from lstmlint.rule import experiment_facts as _facts
+from lstmlint.rule import Invalid, Report, Rule, Valid, reports_for
 
 from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
 
@@ -67,12 +66,4 @@ Autofix
     ]
 
     def check(self, model) -> Iterator[Report]:
-        for problem in offset_problems(model):
-            if problem.code == self.code:
-                yield Report(
-                    problem.node,
-                    problem.message,
-                    problem.fix,
-                    _facts(problem.experiment),
-                    problem.edits,
-                )
+        return reports_for(self.code, offset_problems(model))

@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
 from lstmlint.analysis.derivatives import derivative_problems
-from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
+from lstmlint.rule import Invalid, Report, Rule, Valid, reports_for
 
 from ._programs import LSTM_PREPENDED, swap
 
@@ -79,12 +79,4 @@ Autofix
     ]
 
     def check(self, model) -> Iterator[Report]:
-        for problem in derivative_problems(model):
-            if problem.code == self.code:
-                yield Report(
-                    problem.node,
-                    problem.message,
-                    problem.fix,
-                    experiment_facts(problem.experiment),
-                    problem.edits,
-                )
+        return reports_for(self.code, derivative_problems(model))

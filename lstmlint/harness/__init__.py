@@ -15,7 +15,6 @@ that uses nothing but NumPy, math and builtins without I/O; ``exec`` runs it any
 
 from __future__ import annotations
 
-import ast
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -56,19 +55,8 @@ def _guarded(result, settings) -> None:
         )
 
 
-def _document(result):
-    if result.document is not None:
-        return result.document
-    from lstmlint import sources
-
-    try:
-        return sources.read_document(Path(result.path), result.path)
-    except sources.UnreadableFile:
-        return None
-
-
 def _one_file(result, settings) -> None:
-    doc = _document(result)
+    doc = result.document  # kept by the engine for every analysed file
     if doc is None:
         return
     folder = Path(result.path).absolute().parent
@@ -82,7 +70,7 @@ def _one_file(result, settings) -> None:
         return
     siblings = _siblings(reduced, folder, mode == "exec")
     if mode == "auto":
-        unsafe = _unsafe(reduced, problems, siblings, folder)
+        unsafe = _unsafe(reduced, problems, siblings)
         if unsafe:
             result.notes.append(
                 f"your code was not run ({'; '.join(unsafe[:3])}); `--confirm=exec` runs it anyway"
@@ -100,7 +88,7 @@ def _one_file(result, settings) -> None:
         "path": str(Path(result.path).absolute()),
         "keep_imports": mode == "exec",
         "memory_mb": settings.harness.memory_mb,
-        "siblings": siblings,
+        "siblings": {module: text for module, (text, _) in siblings.items()},
         "problems": problems,
         "original": doc.text,
         "all_fixed": all_fixed if fixable and complete else None,
@@ -115,52 +103,43 @@ def _one_file(result, settings) -> None:
         _judge(result, doc, reduced, problem, outcome, fixable, settings)
 
 
-def _siblings(reduced, folder: Path, keep_imports: bool) -> dict[str, str]:
+def _siblings(reduced, folder: Path, keep_imports: bool) -> dict[str, tuple[str, object]]:
+    """The sibling modules the child will load, transitively: module -> (text, reduced)."""
     from lstmlint.sources import decode_python, normalise_newlines
 
-    texts: dict[str, str] = {}
+    found: dict[str, tuple[str, object]] = {}
     todo = [module for module, _, _ in reduced.siblings]
     while todo:
         module = todo.pop()
-        if module in texts:
+        if module in found:
             continue
         path = folder / (module.replace(".", "/") + ".py")
         if not path.is_file():
             path = folder / module.replace(".", "/") / "__init__.py"
         try:
             text = normalise_newlines(decode_python(path.read_bytes()))
-            texts[module] = text
-            todo.extend(m for m, _, _ in extract.reduce_module(text, folder, keep_imports).siblings)
+            other = extract.reduce_module(text, folder, keep_imports)
         except (OSError, SyntaxError, ValueError):
             continue
-    return texts
+        found[module] = (text, other)
+        todo.extend(m for m, _, _ in other.siblings)
+    return found
 
 
-def _unsafe(reduced, problems, siblings, folder: Path) -> list[str]:
+def _unsafe(reduced, problems, siblings) -> list[str]:
     """What the child would run beyond NumPy and math: in the entry points and what they reach,
     in what loading the module runs, and in every sibling module it loads (transitively)."""
     entries = [name for problem in problems for name in plan.entry_names(problem)]
     found = extract.unsafe_uses(reduced, extract.reachable(reduced, entries))
     found += extract.loaded_unsafe(reduced)
-    modules = {module: extract.reduce_module(text, folder) for module, text in siblings.items()}
-    # every name that crosses a module boundary, wherever it is used
-    used = {n for module in [reduced, *modules.values()] for n in _loads(module.tree)}
-    for module, other in modules.items():
-        wanted = [
-            name for _, name, bound in _imports_of(reduced, modules) if bound in used and name
-        ]
+    modules = [reduced, *(other for _, other in siblings.values())]
+    # the names imported from a sibling that are used anywhere: what of the siblings runs
+    used = {n for module in modules for n in extract.names_read(module.tree)}
+    wanted = [name for m in modules for _, name, bound in m.siblings if name and bound in used]
+    for module, (_, other) in siblings.items():
         problems_here = extract.unsafe_uses(other, extract.reachable(other, wanted))
         found += [f"{p} (in {module})" for p in problems_here + extract.loaded_unsafe(other)]
     return list(dict.fromkeys(found))
-
-
-def _imports_of(reduced, modules: dict) -> list[tuple[str, str | None, str]]:
-    """Every sibling import of the module and of its siblings."""
-    return [entry for module in [reduced, *modules.values()] for entry in module.siblings]
-
-
-def _loads(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
 def _launch(job: dict, timeout: float) -> dict:

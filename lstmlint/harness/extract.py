@@ -295,7 +295,8 @@ def _import(stmt, folder, keep_imports: bool, reduced: Reduced, known: set[str])
     return allowed_all or keep_imports
 
 
-def _free_names(node: ast.AST) -> set[str]:
+def names_read(node: ast.AST) -> set[str]:
+    """Every name ``node`` reads."""
     return {
         sub.id
         for sub in ast.walk(node)
@@ -312,7 +313,7 @@ def reachable(reduced: Reduced, entries: Iterable[str]) -> set[str]:
         if name in seen:
             continue
         seen.add(name)
-        for used in _free_names(reduced.defined[name]):
+        for used in names_read(reduced.defined[name]):
             if used in reduced.defined and used not in seen:
                 todo.append(used)
     return seen
