@@ -134,6 +134,61 @@ def _span(node: ast.AST) -> list[int]:
     return [first, node.end_lineno or node.lineno]
 
 
+def _lossfun(reduced: Reduced, func, initialiser, params: list[str] | None = None) -> dict | None:
+    """A loss-and-gradients function: parameters made by ``initialiser`` and passed in, or read
+    from module globals (``params``, else the globals it reads); None when neither fits."""
+    functions = _functions(reduced)
+    calls = sorted(reachable(reduced, [func.name]) & set(functions) - {func.name})
+    backward = next((c for c in calls if re.search(r"backward|bwd|bptt", c, re.I)), func.name)
+    problem = {
+        "kind": "lossfun",
+        "function": func.name,
+        "args": _params(func),
+        "returns": _longest_return(func),
+        "backward": backward,
+        "calls": calls,
+        "lines": [_span(func), *(_span(functions[c]) for c in calls)],
+    }
+    takes_params = any(PARAMS_ARGUMENT.fullmatch(a.lower()) for a in _required(func))
+    if params is None and takes_params and initialiser is not None:
+        problem.update(
+            init=initialiser.name,
+            init_args=_params(initialiser),
+            init_returns=_longest_return(initialiser),
+        )
+        return problem
+    problem["params"] = list(params or _globals_read(func, reduced))
+    return problem if problem["params"] and (params or not takes_params) else None
+
+
+def _layer(forward, backward) -> dict:
+    return {
+        "kind": "layer",
+        "forward": forward.name,
+        "backward": backward.name,
+        "args": _params(forward),
+        "required": _required(forward),
+        "grads": _longest_return(backward),
+        "lines": [_span(forward), _span(backward)],
+    }
+
+
+def _pair(forward, backward, init) -> dict:
+    return {
+        "kind": "pair",
+        "forward": forward.name,
+        "backward": backward.name,
+        "init": init.name,
+        "init_args": _params(init),
+        "init_returns": _longest_return(init),
+        "forward_args": _params(forward),
+        "forward_returns": _longest_return(forward),
+        "backward_args": _params(backward),
+        "backward_returns": _longest_return(backward),
+        "lines": [_span(forward), _span(backward)],
+    }
+
+
 def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
     """Every runnable problem in the module, in the order of their backward definitions."""
     functions = _functions(reduced)
@@ -142,51 +197,18 @@ def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
     for name, func in functions.items():
         if not LOSS_AND_GRADS.search(name) or len(_required(func)) < 2:
             continue
-        returned = _longest_return(func)
-        if len(returned) < 2:
+        if len(_longest_return(func)) < 2:
             continue
-        calls = sorted(reachable(reduced, [name]) & set(functions) - {name})
-        backward = next((c for c in calls if re.search(r"backward|bwd|bptt", c, re.I)), name)
-        problem = {
-            "kind": "lossfun",
-            "function": name,
-            "args": _params(func),
-            "returns": returned,
-            "backward": backward,
-            "calls": calls,
-            "lines": [_span(func), *(_span(functions[c]) for c in calls)],
-        }
-        takes_params = any(PARAMS_ARGUMENT.fullmatch(a.lower()) for a in _required(func))
-        if takes_params and initialiser is not None:
-            problem.update(
-                init=initialiser.name,
-                init_args=_params(initialiser),
-                init_returns=_longest_return(initialiser),
-            )
-        elif not takes_params and _globals_read(func, reduced):
-            problem["params"] = _globals_read(func, reduced)
-        else:
-            continue
-        problems.append(problem)
+        problem = _lossfun(reduced, func, initialiser)
+        if problem is not None:
+            problems.append(problem)
     for name, func in functions.items():
         match = re.fullmatch(r"(.*?)_?forward", name)
         if not match or not RECURRENT.search(match.group(1) or ""):
             continue
         partner = f"{match.group(1)}_backward" if name.endswith("_forward") else None
-        if partner not in functions:
-            continue
-        back = functions[partner]
-        problems.append(
-            {
-                "kind": "layer",
-                "forward": name,
-                "backward": partner,
-                "args": _params(func),
-                "required": _required(func),
-                "grads": _longest_return(back),
-                "lines": [_span(func), _span(back)],
-            }
-        )
+        if partner in functions:
+            problems.append(_layer(func, functions[partner]))
     forward = next(
         (f for n, f in functions.items() if n.lower() in ("forward", "fwd", "forward_pass")), None
     )
@@ -198,27 +220,12 @@ def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
         ),
         None,
     )
-    init = initialiser
     wrapped = any(
         p["kind"] == "lossfun" and forward is not None and forward.name in p["calls"]
         for p in problems
     )
-    if forward is not None and backward is not None and init is not None and not wrapped:
-        problems.append(
-            {
-                "kind": "pair",
-                "forward": forward.name,
-                "backward": backward.name,
-                "init": init.name,
-                "init_args": _params(init),
-                "init_returns": _longest_return(init),
-                "forward_args": _params(forward),
-                "forward_returns": _longest_return(forward),
-                "backward_args": _params(backward),
-                "backward_returns": _longest_return(backward),
-                "lines": [_span(forward), _span(backward)],
-            }
-        )
+    if forward is not None and backward is not None and initialiser is not None and not wrapped:
+        problems.append(_pair(forward, backward, initialiser))
     for name, node in reduced.defined.items():
         if not isinstance(node, ast.ClassDef) or node.name != name:
             continue
@@ -257,9 +264,6 @@ def entry_names(problem: dict) -> list[str]:
     return [n for n in names if n] + list(problem.get("params", []))
 
 
-CONFIG_KEYS = ("kind", "function", "forward", "backward", "init", "class", "params")
-
-
 def configured(reduced: Reduced, harness: Any) -> list[dict[str, Any]]:
     """The problem ``[tool.lstmlint.harness]`` describes, completed from the code; [] if none.
 
@@ -278,44 +282,11 @@ def configured(reduced: Reduced, harness: Any) -> list[dict[str, Any]]:
             return [problem]
     functions = _functions(reduced)
     if kind == "lossfun" and given.get("function") in functions:
-        func = functions[given["function"]]
-        return [
-            {
-                "kind": "lossfun",
-                "function": func.name,
-                "args": _params(func),
-                "returns": _longest_return(func),
-                "params": list(given.get("params") or _globals_read(func, reduced)),
-                "backward": func.name,
-                "lines": [_span(func)],
-            }
-        ]
-    if kind in ("pair", "layer") and {given.get("forward"), given.get("backward")} <= set(
-        functions
-    ):
-        forward, backward = functions[given["forward"]], functions[given["backward"]]
-        problem = {
-            "kind": kind,
-            "forward": forward.name,
-            "backward": backward.name,
-            "lines": [_span(forward), _span(backward)],
-        }
-        if kind == "layer":
-            problem.update(
-                args=_params(forward), required=_required(forward), grads=_longest_return(backward)
-            )
-            return [problem]
-        init = functions.get(given.get("init", ""))
-        if init is None:
-            return []
-        problem.update(
-            init=init.name,
-            init_args=_params(init),
-            init_returns=_longest_return(init),
-            forward_args=_params(forward),
-            forward_returns=_longest_return(forward),
-            backward_args=_params(backward),
-            backward_returns=_longest_return(backward),
-        )
-        return [problem]
+        problem = _lossfun(reduced, functions[given["function"]], None, given.get("params"))
+        return [problem] if problem is not None else []
+    pieces = [functions.get(given.get(k, "")) for k in ("forward", "backward", "init")]
+    if kind == "layer" and None not in pieces[:2]:
+        return [_layer(*pieces[:2])]
+    if kind == "pair" and None not in pieces:
+        return [_pair(*pieces)]
     return []
