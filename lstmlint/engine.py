@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lstmlint import sources, suppression
 from lstmlint.diagnostics import Diagnostic, Severity, Span
@@ -11,6 +15,9 @@ from lstmlint.edits import Edit
 from lstmlint.prefilter import may_hold_rnn_code, may_hold_rnn_code_syntax
 from lstmlint.registry import READ_ERROR, SYNTAX_ERROR
 from lstmlint.selection import Selection
+
+if TYPE_CHECKING:
+    from lstmlint.analysis.model import RnnModel
 
 
 @dataclass
@@ -69,11 +76,27 @@ def check_file(path: Path, display: str, selection: Selection) -> FileResult:
         return result
     if not doc.is_notebook and not may_hold_rnn_code_syntax(doc.text):
         return result
-    result.diagnostics = lint_document(doc, selection, Path(path), result.notes, result.modules)
+    with _collector_paused():
+        result.diagnostics = lint_document(doc, selection, Path(path), result.notes, result.modules)
     result.analysed = True
     result.document = doc  # to show the offending lines, and to run the file's own code
 
     return result
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector keeps scanning the thousands of tree nodes a parse allocates,
+    which costs a tenth of the analysis; a tree holds no cycles and is freed by reference
+    counting, so the collector waits until the file is done."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def lint_document(
@@ -108,40 +131,50 @@ def lint_document(
     if parsed.module is not None and rules:
         from lstmlint.analysis.helpers import ModuleLoader
         from lstmlint.analysis.model import RnnModel
+        from lstmlint.analysis.names import indexed
 
         loader = ModuleLoader()
-        model = RnnModel(parsed.module, path=path, loader=loader)
-        for rule_class in rules:
-            rule = rule_class()
-            try:
-                reports = list(rule.check(model))
-            except RecursionError:
-                notes.append(f"{rule.code} skipped: the code is too deeply nested to analyse")
-                continue
-            except Exception as exc:  # a rule bug must cost one rule on one file, never the run
-                notes.append(
-                    f"{rule.code} skipped after an internal error ({exc.__class__.__name__}: {exc}); please report it"
-                )
-                continue
-            for report in reports:
-                span = model.span(report.node)
-                found.append(
-                    _make(
-                        doc,
-                        rule.code,
-                        rule.name,
-                        report.message,
-                        span,
-                        rule.severity,
-                        report.fix,
-                        report.facts,
-                        [Edit(model.span(node), text) for node, text in report.edits],
-                    )
-                )
+        model = RnnModel(parsed.module, path=path, loader=loader, text=parsed.text)
+        with indexed(parsed.module):
+            found.extend(_check_rules(model, doc, rules, notes))
         if modules is not None:  # every module the loader read or tried to, by resolved path
             modules.extend(str(p) for p in getattr(loader, "_cache", {}))
     kept = [d for d in _dedupe(found) if not _suppressed(doc, d)]
     return sorted(kept, key=Diagnostic.sort_key)
+
+
+def _check_rules(
+    model: RnnModel, doc: sources.SourceDocument, rules: list, notes: list[str]
+) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for rule_class in rules:
+        rule = rule_class()
+        try:
+            reports = list(rule.check(model))
+        except RecursionError:
+            notes.append(f"{rule.code} skipped: the code is too deeply nested to analyse")
+            continue
+        except Exception as exc:  # a rule bug must cost one rule on one file, never the run
+            notes.append(
+                f"{rule.code} skipped after an internal error ({exc.__class__.__name__}: {exc}); please report it"
+            )
+            continue
+        for report in reports:
+            span = model.span(report.node)
+            found.append(
+                _make(
+                    doc,
+                    rule.code,
+                    rule.name,
+                    report.message,
+                    span,
+                    rule.severity,
+                    report.fix,
+                    report.facts,
+                    [Edit(model.span(node), text) for node, text in report.edits],
+                )
+            )
+    return found
 
 
 def _dedupe(found: list[Diagnostic]) -> list[Diagnostic]:

@@ -20,7 +20,7 @@ from lstmlint.analysis.facts import Fact
 from lstmlint.analysis.flow import FactReader, Point
 from lstmlint.analysis.helpers import call_mode, dsigmoid, dtanh, sigmoid
 from lstmlint.analysis.interp import Interpreter, Unknown, close
-from lstmlint.analysis.names import children, code_of, dotted, walk
+from lstmlint.analysis.names import children, code_of, dotted, memoised, walk
 
 CURRENT, PREVIOUS = 0, -1
 LATENT = np.array([-1.3, -0.45, 0.2, 0.7, 1.6])
@@ -398,12 +398,18 @@ def _evaluate(
 
 
 def groups(reader: FactReader, point: Point) -> list[Group]:
-    value = statement_value(point.statement)
-    if value is None:
-        return []
-    found: list[Group] = []
-    _groups_in(reader, point, value, found, depth=0)
-    return found
+    """The factor groups of the statement at ``point``, read with ``reader`` (the point's own:
+    several rules ask, and there is one point per statement, so they are found once)."""
+
+    def find(statement: cst.CSTNode) -> list[Group]:
+        value = statement_value(statement)
+        if value is None:
+            return []
+        found: list[Group] = []
+        _groups_in(reader, point, value, found, depth=0)
+        return found
+
+    return memoised("groups", point.statement, find)
 
 
 def _groups_in(

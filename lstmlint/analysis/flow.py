@@ -74,7 +74,6 @@ class FlowResult:
     points: list[Point] = field(default_factory=list)
     backward_functions: set[str] = field(default_factory=set)
     envs: dict[str, dict[str, Fact]] = field(default_factory=dict)  # final env per scope
-    appends_before: list[tuple[Scope, cst.CSTNode, dict[str, Fact]]] = field(default_factory=list)
 
 
 def collect_scopes(module: cst.Module) -> list[Scope]:
@@ -134,31 +133,30 @@ class Flow:
 
     # driving ---------------------------------------------------------------------------
     def run(self) -> FlowResult:
-        # walk until what crosses scopes stops changing (facts may need several hops), then record
+        # walk until what crosses scopes stops changing (facts may need several hops): the pass
+        # that changes nothing saw what a fresh pass would see, so its record is the result
         for _ in range(MAX_PASSES):
             before = self._crossing_state()
-            self.result.backward_functions = {
-                s.name for s in self.scopes if self._is_backward_function(s)
-            }
-            for scope in self.scopes:
-                _ScopeWalk(self, scope, record=False).run()
+            self._walk_all()
             if self._crossing_state() == before:
-                break
-        self.result.backward_functions = {
-            s.name for s in self.scopes if self._is_backward_function(s)
-        }
-        for scope in self.scopes:
-            _ScopeWalk(self, scope, record=True).run()
+                return self.result
+        self._walk_all()
         return self.result
 
+    def _walk_all(self) -> None:
+        result = self.result
+        result.backward_functions = {s.name for s in self.scopes if self._is_backward_function(s)}
+        result.loops, result.points, result.envs = [], [], {}
+        for scope in self.scopes:
+            _ScopeWalk(self, scope).run()
+
     def _crossing_state(self) -> tuple:
-        returns = tuple(s.returns for s in self.scopes)
         return (
             dict(self.labels),
             dict(self.param_facts),
             dict(self.class_attrs),
             {k: list(v) for k, v in self.tuples.items()},
-            returns,
+            tuple((s.returns, s.has_backward_loop) for s in self.scopes),
             frozenset(self.called_in_backward),
         )
 
@@ -190,10 +188,9 @@ class Flow:
 
 
 class _ScopeWalk:
-    def __init__(self, flow: Flow, scope: Scope, record: bool) -> None:
+    def __init__(self, flow: Flow, scope: Scope) -> None:
         self.flow = flow
         self.scope = scope
-        self.record = record
         self.env: dict[str, Fact] = {}
         self.loops: list[LoopInfo] = []
         self.backward_depth = 0
@@ -210,8 +207,7 @@ class _ScopeWalk:
 
     def run(self) -> None:
         self._block(self.scope.body)
-        if self.record:
-            self.flow.result.envs[self.scope.name] = dict(self.env)
+        self.flow.result.envs[self.scope.name] = dict(self.env)
 
     # statements ------------------------------------------------------------------------
     def _block(self, statements) -> None:
@@ -264,8 +260,7 @@ class _ScopeWalk:
         info = None
         if loop is not None:
             info = LoopInfo(loop, loop.shift(self._steps_symbol), self.scope, preceding)
-            if self.record:
-                self.flow.result.loops.append(info)
+            self.flow.result.loops.append(info)
             if loop.direction == BACKWARD:
                 self.scope.has_backward_loop = True
         if isinstance(node, cst.For):
@@ -325,21 +320,18 @@ class _ScopeWalk:
         return self.backward_depth > 0 or self.in_backward_function
 
     def _small(self, small: cst.BaseSmallStatement) -> None:
-        if self.record:
-            region_loop = next(
-                (i for i in reversed(self.loops) if i.loop.direction == BACKWARD), None
+        region_loop = next((i for i in reversed(self.loops) if i.loop.direction == BACKWARD), None)
+        self.flow.result.points.append(
+            Point(
+                small,
+                dict(self.env),
+                region_loop,
+                self.scope,
+                self.guard_depth > 0,
+                self.in_region,
+                self.time_loop,
             )
-            self.flow.result.points.append(
-                Point(
-                    small,
-                    dict(self.env),
-                    region_loop,
-                    self.scope,
-                    self.guard_depth > 0,
-                    self.in_region,
-                    self.time_loop,
-                )
-            )
+        )
         if isinstance(small, cst.Assign):
             self._calls(small.value)
             value = self._fact(small.value)

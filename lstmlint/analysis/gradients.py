@@ -254,31 +254,21 @@ def _uses(value: cst.BaseExpression, statement: cst.CSTNode) -> list[tuple[cst.C
     """Gradient variables used in a matrix product, or summed into an accumulator (a bias gradient)."""
     found: list[tuple[cst.CSTNode, str]] = []
 
-    class Visitor(cst.CSTVisitor):
-        def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
-            self._check(node)
+    def add(node: cst.CSTNode, operand: cst.BaseExpression) -> None:
+        key = key_of(strip_transpose(operand))
+        if key:
+            found.append((node, key))
 
-        def visit_Call(self, node: cst.Call) -> None:
-            self._check(node)
+    for node in walk(value):
+        if not isinstance(node, cst.BinaryOperation | cst.Call):
+            continue
+        for operand in matmul_operands(node) or ():
+            add(node, operand)
+        if isinstance(node, cst.Call):
             if is_call_to(node, "sum") and node.args:
-                key = key_of(strip_transpose(node.args[0].value))
-                if key:
-                    found.append((node, key))
+                add(node, node.args[0].value)
             if isinstance(node.func, cst.Attribute) and node.func.attr.value == "sum":
-                key = key_of(strip_transpose(node.func.value))
-                if key:
-                    found.append((node, key))
-
-        def _check(self, node) -> None:
-            operands = matmul_operands(node)
-            if operands is None:
-                return
-            for operand in operands:
-                key = key_of(strip_transpose(operand))
-                if key:
-                    found.append((node, key))
-
-    value.visit(Visitor())
+                add(node, node.func.value)
     if isinstance(statement, cst.AugAssign) and isinstance(statement.operator, cst.AddAssign):
         key = key_of(value)
         if key:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import warnings
 from functools import cached_property
 from pathlib import Path
 
@@ -16,13 +18,18 @@ from lstmlint.diagnostics import Span
 
 class RnnModel:
     def __init__(
-        self, module: cst.Module, path: Path | None = None, loader: ModuleLoader | None = None
+        self,
+        module: cst.Module,
+        path: Path | None = None,
+        loader: ModuleLoader | None = None,
+        text: str | None = None,
     ) -> None:
-        self._wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self.module = module
         self.path = path
         self.context = ModuleContext(module, path, loader or ModuleLoader())
         self._memo: dict[str, object] = {}
+        if text is not None:  # what libcst parsed, so equal to what it would generate
+            self.code = text
 
     def memo(self, name: str, compute):
         """An analysis result shared by every rule that asks for it (computed once per file)."""
@@ -38,21 +45,37 @@ class RnnModel:
     # positions -------------------------------------------------------------------------
     # libcst finds positions by generating the code of the whole module while tracking every
     # node, which costs more than the analysis of a small file. Findings sit in one or two
-    # top-level statements, so positions are tracked in those alone and shifted by the lines
-    # of the statements before them.
+    # top-level statements, so positions are tracked in those alone and shifted to where
+    # Python's own parser places the statement (checked at both ends).
     @cached_property
-    def _statement_starts(self) -> list[int] | None:
-        """Lines before each top-level statement, or None when the pieces do not add up."""
-        module = self.module
-        pieces = [module.code_for_node(line) for line in module.header]
-        starts, lines = [], sum(p.count("\n") for p in pieces)
-        for statement in module.body:
-            starts.append(lines)
-            code = module.code_for_node(statement)
-            pieces.append(code)
-            lines += code.count("\n")
-        pieces += [module.code_for_node(line) for line in module.footer]
-        return starts if "".join(pieces) == self.code else None
+    def _statement_lines(self) -> list[tuple[int, int]] | None:
+        """The first and last line of each top-level statement (after its decorators), as
+        ``ast`` sees them; None when the two parsers' statements do not pair up."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # SyntaxWarnings are not ours to print
+                body = ast.parse(self.code).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        lines, position = [], 0
+        for statement in self.module.body:
+            count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+            group = body[position : position + count]
+            if len(group) != count:
+                return None
+            lines.append((group[0].lineno, group[-1].end_lineno or group[-1].lineno))
+            position += count
+        return lines if position == len(body) else None
+
+    def _shift(self, index: int) -> int | None:
+        """Lines before top-level statement ``index``, or None when that cannot be vouched for."""
+        lines = self._statement_lines
+        where = self._positions_in(index).get(self.module.body[index]) if lines else None
+        if where is None:
+            return None
+        first, last = lines[index]
+        shift = first - where.start.line
+        return shift if where.end.line + shift == last else None
 
     @cached_property
     def _statement_of(self) -> dict[int, int]:
@@ -64,20 +87,20 @@ class RnnModel:
         cache = self.__dict__.setdefault("_statement_positions", {})
         if index not in cache:
             alone = self.module.with_changes(body=[self.module.body[index]], header=[], footer=[])
-            cache[index] = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+            cache[index] = _positions(alone)
         return cache[index]
 
     @cached_property
-    def _positions(self):
-        return self._wrapper.resolve(PositionProvider)
+    def _module_positions(self):
+        return _positions(self.module)
 
     def span(self, node: cst.CSTNode) -> Span:
         index = self._statement_of.get(id(node))
-        starts = self._statement_starts if index is not None else None
-        if starts is not None:
-            shift, position = starts[index], self._positions_in(index).get(node)
+        shift = self._shift(index) if index is not None else None
+        if shift is not None:
+            position = self._positions_in(index).get(node)
         else:
-            shift, position = 0, self._positions.get(node)
+            shift, position = 0, self._module_positions.get(node)
         if position is None:
             return Span(1, 1, 1, 1)
         return Span(
@@ -121,3 +144,15 @@ class RnnModel:
                 if fact.gate is not None:
                     return True
         return False
+
+
+def _positions(module: cst.Module):
+    """Where each node of ``module`` sits. ``MetadataWrapper.resolve`` would also visit (and so
+    rebuild) the whole tree for the batched providers, of which there are none here: the
+    provider is asked directly, and the wrapper is used only if libcst's internals differ."""
+    try:
+        provider = PositionProvider()
+        provider._gen_impl(module)
+        return provider._computed
+    except (AttributeError, TypeError):
+        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)

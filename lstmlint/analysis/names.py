@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import libcst as cst
 
 
@@ -17,9 +19,13 @@ def dotted(node: cst.BaseExpression) -> str | None:
 
 def string_key(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
+        value = memoised("string", node, _evaluated)
         return value if isinstance(value, str) else None
     return None
+
+
+def _evaluated(node: cst.SimpleString) -> str | bytes:
+    return node.evaluated_value
 
 
 def key_of(node: cst.BaseExpression) -> str | None:
@@ -50,7 +56,10 @@ def last_name(key: str | None) -> str | None:
 
 
 def code_of(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)
+    return memoised("code", node, _EMPTY_MODULE.code_for_node)
+
+
+_EMPTY_MODULE = cst.Module(body=[])
 
 
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
@@ -113,10 +122,23 @@ def _is_node(kind: type) -> bool:
     return known
 
 
-def walk(node: cst.CSTNode, *, attribute_names: bool = True):
-    """Every node below ``node`` (itself first), without libcst's visitor machinery, which
-    rebuilds nodes as it goes and dominates the cost of small queries. With
-    ``attribute_names=False`` the ``attr`` of ``a.b`` is not yielded (it is not a variable)."""
+def walk(node: cst.CSTNode, *, attribute_names: bool = True) -> list[cst.CSTNode]:
+    """Every node below ``node`` (itself first, in source order), without libcst's visitor
+    machinery, which rebuilds nodes as it goes. With ``attribute_names=False`` the ``attr`` of
+    ``a.b`` is left out (it is not a variable). Inside a tree being analysed (``indexed``) this
+    is a slice of one precomputed order, so the many small queries of the rules cost little."""
+    found = _WHERE.get(id(node))
+    if found is not None:
+        index, start = found
+        nodes = index.order[start : index.ends[start]]
+        if attribute_names:
+            return nodes
+        attrs = index.attrs
+        return [n for n in nodes if id(n) not in attrs]
+    return list(_walk(node, attribute_names))
+
+
+def _walk(node: cst.CSTNode, attribute_names: bool):
     stack = [node]
     while stack:
         current = stack.pop()
@@ -125,3 +147,57 @@ def walk(node: cst.CSTNode, *, attribute_names: bool = True):
             stack.append(current.value)
             continue
         stack.extend(reversed(children(current)))
+
+
+class _Index:
+    """The nodes of one tree in source order, where each subtree ends, and the ``attr`` names."""
+
+    def __init__(self, root: cst.CSTNode) -> None:
+        self.order: list[cst.CSTNode] = []
+        self.ends: list[int] = []
+        self.attrs: set[int] = set()
+        self.memo: dict[tuple[str, int], object] = {}
+        order, ends = self.order, self.ends
+        stack: list = [root]
+        while stack:
+            current = stack.pop()
+            if type(current) is int:  # the end marker of the subtree that starts there
+                ends[current] = len(order)
+                continue
+            position = len(order)
+            _WHERE[id(current)] = (self, position)
+            order.append(current)
+            ends.append(0)
+            stack.append(position)
+            if type(current) is cst.Attribute:
+                self.attrs.add(id(current.attr))
+            stack.extend(reversed(children(current)))
+
+    def forget(self) -> None:
+        for node in self.order:
+            _WHERE.pop(id(node), None)
+
+
+_WHERE: dict[int, tuple[_Index, int]] = {}
+
+
+@contextmanager
+def indexed(root: cst.CSTNode):
+    """While inside, walks below ``root`` are slices and ``memoised`` results are kept; the
+    nodes are held, so no other object can take one of their ids meanwhile."""
+    index = _Index(root)
+    try:
+        yield
+    finally:
+        index.forget()
+
+
+def memoised(what: str, node: cst.CSTNode, compute):
+    """``compute(node)``, computed once per node of an ``indexed`` tree (trees never change)."""
+    found = _WHERE.get(id(node))
+    if found is None:
+        return compute(node)
+    memo, key = found[0].memo, (what, id(node))
+    if key not in memo:
+        memo[key] = compute(node)
+    return memo[key]
