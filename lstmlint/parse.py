@@ -15,6 +15,8 @@ import io
 import re
 import tokenize
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from lstmlint.sources import SourceDocument
@@ -244,13 +246,36 @@ def _parse_cst(text: str):
     import libcst
 
     try:
-        return libcst.parse_module(text)
+        with _parser_nodes_trusted():
+            return libcst.parse_module(text)
     except Exception:
         raise
     except BaseException as exc:  # pyo3's PanicException derives from BaseException
         if type(exc).__name__ == "PanicException":
             raise RuntimeError(f"libcst failed: {exc}") from None
         raise
+
+
+@contextmanager
+def _parser_nodes_trusted() -> Iterator[None]:
+    """libcst checks every node as it is built (whitespace, parentheses), which is a tenth of a
+    parse; what its parser builds from accepted text is valid by construction, so the check is
+    left out for the parse alone."""
+    from libcst._nodes.base import CSTNode
+
+    check = CSTNode.__dict__.get("__post_init__")
+    if check is None:
+        yield
+        return
+    CSTNode.__post_init__ = _unchecked
+    try:
+        yield
+    finally:
+        CSTNode.__post_init__ = check
+
+
+def _unchecked(self) -> None:
+    return None
 
 
 def _drop_lone_backslashes(lines: list[str]) -> None:

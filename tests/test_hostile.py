@@ -6,6 +6,7 @@ A file only reaches the parser when its bytes mention tanh, sigmoid, expit, lstm
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -710,3 +711,15 @@ def test_lone_backslash_lines_keep_later_positions(tmp_path: Path) -> None:
     parsed = parse_document(SourceDocument("x.py", text, text.split("\n")))
     assert parsed.problems == [] and parsed.module is not None
     assert parsed.module.code.split("\n")[3] == "h = np.tanh(1)"
+
+
+@pytest.mark.parametrize("text", ["x = (1,\n", "def f(:\n", "y = 2\n"])
+def test_libcst_checks_the_nodes_it_builds_again_after_a_parse(text: str) -> None:
+    import libcst
+
+    from lstmlint.parse import _parse_cst
+
+    with contextlib.suppress(Exception):  # a syntax error: the check must come back all the same
+        _parse_cst(text)
+    with pytest.raises(libcst.CSTValidationError):
+        libcst.Name("not a name")

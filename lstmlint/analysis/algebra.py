@@ -11,11 +11,12 @@ MATMUL_FUNCS = {"dot", "matmul", "outer"}
 
 def terms(node: cst.BaseExpression) -> list[tuple[int, cst.BaseExpression]]:
     """Signed top-level terms of a sum: ``a - b*c`` gives [(+1, a), (-1, b*c)]."""
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add | cst.Subtract):
-        sign = 1 if isinstance(node.operator, cst.Add) else -1
+    kind = type(node)  # not isinstance: see names.dotted
+    if kind is cst.BinaryOperation and type(node.operator) in (cst.Add, cst.Subtract):
+        sign = 1 if type(node.operator) is cst.Add else -1
         return terms(node.left) + [(sign * s, t) for s, t in terms(node.right)]
     if (
-        isinstance(node, cst.Call)
+        kind is cst.Call
         and (dotted(node.func) or "").rsplit(".", 1)[-1] == "add"
         and len(node.args) == 2
     ):
@@ -25,12 +26,13 @@ def terms(node: cst.BaseExpression) -> list[tuple[int, cst.BaseExpression]]:
 
 def factors(node: cst.BaseExpression) -> list[cst.BaseExpression]:
     """Top-level factors of an elementwise product (``*`` and ``np.multiply``); a leading minus is dropped."""
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+    kind = type(node)
+    if kind is cst.BinaryOperation and type(node.operator) is cst.Multiply:
         return factors(node.left) + factors(node.right)
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+    if kind is cst.UnaryOperation and type(node.operator) is cst.Minus:
         return factors(node.expression)
     if (
-        isinstance(node, cst.Call)
+        kind is cst.Call
         and (dotted(node.func) or "").rsplit(".", 1)[-1] == "multiply"
         and len(node.args) >= 2
     ):

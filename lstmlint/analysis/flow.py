@@ -2,8 +2,9 @@
 
 The walk is repeated a few times so that facts cross function boundaries: what ``forward``
 returns reaches the caller's tuple unpacking, the caller's arguments reach ``backward``'s
-parameters, ``self.x`` written by one method is read by another. The last walk also records,
-for every statement of a backward region, the facts in force there (rules read those).
+parameters, ``self.x`` written by one method is read by another. A scope is walked again only
+when something it read from another has changed (``shared.py``). Each scope's last walk records,
+for every statement, the facts in force there (rules read those).
 """
 
 from __future__ import annotations
@@ -27,7 +28,15 @@ from lstmlint.analysis.loops import (
     iterated,
     while_loop,
 )
-from lstmlint.analysis.names import code_of, dotted, key_of, string_key, walk
+from lstmlint.analysis.names import (
+    code_of,
+    dotted,
+    key_of,
+    memoised,
+    nodes_of,
+    string_key,
+)
+from lstmlint.analysis.shared import SharedTable, Versions
 
 MAX_PASSES = 8
 BACKWARD_HINTS = ("backward", "backprop", "bptt", "bwd", "_grad", "grads")
@@ -124,41 +133,43 @@ class Flow:
         self.method_names: dict[str, list[Scope]] = {}
         for scope in self.scopes:
             self.method_names.setdefault(scope.name.rsplit(".", 1)[-1], []).append(scope)
-        self.labels: dict[tuple[str, str], Fact] = {}
-        self.param_facts: dict[tuple[str, str], Fact] = {}
-        self.class_attrs: dict[tuple[str, str], Fact] = {}
-        self.tuples: dict[int, list[Fact]] = {}
+        self.versions = Versions()
+        self.labels: dict[tuple[str, str], Fact] = SharedTable("labels", self.versions)
+        self.param_facts: dict[tuple[str, str], Fact] = SharedTable("params", self.versions)
+        self.class_attrs: dict[tuple[str, str], Fact] = SharedTable("attrs", self.versions)
+        self.tuples: dict[int, list[Fact]] = SharedTable("tuples", self.versions)
         self.called_in_backward: set[str] = set()
         self.result = FlowResult(self.scopes)
 
     # driving ---------------------------------------------------------------------------
     def run(self) -> FlowResult:
-        # walk until what crosses scopes stops changing (facts may need several hops): the pass
-        # that changes nothing saw what a fresh pass would see, so its record is the result
+        # walk until nothing a scope read has changed since its last walk (facts may need
+        # several hops): each scope's last walk then equals a fresh one, so its record stands
+        reads: dict[int, dict] = {}
+        walks: dict[int, _ScopeWalk] = {}
+        backward: set[str] = set()
         for _ in range(MAX_PASSES):
-            before = self._crossing_state()
-            self._walk_all()
-            if self._crossing_state() == before:
-                return self.result
-        self._walk_all()
+            now = {s.name for s in self.scopes if self._is_backward_function(s)}
+            for name in now ^ backward:
+                self.versions.changed(("backward", name))
+            backward = self.result.backward_functions = now
+            walked = False
+            for i, scope in enumerate(self.scopes):
+                if i in reads and not self.versions.stale(reads[i]):
+                    continue  # checked here, not at the start of the pass: earlier walks count
+                self.versions.reading = reads[i] = {}
+                walks[i] = _ScopeWalk(self, scope)
+                walks[i].run()
+                self.versions.reading = None
+                walked = True
+            if not walked:
+                break
+        for i, scope in enumerate(self.scopes):
+            if i in walks:
+                self.result.points.extend(walks[i].points)
+                self.result.loops.extend(walks[i].loops_seen)
+                self.result.envs[scope.name] = dict(walks[i].env)
         return self.result
-
-    def _walk_all(self) -> None:
-        result = self.result
-        result.backward_functions = {s.name for s in self.scopes if self._is_backward_function(s)}
-        result.loops, result.points, result.envs = [], [], {}
-        for scope in self.scopes:
-            _ScopeWalk(self, scope).run()
-
-    def _crossing_state(self) -> tuple:
-        return (
-            dict(self.labels),
-            dict(self.param_facts),
-            dict(self.class_attrs),
-            {k: list(v) for k, v in self.tuples.items()},
-            tuple((s.returns, s.has_backward_loop) for s in self.scopes),
-            frozenset(self.called_in_backward),
-        )
 
     def _is_backward_function(self, scope: Scope) -> bool:
         if not isinstance(scope.node, cst.FunctionDef) or scope.has_backward_loop:
@@ -203,11 +214,13 @@ class _ScopeWalk:
             label = flow.labels.get((scope.name, param))
             if fact is not None or label is not None:
                 self.env[param] = _detached(_apply_label(fact, label) if fact else label)
+        flow.versions.read(("backward", scope.name))
         self.in_backward_function = scope.name in flow.result.backward_functions
+        self.points: list[Point] = []
+        self.loops_seen: list[LoopInfo] = []
 
     def run(self) -> None:
         self._block(self.scope.body)
-        self.flow.result.envs[self.scope.name] = dict(self.env)
 
     # statements ------------------------------------------------------------------------
     def _block(self, statements) -> None:
@@ -260,7 +273,7 @@ class _ScopeWalk:
         info = None
         if loop is not None:
             info = LoopInfo(loop, loop.shift(self._steps_symbol), self.scope, preceding)
-            self.flow.result.loops.append(info)
+            self.loops_seen.append(info)
             if loop.direction == BACKWARD:
                 self.scope.has_backward_loop = True
         if isinstance(node, cst.For):
@@ -321,7 +334,7 @@ class _ScopeWalk:
 
     def _small(self, small: cst.BaseSmallStatement) -> None:
         region_loop = next((i for i in reversed(self.loops) if i.loop.direction == BACKWARD), None)
-        self.flow.result.points.append(
+        self.points.append(
             Point(
                 small,
                 dict(self.env),
@@ -359,9 +372,12 @@ class _ScopeWalk:
         elif isinstance(small, cst.Return) and small.value is not None:
             self._calls(small.value)
             fact = self._fact(small.value)
+            self.flow.versions.read(("returns", self.scope.name))
             if fact is not None and (
                 self.scope.returns is None or _known(fact) >= _known(self.scope.returns)
             ):
+                if fact != self.scope.returns:
+                    self.flow.versions.changed(("returns", self.scope.name))
                 self.scope.returns = fact
             self._register_tuple(small.value, fact)
 
@@ -387,9 +403,8 @@ class _ScopeWalk:
 
     # calls: argument facts for callees, and the call graph ------------------------------
     def _calls(self, node: cst.CSTNode) -> None:
-        for call in walk(node):
-            if isinstance(call, cst.Call):
-                self._call_site(call)
+        for call in nodes_of(node, cst.Call):
+            self._call_site(call)
 
     def _call_site(self, call: cst.Call) -> None:
         callee = self.flow.resolve(call.func, self.scope)
@@ -479,9 +494,9 @@ class _ScopeWalk:
             i is not None and i.kind in (F.ACT, F.STATE, F.PRE, F.PROB) for i in fact.items
         )
         if len(fact.items) >= 4 and meaningful >= 2:  # a per-step cache, not a tuple of gradients
-            bucket = self.flow.tuples.setdefault(len(fact.items), [])
+            bucket = self.flow.tuples.get(len(fact.items), [])
             if fact not in bucket:
-                bucket.append(fact)
+                self.flow.tuples[len(fact.items)] = [*bucket, fact]
 
     def _store_element(self, target: cst.Subscript, fact: Fact | None) -> None:
         key = key_of(target.value)
@@ -786,13 +801,14 @@ def _known(fact: Fact) -> int:
     return sum(i is not None for i in fact.items) if fact.kind == F.TUPLE else 1
 
 
-def _assigned_names(body: cst.BaseSuite) -> set[str]:
-    return {
-        name
-        for n in walk(body)
-        if isinstance(n, cst.AssignTarget)
-        for name in _target_names(n.target)
-    }
+def _assigned_names(body: cst.BaseSuite) -> frozenset[str]:
+    return memoised("assigned", body, _find_assigned_names)
+
+
+def _find_assigned_names(body: cst.BaseSuite) -> frozenset[str]:
+    return frozenset(
+        name for n in nodes_of(body, cst.AssignTarget) for name in _target_names(n.target)
+    )
 
 
 def _target_names(target: cst.BaseExpression) -> list[str]:
@@ -851,7 +867,8 @@ class FactReader:
         return None
 
     def fact(self, node: cst.BaseExpression) -> Fact | None:
-        if isinstance(node, cst.Name | cst.Attribute):
+        kind = type(node)  # not isinstance: see names.dotted
+        if kind is cst.Name or kind is cst.Attribute:
             key = key_of(node)
             if key is not None:
                 fact = self.lookup(key)
@@ -859,14 +876,14 @@ class FactReader:
                     fact = fact.with_(origin=node)
                 if fact is not None:
                     return fact
-            if isinstance(node, cst.Attribute) and node.attr.value == "T":
+            if kind is cst.Attribute and node.attr.value == "T":
                 return self.fact(node.value)
             return None
-        if isinstance(node, cst.Subscript):
+        if kind is cst.Subscript:
             return self._subscript(node)
-        if isinstance(node, cst.Call):
+        if kind is cst.Call:
             return self._call(node)
-        if isinstance(node, cst.List) and len(node.elements) <= 1:
+        if kind is cst.List and len(node.elements) <= 1:
             # [] starts a history; [h0] starts one with the initial state in front
             if not node.elements:
                 return Fact(F.SEQ, container="list")
@@ -876,13 +893,13 @@ class FactReader:
                 convention=F.PREPENDED,
                 elem=self.fact(node.elements[0].value),
             )
-        if isinstance(node, cst.Tuple | cst.List):
+        if kind is cst.Tuple or kind is cst.List:
             items = tuple(
                 _detached(self.fact(e.value)) if not isinstance(e, cst.StarredElement) else None
                 for e in node.elements
             )
             return Fact(F.TUPLE, items=items)
-        if isinstance(node, cst.Dict):
+        if kind is cst.Dict:
             if not node.elements:
                 return Fact(F.SEQ, container="dict")
             first = node.elements[0]
@@ -896,9 +913,9 @@ class FactReader:
                     if text is not None:
                         keys.append((text, _detached(self.fact(element.value))))
             return Fact(F.DICT, keys=tuple(keys))
-        if isinstance(node, cst.BinaryOperation):
+        if kind is cst.BinaryOperation:
             return self._binary(node)
-        if isinstance(node, cst.IfExp):
+        if kind is cst.IfExp:
             inner = FactReader(
                 self.flow,
                 self.scope,
@@ -1020,6 +1037,7 @@ class FactReader:
             return None
         callee = self.flow.resolve(node.func, self.scope)
         if callee is not None:
+            self.flow.versions.read(("returns", callee.name))
             return callee.returns
         return None
 

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from contextlib import contextmanager
+from types import UnionType
 
 import libcst as cst
 
 
 def dotted(node: cst.BaseExpression) -> str | None:
     """``np.tanh`` for an attribute chain of names, ``sigmoid`` for a name, else None."""
-    if isinstance(node, cst.Name):
+    # type() rather than isinstance in the hottest helpers: libcst's node classes are abstract
+    # base classes, whose isinstance is slow, and these classes have no subclasses
+    kind = type(node)
+    if kind is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if kind is cst.Attribute:
         base = dotted(node.value)
         return f"{base}.{node.attr.value}" if base else None
     return None
 
 
 def string_key(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.SimpleString):
+    if type(node) is cst.SimpleString:
         value = memoised("string", node, _evaluated)
         return value if isinstance(value, str) else None
     return None
@@ -30,12 +35,13 @@ def _evaluated(node: cst.SimpleString) -> str | bytes:
 
 def key_of(node: cst.BaseExpression) -> str | None:
     """A stable key for a storage location: ``h``, ``self.hs``, ``cache['h']``, ``self.params['Wf']``."""
-    if isinstance(node, cst.Name):
+    kind = type(node)
+    if kind is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if kind is cst.Attribute:
         base = key_of(node.value)
         return f"{base}.{node.attr.value}" if base else None
-    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+    if kind is cst.Subscript and len(node.slice) == 1:
         element = node.slice[0].slice
         if isinstance(element, cst.Index):
             text = string_key(element.value)
@@ -62,7 +68,7 @@ def code_of(node: cst.CSTNode) -> str:
 _EMPTY_MODULE = cst.Module(body=[])
 
 
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_CHILD_FIELDS: dict[type, object] = {}
 _LAYOUT_FIELDS = (
     "whitespace",
     "lpar",
@@ -89,26 +95,42 @@ _LAYOUT_FIELDS = (
 
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The direct child nodes, read from the node's fields (cheaper than ``node.children``)."""
-    import dataclasses
-
     kind = type(node)
-    fields = _CHILD_FIELDS.get(kind)
-    if fields is None:
-        # whitespace, comments, commas and brackets are nodes too, and most of a tree: no
-        # query looks at them, so they are never visited
-        fields = tuple(
-            f.name for f in dataclasses.fields(node) if not f.name.startswith(_LAYOUT_FIELDS)
-        )
-        _CHILD_FIELDS[kind] = fields
+    fields = _CHILD_FIELDS.get(kind) or _child_fields(kind)
     found: list[cst.CSTNode] = []
-    for name in fields:
-        value = getattr(node, name)
+    for value in fields(node):
         kind = type(value)
-        if _is_node(kind):
+        known = _NODE_TYPES.get(kind)
+        if known is None:
+            known = _is_node(kind)
+        if known:
             found.append(value)
         elif kind is list or kind is tuple:
             found.extend(item for item in value if _is_node(type(item)))
     return found
+
+
+def _child_fields(kind: type):
+    """A function giving the values of the fields of ``kind`` that may hold child nodes, as a
+    tuple. Whitespace, comments, commas and brackets are nodes too, and most of a tree: no query
+    looks at them, so they are never visited."""
+    import dataclasses
+    from operator import attrgetter
+
+    names = [f.name for f in dataclasses.fields(kind) if not f.name.startswith(_LAYOUT_FIELDS)]
+    if not names:
+        getter = _no_fields
+    elif len(names) == 1:
+        one = attrgetter(names[0])
+        getter = lambda node: (one(node),)  # noqa: E731 - attrgetter of one name gives no tuple
+    else:
+        getter = attrgetter(*names)
+    _CHILD_FIELDS[kind] = getter
+    return getter
+
+
+def _no_fields(node: cst.CSTNode) -> tuple:
+    return ()
 
 
 _NODE_TYPES: dict[type, bool] = {}
@@ -156,7 +178,7 @@ class _Index:
         self.order: list[cst.CSTNode] = []
         self.ends: list[int] = []
         self.attrs: set[int] = set()
-        self.memo: dict[tuple[str, int], object] = {}
+        self.memo: dict[tuple[Hashable, int], object] = {}
         order, ends = self.order, self.ends
         stack: list = [root]
         while stack:
@@ -192,7 +214,22 @@ def indexed(root: cst.CSTNode):
         index.forget()
 
 
-def memoised(what: str, node: cst.CSTNode, compute):
+def nodes_of(node: cst.CSTNode, kind: type | UnionType) -> list:
+    """The nodes below ``node`` (itself first) that are a ``kind``, in source order."""
+    return memoised(kind, node, lambda root: [n for n in walk(root) if _is_a(type(n), kind)])
+
+
+_IS_A: dict[tuple[type, type | UnionType], bool] = {}
+
+
+def _is_a(kind: type, wanted: type | UnionType) -> bool:
+    known = _IS_A.get((kind, wanted))
+    if known is None:
+        known = _IS_A[(kind, wanted)] = issubclass(kind, wanted)
+    return known
+
+
+def memoised(what: Hashable, node: cst.CSTNode, compute):
     """``compute(node)``, computed once per node of an ``indexed`` tree (trees never change)."""
     found = _WHERE.get(id(node))
     if found is None:

@@ -11,17 +11,13 @@ from lstmlint.analysis import facts as F
 from lstmlint.analysis.algebra import factors, is_call_to, strip_transpose, terms
 from lstmlint.analysis.backward import statement_value
 from lstmlint.analysis.flow import Point, _segment
-from lstmlint.analysis.names import code_of, dotted, key_of, last_name, walk
+from lstmlint.analysis.names import code_of, dotted, key_of, last_name, nodes_of
 
 AGGRESSIVE_LR = 0.1
 
 
 def _calls(node: cst.CSTNode) -> list[cst.Call]:
-    return [n for n in walk(node) if isinstance(n, cst.Call)]
-
-
-def _nodes(node: cst.CSTNode, kind) -> list:
-    return [n for n in walk(node) if isinstance(n, kind)]
+    return nodes_of(node, cst.Call)
 
 
 def _is_log(call: cst.Call) -> bool:
@@ -176,7 +172,9 @@ def _unscaled_seeds(model) -> list[str]:
                 is_seed = is_seed or (left is not None and left.kind == F.PROB)
             if is_seed:
                 seeds[key] = True
-            elif key in seeds and any(isinstance(n, cst.Divide) for n in _nodes(value, cst.Divide)):
+            elif key in seeds and any(
+                isinstance(n, cst.Divide) for n in nodes_of(value, cst.Divide)
+            ):
                 seeds[key] = False
         elif isinstance(statement, cst.AugAssign) and isinstance(
             statement.operator, cst.DivideAssign
@@ -256,7 +254,7 @@ def _find_unstable_softmaxes(model) -> list[tuple[cst.CSTNode, str, list]]:
         if value is None:
             continue
         reader = model.reader(point)
-        for division in _nodes(value, cst.BinaryOperation):
+        for division in nodes_of(value, cst.BinaryOperation):
             if not isinstance(division.operator, cst.Divide):
                 continue
             fact = reader.fact(division)
@@ -379,7 +377,7 @@ def zero_forget_inits(model) -> list[cst.CSTNode]:
         name = last_name(key)
         if name in names and is_call_to(value, "zeros", "zeros_like"):
             candidates.append((value, name))
-        for element in _nodes(value, cst.DictElement):
+        for element in nodes_of(value, cst.DictElement):
             text = (
                 element.key.evaluated_value if isinstance(element.key, cst.SimpleString) else None
             )
@@ -476,7 +474,7 @@ def _literal(node: cst.BaseExpression | None) -> float | None:
 def _function_update(func: cst.FunctionDef) -> tuple[str, cst.BaseExpression | None, int] | None:
     """(rate parameter, its default, its position) when a function does a plain SGD step with it."""
     params = [p for p in func.params.params if p.name.value not in ("self", "cls")]
-    for statement in _nodes(func.body, cst.BaseSmallStatement):
+    for statement in nodes_of(func.body, cst.BaseSmallStatement):
         update = _update(statement)
         if update is not None and update.plain and isinstance(update.rate, cst.Name):
             for index, param in enumerate(params):
@@ -556,7 +554,7 @@ def has_clipping(model) -> bool:
         name = (dotted(call.func) or "").rsplit(".", 1)[-1].lower()
         if "clip" in name or name == "norm":
             return True
-    return any(_CLIPPING_NAME.search(n.value) for n in _nodes(model.module, cst.Name))
+    return any(_CLIPPING_NAME.search(n.value) for n in nodes_of(model.module, cst.Name))
 
 
 _CLIPPING_NAME = re.compile(r"clip|(^|_)norm($|_)", re.IGNORECASE)
