@@ -36,50 +36,40 @@ def _source_line(result: FileResult, diag: Diagnostic) -> str | None:
 
 
 def _render(console, result: FileResult, diag: Diagnostic, fixable: bool = False) -> None:
+    """One finding as one block, printed at once (each print costs rich a layout pass)."""
     from rich.text import Text
 
-    head = Text()
-    head.append(_location(diag), style="bold")
-    head.append(": ")
-    head.append(diag.code, style=f"{_STYLE[diag.severity]} link {help_url(diag.code)}")
+    block = Text()
+    block.append(_location(diag), style="bold")
+    block.append(": ")
+    block.append(diag.code, style=f"{_STYLE[diag.severity]} link {help_url(diag.code)}")
     if fixable:
-        head.append(" [*]", style="cyan")
-    head.append(f" {diag.name} ", style="dim")
-    head.append(diag.message)
-    console.print(head, soft_wrap=True)
+        block.append(" [*]", style="cyan")
+    block.append(f" {diag.name} ", style="dim")
+    block.append(diag.message)
+    gutter = " " * len(str(diag.span.line))
     source = _source_line(result, diag)
     if source is not None:
-        number = str(diag.span.line)
-        gutter = " " * len(number)
-        expanded = source.expandtabs(4)
-        console.print(Text(f"{gutter} |", style="blue"))
-        line = Text(f"{number} | ", style="blue")
-        line.append(expanded)
-        console.print(line, soft_wrap=True)
+        block.append(f"\n{gutter} |\n", style="blue")
+        block.append(f"{diag.span.line} | {source.expandtabs(4)}", style="blue")
         start = max(diag.span.column - 1, 0)
         end = (
             diag.span.end_column - 1
             if diag.span.end_line == diag.span.line
             else len(source.rstrip())
         )
-        width = max(1, end - start)
-        marker = Text(f"{gutter} | ", style="blue")
-        marker.append(" " * start + "^" * width, style=_STYLE[diag.severity])
-        console.print(marker, soft_wrap=True)
+        block.append(f"\n{gutter} | ", style="blue")
+        block.append(" " * start + "^" * max(1, end - start), style=_STYLE[diag.severity])
     evidence = evidence_line(diag.confirmation)
     if evidence:
         style = {"confirmed": "green", "refuted": "magenta"}.get(
             diag.confirmation["status"], "yellow"
         )
-        console.print(
-            Text(f"{' ' * len(str(diag.span.line))} = ", style=style).append(evidence),
-            soft_wrap=True,
-        )
+        block.append(f"\n{gutter} = {evidence}", style=style)
     if diag.fix:
-        console.print(
-            Text(f"{' ' * len(str(diag.span.line))} = fix: ", style="cyan").append(diag.fix)
-        )
-    console.print()
+        block.append(f"\n{gutter} = fix: {diag.fix}", style="cyan")
+    block.append("\n")
+    console.print(block, soft_wrap=True)
 
 
 def write(results: list[FileResult], out: TextIO, context=None) -> None:
