@@ -175,13 +175,13 @@ def dense_section() -> None:
         python_files = sum(1 for _ in tree.rglob("*.py"))
         print(f"  {files} files ({python_files} .py, the rest notebooks)")
         results = {}
-        results["lstmlint"] = measure([*LSTMLINT, "--no-confirm", "--no-cache", str(tree)], 1)
+        results["lstmlint"] = measure([*LSTMLINT, "--no-confirm", "--no-cache", str(tree)], 3)
         row("lstmlint --no-cache (static, all rules)", files, *results["lstmlint"])
         serial = measure([*LSTMLINT, "--no-confirm", "--no-cache", "--jobs", "1", str(tree)], 1)
         row("lstmlint --no-cache --jobs 1 (static)", files, *serial)
         confirmed = measure([*LSTMLINT, "--no-cache", str(tree)], 1)
         row("lstmlint --no-cache (with confirmation)", files, *confirmed)
-        run_fixit(tree, python_files, results)
+        run_fixit(tree, python_files, results, repeat=3)
         if "fixit" in results:
             ours = files / results["lstmlint"][0]
             theirs = python_files / results["fixit"][0]

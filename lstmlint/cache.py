@@ -38,16 +38,6 @@ if TYPE_CHECKING:
 FOLDER = ".lstmlint_cache"
 FORMAT = 1  # bump when the layout of an entry changes
 MAX_ENTRIES = 20_000  # beyond this many, the oldest entries are removed
-# results whose confirmation failed for reasons of the moment (a time limit on a busy machine,
-# a process that could not start) are not stored: the next run should try again
-_TRANSIENT = (
-    "did not finish within",
-    "could not start",
-    "process failed",
-    "failed (exit status",
-    "unexpected answer",
-    "could not be checked",
-)
 
 
 def content_hash(data: bytes) -> str:
@@ -277,12 +267,7 @@ def _storable(result: FileResult, settings: Settings) -> bool:
     # code run as it is may import anything installed, which is not tracked here
     if settings.confirm == "exec":
         return False
-    reasons = [(d.confirmation or {}).get("reason") for d in result.diagnostics]
-    return not any(
-        isinstance(text, str) and phrase in text
-        for text in [*reasons, *result.notes]
-        for phrase in _TRANSIENT
-    )
+    return not result.transient
 
 
 def _imported_siblings(path: Path, text: str) -> list[str]:

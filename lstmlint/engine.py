@@ -29,6 +29,9 @@ class FileResult:
     analysed: bool = False  # the file reached the rules (it may hold recurrent code)
     document: sources.SourceDocument | None = None
     modules: list[str] = field(default_factory=list)  # sibling modules the analysis read
+    # a confirmation failed for a reason of the moment (a time limit on a busy machine, a
+    # process that could not start): the result is not cached, so the next run tries again
+    transient: bool = False
 
 
 def _located(doc: sources.SourceDocument, span: Span) -> tuple[int | None, Span]:

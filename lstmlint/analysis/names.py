@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Hashable
 from contextlib import contextmanager
 from types import UnionType
@@ -179,6 +180,7 @@ class _Index:
         self.ends: list[int] = []
         self.attrs: set[int] = set()
         self.memo: dict[tuple[Hashable, int], object] = {}
+        self.kinds: dict[type | UnionType, tuple[list[int], list[cst.CSTNode]]] = {}
         order, ends = self.order, self.ends
         stack: list = [root]
         while stack:
@@ -194,6 +196,14 @@ class _Index:
             if type(current) is cst.Attribute:
                 self.attrs.add(id(current.attr))
             stack.extend(reversed(children(current)))
+
+    def of_kind(self, kind: type | UnionType) -> tuple[list[int], list[cst.CSTNode]]:
+        """Where the nodes of ``kind`` sit in the order, and the nodes (found once per kind)."""
+        found = self.kinds.get(kind)
+        if found is None:
+            starts = [i for i, n in enumerate(self.order) if _is_a(type(n), kind)]
+            found = self.kinds[kind] = (starts, [self.order[i] for i in starts])
+        return found
 
     def forget(self) -> None:
         for node in self.order:
@@ -216,7 +226,12 @@ def indexed(root: cst.CSTNode):
 
 def nodes_of(node: cst.CSTNode, kind: type | UnionType) -> list:
     """The nodes below ``node`` (itself first) that are a ``kind``, in source order."""
-    return memoised(kind, node, lambda root: [n for n in walk(root) if _is_a(type(n), kind)])
+    found = _WHERE.get(id(node))
+    if found is None:
+        return [n for n in walk(node) if _is_a(type(n), kind)]
+    index, start = found
+    starts, nodes = index.of_kind(kind)
+    return nodes[bisect_left(starts, start) : bisect_left(starts, index.ends[start])]
 
 
 _IS_A: dict[tuple[type, type | UnionType], bool] = {}

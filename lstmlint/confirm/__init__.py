@@ -24,8 +24,9 @@ def _no_experiment(diag: Diagnostic) -> dict:
     return {"status": "unconfirmed", "method": None, "reason": reason, "evidence": []}
 
 
-def confirm(diagnostics: Iterable[Diagnostic], timeout: float = DEFAULT_TIMEOUT) -> None:
-    """Attach a confirmation to every diagnostic (in place)."""
+def confirm(diagnostics: Iterable[Diagnostic], timeout: float = DEFAULT_TIMEOUT) -> bool:
+    """Attach a confirmation to every diagnostic (in place). False when the experiments could
+    not be run at that moment (their process failed or timed out), else True."""
     pending: dict[str, list[Diagnostic]] = {}
     specs: list[dict] = []
     for diag in diagnostics:
@@ -41,30 +42,37 @@ def confirm(diagnostics: Iterable[Diagnostic], timeout: float = DEFAULT_TIMEOUT)
             specs.append(spec)
         pending[key].append(diag)
     if not specs:
-        return
-    for key, result in zip(pending, _run(specs, timeout), strict=True):
+        return True
+    results, ran = _run(specs, timeout)
+    for key, result in zip(pending, results, strict=True):
         for diag in pending[key]:
             diag.confirmation = result
+    return ran
 
 
 def confirm_results(results: list, settings) -> None:
     """Attach a confirmation to every finding of ``results`` (``FileResult``s), in place."""
-    confirm(
+    ran = confirm(
         (d for r in results for d in r.diagnostics if d.code != "LST002"),
         settings.confirm_timeout,
     )
+    if not ran:
+        for result in results:
+            result.transient = result.transient or any(
+                d.facts.get("experiment") for d in result.diagnostics
+            )
     if settings.confirm in ("auto", "exec"):
         from lstmlint.harness import run_user_code
 
         run_user_code(results, settings)
 
 
-def _run(specs: list[dict], timeout: float) -> list[dict]:
-    def failed(reason: str) -> list[dict]:
-        return [
-            {"status": "unconfirmed", "method": "reference", "reason": reason, "evidence": []}
-            for _ in specs
-        ]
+def _run(specs: list[dict], timeout: float) -> tuple[list[dict], bool]:
+    """The result of every spec, and whether the experiments ran (False: a process failure)."""
+
+    def failed(reason: str) -> tuple[list[dict], bool]:
+        unconfirmed = {"status": "unconfirmed", "method": "reference", "reason": reason}
+        return [{**unconfirmed, "evidence": []} for _ in specs], False
 
     from lstmlint.child_process import ChildFailed, ask
 
@@ -74,7 +82,7 @@ def _run(specs: list[dict], timeout: float) -> list[dict]:
         return failed(f"the experiment process {exc}")
     if not isinstance(results, list) or len(results) != len(specs):
         return failed("the experiment process returned an unexpected answer")
-    return results
+    return results, True
 
 
 def evidence_line(confirmation: dict | None) -> str | None:

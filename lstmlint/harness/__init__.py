@@ -96,6 +96,7 @@ def _one_file(result, settings) -> None:
     }
     answer = _launch(job, settings.harness.timeout)
     if "error" in answer:
+        result.transient = result.transient or answer.get("transient", False)
         result.notes.append(f"your code could not be checked: {answer['error']}")
         _annotate(result, answer["error"])
         return
@@ -157,8 +158,13 @@ def _launch(job: dict, timeout: float) -> dict:
         try:
             answer = ask("lstmlint.harness.child", job, timeout, cwd=scratch, env=env)
         except ChildFailed as exc:
-            return {"error": f"the process running your code {exc}"}
-    return answer if isinstance(answer, dict) else {"error": "unexpected answer"}
+            return {"error": f"the process running your code {exc}", "transient": True}
+    if not isinstance(answer, dict):
+        return {
+            "error": "the process running your code gave an unexpected answer",
+            "transient": True,
+        }
+    return answer
 
 
 def _annotate(result, reason: str) -> None:
