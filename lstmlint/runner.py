@@ -62,7 +62,7 @@ def run(targets: list[Target], settings: Settings, progress=None) -> list[FileRe
         for index, target in enumerate(targets)
     ]
     results: list[FileResult | None] = [None] * len(targets)
-    workers = min(settings.jobs or _cores(), max(len(jobs), 1))
+    workers = min(settings.jobs or cores(), max(len(jobs), 1))
     executor = None
     if workers > 1 and len(jobs) >= SCREEN_IN_WORKERS_MIN:
         executor = _executor(workers, settings)
@@ -96,7 +96,7 @@ def run(targets: list[Target], settings: Settings, progress=None) -> list[FileRe
     return results
 
 
-def _cores() -> int:
+def cores() -> int:
     """The cores this process may run on (fewer than the machine's in a container)."""
     try:
         return len(os.sched_getaffinity(0)) or 1

@@ -265,15 +265,21 @@ def test_failed_confirmations_are_not_stored(
 ) -> None:
     from lstmlint import child_process
 
-    real, busy = child_process.ask, [True]
+    real, real_server, busy = child_process.ask, child_process.Server.ask, [True]
 
     def ask(*args, **kwargs):
         if busy[0]:
             raise child_process.ChildFailed("did not finish within 60 s")
         return real(*args, **kwargs)
 
+    def server_ask(self, *args, **kwargs):
+        if busy[0]:
+            raise child_process.ChildFailed("did not finish within 60 s")
+        return real_server(self, *args, **kwargs)
+
     # every child process (the reference experiments, your own code) fails the first time
     monkeypatch.setattr(child_process, "ask", ask)
+    monkeypatch.setattr(child_process.Server, "ask", server_ask)
     lint(capsys)
     busy[0] = False
     analysed.clear()

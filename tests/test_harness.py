@@ -468,3 +468,48 @@ def test_a_sibling_with_effects_when_loaded_is_not_run(tmp_path: Path, capsys) -
     _, out, _ = run(capsys, str(path))
     assert not marker.exists()
     assert "(in helper)" in " ".join(out.split())
+
+
+def test_one_file_s_code_cannot_change_the_next_file_s_check(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """Files checked by the same server process each run in a fork of their own."""
+    correct = (FIXTURES / "minchar" / "rnn_dict_correct.py").read_text()
+    header = "def lossFun(inputs, targets, hprev):\n"
+    leak = "    np.tanh = np.exp  # would leak into later checks made by the same process\n"
+    sabotage = correct.replace(header, header + leak, 1)
+    assert sabotage != correct
+    (tmp_path / "a_sabotage.py").write_text(sabotage)
+    (tmp_path / "b_correct.py").write_text(correct)
+    monkeypatch.setattr("lstmlint.runner.cores", lambda: 1)  # one thread: one server for both
+    _, out, _ = run(capsys, "--no-cache", "--format", "concise", str(tmp_path))
+    assert "a_sabotage.py" in out and "LST900" in out  # its own check saw the change
+    assert "b_correct.py" not in out
+
+
+def test_a_server_answers_after_a_request_that_hung(tmp_path: Path) -> None:
+    from lstmlint.child_process import Server
+
+    hang = (FIXTURES / "minchar" / "rnn_dict_correct.py").read_text()
+    header = "def lossFun(inputs, targets, hprev):\n"
+    hang = hang.replace(header, header + "    while True:\n        pass\n", 1)
+    (tmp_path / "hang.py").write_text(hang)
+    server = Server("lstmlint.harness.server")
+    try:
+        job = {
+            "path": str(tmp_path / "hang.py"),
+            "keep_imports": False,
+            "memory_mb": 1024,
+            "siblings": {},
+            "problems": plan.find_problems(extract.reduce_module(hang, tmp_path, False)),
+            "original": hang,
+            "all_fixed": None,
+            "without": {},
+        }
+        assert server.ask({"job": job, "timeout": 1}, 1) == {"failed": "did not finish within 1 s"}
+        process = server._process
+        job["original"] = "x = 1\n"  # nothing to check: an answer at once
+        reply = server.ask({"job": job, "timeout": 5}, 5)
+        assert "answer" in reply and server._process is process  # the same server answered
+    finally:
+        server.close()

@@ -1,9 +1,10 @@
 """Dynamic confirmation: prove each gradient finding with the bundled reference models.
 
 Findings carry an experiment spec in ``facts["experiment"]`` (see ``analysis.experiments``).
-All specs of a run are deduplicated and run in ONE child process with a time limit, so that
-nothing an experiment does can hang or crash lstmlint. Each finding then gets a
-``confirmation``: confirmed, refuted, unconfirmed (with the reason) or advice.
+All specs of a run are deduplicated and run in child processes (one per core when there are
+many) with a time limit, so that nothing an experiment does can hang or crash lstmlint. Each
+finding then gets a ``confirmation``: confirmed, refuted, unconfirmed (with the reason) or
+advice.
 """
 
 from __future__ import annotations
@@ -67,9 +68,27 @@ def confirm_results(results: list, settings) -> None:
         run_user_code(results, settings)
 
 
-def _run(specs: list[dict], timeout: float) -> tuple[list[dict], bool]:
-    """The result of every spec, and whether the experiments ran (False: a process failure)."""
+SPECS_PER_PROCESS = 8  # fewer than this many experiments are not worth another process
 
+
+def _run(specs: list[dict], timeout: float) -> tuple[list[dict], bool]:
+    """The result of every spec, and whether the experiments ran (False: a process failure).
+    The specs are shared out among one child process per core, each with the time limit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lstmlint.runner import cores
+
+    count = max(1, min(cores(), len(specs) // SPECS_PER_PROCESS))
+    size = -(-len(specs) // count)
+    parts = [specs[i : i + size] for i in range(0, len(specs), size)]
+    if len(parts) == 1:
+        return _run_part(specs, timeout)
+    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        answers = list(pool.map(lambda part: _run_part(part, timeout), parts))
+    return [r for results, _ in answers for r in results], all(ran for _, ran in answers)
+
+
+def _run_part(specs: list[dict], timeout: float) -> tuple[list[dict], bool]:
     def failed(reason: str) -> tuple[list[dict], bool]:
         unconfirmed = {"status": "unconfirmed", "method": "reference", "reason": reason}
         return [{**unconfirmed, "evidence": []} for _ in specs], False

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from lstmlint.diagnostics import Diagnostic, Severity, Span
 from lstmlint.harness import extract, plan
@@ -40,9 +41,16 @@ def run_user_code(results: list, settings: Any) -> None:
     jobs = [r for r in results if getattr(r, "analysed", False) and not r.unreadable]
     if not jobs:
         return
-    workers = max(1, min(len(jobs), os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(lambda r: _guarded(r, settings), jobs))
+    from lstmlint.runner import cores
+
+    workers = max(1, min(len(jobs), cores()))
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(lambda r: _guarded(r, settings), jobs))
+    finally:
+        for server in _servers.all:
+            server.close()
+        _servers.all.clear()
 
 
 def _guarded(result, settings) -> None:
@@ -143,22 +151,44 @@ def _unsafe(reduced, problems, siblings) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _launch(job: dict, timeout: float) -> dict:
-    from lstmlint.child_process import ChildFailed, ask
+class _Servers(threading.local):
+    """One server process per thread of a run (``server.py``), closed when the run ends."""
 
+    all: ClassVar[list] = []
+    server = None
+
+
+_servers = _Servers()
+
+
+def _child_env() -> dict[str, str]:
     # one BLAS thread: several files are checked at once, and the arrays are tiny
-    env = {
+    return {
         **os.environ,
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "PYTHONDONTWRITEBYTECODE": "1",  # the child may write no file at all
     }
-    with tempfile.TemporaryDirectory(prefix="lstmlint-run-") as scratch:
-        try:
-            answer = ask("lstmlint.harness.child", job, timeout, cwd=scratch, env=env)
-        except ChildFailed as exc:
-            return {"error": f"the process running your code {exc}", "transient": True}
+
+
+def _launch(job: dict, timeout: float) -> dict:
+    from lstmlint.child_process import ChildFailed, Server, ask
+
+    try:
+        if hasattr(os, "fork"):  # a fork of a process that has NumPy loaded already
+            if _servers.server is None:
+                _servers.server = Server("lstmlint.harness.server", env=_child_env())
+                _servers.all.append(_servers.server)
+            reply = _servers.server.ask({"job": job, "timeout": timeout}, timeout)
+            if "failed" in reply:
+                raise ChildFailed(reply["failed"])
+            answer = reply.get("answer")
+        else:
+            with tempfile.TemporaryDirectory(prefix="lstmlint-run-") as scratch:
+                answer = ask("lstmlint.harness.child", job, timeout, cwd=scratch, env=_child_env())
+    except ChildFailed as exc:
+        return {"error": f"the process running your code {exc}", "transient": True}
     if not isinstance(answer, dict):
         return {
             "error": "the process running your code gave an unexpected answer",

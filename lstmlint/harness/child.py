@@ -152,20 +152,26 @@ def run(job: dict) -> dict:
     return {"problems": answers}
 
 
-def main() -> None:
-    job = json.loads(sys.stdin.read())
+def answer(job: dict) -> dict:
+    """The answer to ``job``, in this process (which it limits): what the user's code prints
+    is captured and dropped, and nothing it raises escapes."""
     sys.dont_write_bytecode = True
     _limit(job["memory_mb"])
-    real_stdout = sys.stdout
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
         try:
-            answer = run(job)
+            return run(job)
         except MemoryError:
-            answer = {"error": f"your code needed more than {job['memory_mb']} MiB"}
+            return {"error": f"your code needed more than {job['memory_mb']} MiB"}
         except BaseException as exc:  # SystemExit from user code included
-            answer = {"error": f"{exc.__class__.__name__}: {exc}"}
-    real_stdout.write(json.dumps(answer, default=float))
+            return {"error": f"{exc.__class__.__name__}: {exc}"}
+
+
+def main() -> None:
+    job = json.loads(sys.stdin.read())
+    real_stdout = sys.stdout
+    found = answer(job)
+    real_stdout.write(json.dumps(found, default=float))
     real_stdout.flush()
     os._exit(0)  # no atexit handler of user code runs
 
