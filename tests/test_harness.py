@@ -365,6 +365,36 @@ def test_an_error_the_fixes_made_is_blamed_on_the_fixes() -> None:
     assert all(d.confirmation["fix_verified"] is False for d in found)
 
 
+def test_the_one_fix_that_breaks_correct_code_is_singled_out() -> None:
+    outcome = {
+        "original": _verdicts({"W": 0.5, "b": 1e-9}),
+        "all_fixed": _verdicts({"W": 1e-9, "b": 0.3}),  # the second fix broke b
+        "without": {"0": _verdicts({"W": 0.5, "b": 0.3}), "1": _verdicts({"W": 1e-9, "b": 1e-9})},
+    }
+    (needed, wrong), extra = _judged(outcome)
+    assert wrong.confirmation["status"] == "refuted"
+    assert wrong.confirmation["method"] == "your-code"
+    # the first fix, applied alone, made the code exact: it stays confirmed and its fix allowed
+    assert needed.confirmation["status"] == "confirmed"
+    assert needed.confirmation.get("fix_verified") is not False
+    assert extra == []
+
+
+def test_no_fix_is_singled_out_when_none_or_several_would_do() -> None:
+    for without in (
+        {"0": _verdicts({"W": 0.5, "b": 0.3}), "1": _verdicts({"W": 0.5, "b": 0.3})},
+        {"0": _verdicts({"W": 1e-9, "b": 1e-9}), "1": _verdicts({"W": 1e-9, "b": 1e-9})},
+    ):
+        outcome = {
+            "original": _verdicts({"W": 0.5, "b": 1e-9}),
+            "all_fixed": _verdicts({"W": 1e-9, "b": 0.3}),
+            "without": without,
+        }
+        found, _ = _judged(outcome)
+        assert [d.confirmation["status"] for d in found] == ["confirmed", "confirmed"]
+        assert all(d.confirmation["fix_verified"] is False for d in found)
+
+
 def test_what_runs_at_definition_time_is_checked_too() -> None:
     text = (
         "import os\nimport numpy as np\n"

@@ -284,6 +284,8 @@ def _judge(result, doc, reduced, problem, outcome, fixable, settings) -> None:
                     "evidence": [],
                 }
         return
+    if fixed is not None and fixed["status"] == "ok" and _one_wrong_fix(outcome, fixable, mine):
+        return
     if fixed is not None and fixed["status"] == "ok" and _fixes_suspect(original, fixed, mine):
         for diag in fixable:
             if diag in mine and diag.confirmation is not None:
@@ -304,6 +306,24 @@ def _judge(result, doc, reduced, problem, outcome, fixable, settings) -> None:
         if name in before and error <= WORSE_BY * before[name]
     ]
     _report_unexplained(result, doc, reduced, problem, remaining, how, settings)
+
+
+def _one_wrong_fix(outcome: dict, fixable: list[Diagnostic], mine: list[Diagnostic]) -> bool:
+    """Every fix together leaves the code inexact, but every fix except one makes it exact:
+    that one finding is not a bug (its fix breaks correct code), and the others' fixes are
+    verified together. False when no single finding is singled out."""
+    without = outcome.get("without", {})
+    wrong = [i for i, _ in enumerate(fixable) if _passes(without.get(str(i)))]
+    if len(wrong) != 1 or fixable[wrong[0]] not in mine:
+        return False
+    fixable[wrong[0]].confirmation = {
+        "status": "refuted",
+        "method": METHOD,
+        "reason": "with every other fix applied, your code's gradients are exact as this code "
+        "stands, and its fix makes them wrong",
+        "evidence": [],
+    }
+    return True
 
 
 def _fixes_suspect(original: dict, fixed: dict, mine: list[Diagnostic]) -> bool:

@@ -1,8 +1,8 @@
 """The child process that runs a user's own forward and backward: ``python -m lstmlint.harness.child``.
 
 It reads one job (JSON on stdin), caps its own memory, and for each problem gradient-checks the
-original code, then the code with every known fix, then (when that is exact) the code with
-every fix but one, one finding at a time. Only the reduced modules (definitions and simple
+original code, then the code with every known fix, then the code with every fix but one, one
+finding at a time. Only the reduced modules (definitions and simple
 constants, see ``extract``) are executed; what the user's code prints is captured and dropped.
 The answer is one JSON object on the real stdout.
 """
@@ -137,7 +137,9 @@ def run(job: dict) -> dict:
             if answer["original"]["status"] == "ok" and not _passes(answer["original"]):
                 if job["all_fixed"] is not None:
                     answer["all_fixed"] = _check(loader, problem, job["all_fixed"], how)
-                    if _passes(answer["all_fixed"]):
+                    # every fix but one: which fix was needed (all of them make the code
+                    # exact), or which one is wrong (all of them do not)
+                    if answer["all_fixed"]["status"] == "ok":
                         answer["without"] = {
                             key: _check(loader, problem, text, how)
                             for key, text in job["without"].items()
