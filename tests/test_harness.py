@@ -365,6 +365,22 @@ def test_an_error_the_fixes_made_is_blamed_on_the_fixes() -> None:
     assert all(d.confirmation["fix_verified"] is False for d in found)
 
 
+def test_a_fix_that_makes_a_gradient_far_better_is_confirmed_beside_an_unfixable_bug() -> None:
+    outcome = {
+        "original": _verdicts({"W": 0.5, "b": 0.4}),
+        "all_fixed": _verdicts({"W": 0.02, "b": 0.4}),  # b stays wrong: the unfixable finding
+        "without": {"0": _verdicts({"W": 0.5, "b": 0.4})},
+    }
+    (fixed, unfixable), extra = _judged(outcome, with_edits=(True, False))
+    assert fixed.confirmation["method"] == "your-code"
+    assert fixed.confirmation["evidence"] == [{"param": "W", "error": 0.5, "fixed_error": 0.02}]
+    assert unfixable.confirmation["method"] == "reference"
+    assert extra == []
+    outcome["without"] = {"0": _verdicts({"W": 0.05, "b": 0.4})}  # not ten times worse
+    (fixed, _), _ = _judged(outcome, with_edits=(True, False))
+    assert fixed.confirmation["method"] == "reference"
+
+
 def test_the_one_fix_that_breaks_correct_code_is_singled_out() -> None:
     outcome = {
         "original": _verdicts({"W": 0.5, "b": 1e-9}),

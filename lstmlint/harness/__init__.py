@@ -294,6 +294,7 @@ def _judge(result, doc, reduced, problem, outcome, fixable, settings) -> None:
     if fixable and fixed is None:
         return  # some fixes overlap, so "after every known fix" was not measured
     if any(not d.edits for d in mine):
+        _confirm_where_better(outcome, fixable, mine)
         return  # a finding without an automatic fix may explain the error
     if fixed is not None and fixed["status"] != "ok":
         return
@@ -306,6 +307,33 @@ def _judge(result, doc, reduced, problem, outcome, fixable, settings) -> None:
         if name in before and error <= WORSE_BY * before[name]
     ]
     _report_unexplained(result, doc, reduced, problem, remaining, how, settings)
+
+
+def _confirm_where_better(outcome: dict, fixable: list[Diagnostic], mine: list[Diagnostic]) -> None:
+    """With a finding left that has no automatic fix, the code is never exact; but a gradient
+    that is far worse without this fix than with every fix still proves this finding."""
+    fixed, without = outcome.get("all_fixed"), outcome.get("without", {})
+    if not fixed or fixed["status"] != "ok":
+        return
+    for index, diag in enumerate(fixable):
+        left = without.get(str(index))
+        if diag not in mine or not left or left["status"] != "ok":
+            continue
+        worse = [
+            (name, error)
+            for name, error in _failing(left)
+            if error > WORSE_BY * max(fixed["params"].get(name, {}).get("error", error), 1e-12)
+        ]
+        if worse:
+            diag.confirmation = {
+                "status": "confirmed",
+                "method": METHOD,
+                "reason": "other gradients stay inexact: a finding without an automatic fix",
+                "evidence": [
+                    {"param": name, "error": error, "fixed_error": fixed["params"][name]["error"]}
+                    for name, error in worse
+                ],
+            }
 
 
 def _one_wrong_fix(outcome: dict, fixable: list[Diagnostic], mine: list[Diagnostic]) -> bool:
