@@ -559,3 +559,11 @@ def test_a_server_answers_after_a_request_that_hung(tmp_path: Path) -> None:
         assert "answer" in reply and server._process is process  # the same server answered
     finally:
         server.close()
+
+
+def test_without_fork_each_file_gets_a_fresh_process(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Systems without ``os.fork`` run ``python -m lstmlint.harness.child`` once per file."""
+    (path,) = _copy(tmp_path, "minchar/rnn_dict_buggy.py")
+    monkeypatch.delattr("os.fork")
+    found = _json(capsys, "--no-cache", "--jobs", "1", path)
+    assert found and {d["confirmation"]["method"] for d in found} == {"your-code"}
