@@ -154,3 +154,17 @@ def swap(program: str, old: str, new: str) -> str:
     if program.count(old) != 1:
         raise ValueError(f"{old!r} occurs {program.count(old)} times")
     return program.replace(old, new)
+
+
+# the forward writes each step's update equation inside the append to the history
+LSTM_APPENDED_EQUATIONS = swap(
+    swap(
+        swap(
+            LSTM_PREPENDED, "        c = f * c + i * g\n", "        cs.append(f * cs[-1] + i * g)\n"
+        ),
+        "        h = o * np.tanh(c)\n",
+        "        hs.append(o * np.tanh(cs[-1]))\n        h = hs[-1]\n",
+    ),
+    "        cs.append(c); os_.append(o); hs.append(h)\n",
+    "        os_.append(o)\n",
+)

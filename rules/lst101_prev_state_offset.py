@@ -43,6 +43,8 @@ Autofix
     valid = [
         Valid(LSTM_PREPENDED),
         Valid(MINCHAR_RNN),
+        # a readout's weight gradient written as a broadcast product needs the current h
+        Valid(swap(LSTM_PREPENDED, "dWy += dy @ h[t + 1].T", "dWy += dy * h[t + 1].T")),
     ]
     invalid = [
         Invalid(

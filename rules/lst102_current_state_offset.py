@@ -3,7 +3,9 @@ from collections.abc import Iterator
 from lstmlint.analysis.offsets import offset_problems
 from lstmlint.rule import Invalid, Report, Rule, Valid, reports_for
 
-from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
+from ._programs import CS231N_STEP, LSTM_APPENDED_EQUATIONS, LSTM_PREPENDED, MINCHAR_RNN, swap
+
+_CELL_DERIVATIVE = "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)"
 
 
 class CurrentStateOffset(Rule):
@@ -38,6 +40,14 @@ Autofix
         Invalid(
             swap(LSTM_PREPENDED, "dWy += dy @ h[t + 1].T", "dWy += dy @ h[t].T  # bug"),
             fixed=swap(LSTM_PREPENDED, "dWy += dy @ h[t + 1].T", "dWy += dy @ h[t + 1].T  # bug"),
+        ),
+        Invalid(
+            swap(
+                LSTM_APPENDED_EQUATIONS,
+                _CELL_DERIVATIVE,
+                _CELL_DERIVATIVE.replace("C[t + 1]", "C[t]") + "  # bug",
+            ),
+            fixed=swap(LSTM_APPENDED_EQUATIONS, _CELL_DERIVATIVE, _CELL_DERIVATIVE + "  # bug"),
         ),
         Invalid(
             swap(

@@ -5,6 +5,11 @@ from lstmlint.rule import Invalid, Report, Rule, Valid, reports_for
 
 from ._programs import CS231N_STEP, LSTM_PREPENDED, swap
 
+_SIGMOID_DEF = """def sigmoid(x, derivative=False):
+    s = 1 / (1 + np.exp(-x))
+    return s * (1 - s) if derivative else s
+"""
+
 
 class ActivationInsteadOfDerivative(Rule):
     code = "LST202"
@@ -42,6 +47,19 @@ Autofix
             swap(LSTM_PREPENDED, "df = df * f[t] * (1 - f[t])", "df = sigmoid(f[t]) * df  # bug"),
             fixed=swap(
                 LSTM_PREPENDED, "df = df * f[t] * (1 - f[t])", "df = f[t] * (1 - f[t]) * df  # bug"
+            ),
+        ),
+        # the activation helper written as a lambda
+        Invalid(
+            swap(
+                swap(LSTM_PREPENDED, _SIGMOID_DEF, "sigmoid = lambda x: 1 / (1 + np.exp(-x))\n"),
+                "df = df * f[t] * (1 - f[t])",
+                "df = sigmoid(f[t]) * df  # bug",
+            ),
+            fixed=swap(
+                swap(LSTM_PREPENDED, _SIGMOID_DEF, "sigmoid = lambda x: 1 / (1 + np.exp(-x))\n"),
+                "df = df * f[t] * (1 - f[t])",
+                "df = f[t] * (1 - f[t]) * df  # bug",
             ),
         ),
     ]

@@ -8,7 +8,7 @@ from lstmlint.analysis.gradients import (
     carries,
     dead_store_edits,
     forget_edits,
-    forget_factor,
+    lacks_forget_gate,
     step_cell_carries,
 )
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
@@ -28,7 +28,9 @@ What it finds
       and the carried one stays zero;
     - is assigned but never read: the step's gradient never receives it;
     - is the cell gradient carried without the forget gate: ``dC_next = dC`` instead of
-      ``dC_next = dC * f[t]``.
+      ``dC_next = dC * f[t]``. A factor that may be the forget gate without being recognised
+      as one (a sigmoid computed on the spot, a value the backward did not compute and the
+      analysis knows nothing about) counts as the gate.
     It also reports a per-step backward that returns the cell gradient without the forget
     gate (``dprev_c = dnext_c``).
 
@@ -64,6 +66,17 @@ Autofix
         # the carried gradient overwritten in place
         Valid(swap(MINCHAR_RNN, "dhnext = Whh.T @ dhraw", "dhnext[:] = Whh.T @ dhraw")),
         Valid(swap(MINCHAR_RNN, "dhnext = Whh.T @ dhraw", "np.dot(Whh.T, dhraw, out=dhnext)")),
+        # the forget gate recomputed in the backward, or read from a value not recognised
+        Valid(
+            swap(LSTM_PREPENDED, "dC_next = dC * f[t]", "dC_next = dC * sigmoid(Wf @ zs[t] + bf)")
+        ),
+        Valid(
+            swap(
+                swap(LSTM_PREPENDED, "dC_next = dC * f[t]", "dC_next = dC * gates[t][0]"),
+                "    loss = 0.0\n",
+                "    loss = 0.0\n    gates = list(zip(f, i, g, o))\n",
+            )
+        ),
     ]
     invalid = [
         Invalid(
@@ -110,7 +123,9 @@ Autofix
             elif carry.is_cell:
                 for statement, point in carry.writes:
                     value = statement_value(statement)
-                    if value is not None and not forget_factor(model.reader(point), value):
+                    if value is not None and lacks_forget_gate(
+                        model.reader(point), value, carry.assigned
+                    ):
                         yield Report(
                             statement,
                             f"the cell gradient is carried to the previous step as `{cst.Module([]).code_for_node(value)}` "

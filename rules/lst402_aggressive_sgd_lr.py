@@ -22,6 +22,23 @@ def train(params, data):
 """
 
 
+OPTIMISER = """
+
+class SGD:
+    def step(self, params, grads, lr=1e-2):
+        for p, g in zip(params, grads):
+            p -= lr * g
+
+
+def train(params, data):
+    optimiser = SGD()
+    for inputs, targets in data:
+        h, c = np.zeros((4, 1)), np.zeros((4, 1))
+        zs, fs, is_, gs, cs, os_, hs, ys = forward(inputs, h, c, params)
+        loss, grads = backward(zs, fs, is_, gs, cs, os_, hs, ys, targets, params)
+"""
+
+
 class AggressiveSgdLr(Rule):
     code = "LST402"
     name = "aggressive-sgd-lr"
@@ -30,7 +47,8 @@ class AggressiveSgdLr(Rule):
     doc = """
 What it finds
     A learning rate of 0.1 or more used in a plain SGD step (``p -= lr * g``), written in the
-    update, in an assignment, as the default of an update function or at its call site.
+    update, in an assignment, as the default of an update function or at its call site (also
+    a method's, ``optimiser.step(params, grads, lr=0.5)``, when one class defines it).
     Adagrad, RMSprop and Adam steps (which divide by a square root) are not reported.
 
 Why it matters
@@ -46,14 +64,19 @@ Fix
 Autofix
     None: it is advice; the learning rate to use (or another optimiser) is a choice.
 """
-    valid = [Valid(LSTM_PREPENDED + TRAIN)]
+    valid = [
+        Valid(LSTM_PREPENDED + TRAIN),
+        Valid(LSTM_PREPENDED + OPTIMISER + "    optimiser.step(params, grads)\n"),
+    ]
     invalid = [
         Invalid(
             LSTM_PREPENDED
             + TRAIN.replace(
                 "update(params, grads, lr=1e-2)", "update(params, grads, lr=1e-1)  # bug"
             )
-        )
+        ),
+        # the update is a method, called on an instance
+        Invalid(LSTM_PREPENDED + OPTIMISER + "    optimiser.step(params, grads, lr=0.5)  # bug\n"),
     ]
 
     def check(self, model) -> Iterator[Report]:

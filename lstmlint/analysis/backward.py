@@ -106,6 +106,7 @@ class _StateReads:
         self.logit_gradients = logit_gradients
         self.preact = preact
         self.found: list[StateRead] = []
+        self.gru = any(label.gate in ("z", "r") for label in reader.flow.labels.values())
 
     def visit(
         self, node: cst.BaseExpression, expected: int | None, context: str | None = None
@@ -173,6 +174,10 @@ class _StateReads:
             if _is_state(fact):
                 if fact.act == "tanh":
                     expected = None  # vanilla h: its context comes from the derivative groups
+                elif fact.state == "h" and not self.gru:
+                    # an LSTM's h meets a gradient elementwise only outside the recurrence
+                    # (``dw_out += err * h``, a readout's weight): no step can be told
+                    expected = None
                 else:
                     expected = PREVIOUS if has_gradient else None
                 self.found.append(StateRead(fact.origin, fact, expected, self.point, "factor"))

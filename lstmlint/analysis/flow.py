@@ -351,12 +351,7 @@ class _ScopeWalk:
             labels = self._recognise(small.targets[-1].target, small.value)
             for target in small.targets:
                 self._bind(target.target, value, small.value)
-            for key, label in labels.items():
-                self.flow.labels[(self.scope.name, key)] = _apply_label(
-                    self.flow.labels.get((self.scope.name, key)), label
-                )
-                if key in self.env or (label.kind == F.STATE and not key.endswith("[]")):
-                    self.env[key] = _apply_label(self.env.get(key), label)
+            self._apply_labels(labels)
             self._label_pre_activation(small.targets[-1].target, small.value)
             self._register_tuple(small.value, value)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
@@ -380,6 +375,14 @@ class _ScopeWalk:
                     self.flow.versions.changed(("returns", self.scope.name))
                 self.scope.returns = fact
             self._register_tuple(small.value, fact)
+
+    def _apply_labels(self, labels: dict[str, Fact]) -> None:
+        for key, label in labels.items():
+            self.flow.labels[(self.scope.name, key)] = _apply_label(
+                self.flow.labels.get((self.scope.name, key)), label
+            )
+            if key in self.env or (label.kind == F.STATE and not key.endswith("[]")):
+                self.env[key] = _apply_label(self.env.get(key), label)
 
     def _label_pre_activation(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         """``f = sigmoid(af)``: ``af`` holds the pre-activation of a sigmoid (of gate f, once known)."""
@@ -556,6 +559,8 @@ class _ScopeWalk:
         key = key_of(node.func.value)
         if key is None or not node.args:
             return
+        # hs.append(o * np.tanh(cs[-1])): the update equation written inside the append
+        self._apply_labels(self._recognise_key(f"{key}[]", node.args[0].value))
         fact = self._fact(node.args[0].value)
         label = self.flow.labels.get((self.scope.name, key + "[]"))
         fact = _apply_label(fact, label) if fact is not None else label
@@ -596,15 +601,15 @@ class _ScopeWalk:
 
     # recognising the cell equations ----------------------------------------------------
     def _recognise(self, target: cst.BaseExpression, value: cst.BaseExpression) -> dict[str, Fact]:
-        reader = FactReader(self.flow, self.scope, self.env, self.time_loop, False)
         target_key = key_of(target)
         if target_key is None and isinstance(target, cst.Subscript):
             base = key_of(target.value)
             target_key = f"{base}[]" if base else None
-        if target_key is None:
-            return {}
-        labels = recognise_equation(value, reader, target_key)
-        return labels
+        return self._recognise_key(target_key, value) if target_key is not None else {}
+
+    def _recognise_key(self, target_key: str, value: cst.BaseExpression) -> dict[str, Fact]:
+        reader = FactReader(self.flow, self.scope, self.env, self.time_loop, False)
+        return recognise_equation(value, reader, target_key)
 
 
 def recognise_equation(

@@ -38,6 +38,7 @@ class Carry:
     writes: list[tuple[cst.CSTNode, Point]] = field(default_factory=list)
     is_cell: bool = False
     loop: LoopInfo | None = None
+    assigned: frozenset[str] = frozenset()  # names the loop body assigns (gradients, mostly)
 
 
 def _regions(points: list[Point]) -> list[list[Point]]:
@@ -382,6 +383,9 @@ def _carries(model) -> list[Carry]:
             ):
                 continue  # an accumulator (dW += ...) or a history indexed by time, not a carried gradient
             carry.is_cell = bool(feeds.get(carry.name, set()) & cellgrad)
+            carry.assigned = frozenset(
+                name for point in points for name in _target_names(point.statement)
+            )
             result.append(carry)
     return result
 
@@ -452,6 +456,36 @@ def forget_factor(reader, value: cst.BaseExpression) -> bool:
     return False
 
 
+def lacks_forget_gate(reader, value: cst.BaseExpression, assigned: frozenset[str]) -> bool:
+    """The carried cell gradient ``value`` has no factor that is, or may be, the forget gate.
+
+    A factor may be the gate without being recognised as one: a sigmoid computed on the spot
+    (``dc * sigmoid(a_f)``), a stored sigmoid of an unknown gate, or a value the analysis knows
+    nothing about that the backward loop did not compute (``dc * fs[t]``). Only a carry made of
+    gradients and of values known to be something else is reported."""
+    if forget_factor(reader, value):
+        return False
+    for _, term in terms(value):
+        for part in factors(term):
+            bare = strip_transpose(part)
+            if reader.activation_call(bare) == "sigmoid":
+                return False
+            if not isinstance(bare, cst.Name | cst.Attribute | cst.Subscript):
+                continue
+            fact = reader.fact(bare)
+            if fact is None and (key_of(_base(bare)) or "") not in assigned:
+                return False
+            if fact is not None and fact.kind == F.ACT and fact.act == "sigmoid" and not fact.gate:
+                return False
+    return True
+
+
+def _base(node: cst.BaseExpression) -> cst.BaseExpression:
+    while isinstance(node, cst.Subscript):
+        node = node.value
+    return node
+
+
 def _has_cell_derivative(reader, point: Point) -> bool:
     return any(
         g.kind not in (None, IDENTITY, ACT) and g.fact.kind == F.STATE and g.fact.state == "c"
@@ -491,7 +525,7 @@ def step_cell_carries(model) -> list[tuple[cst.CSTNode, cst.BaseExpression]]:
             reads = {n.value for n in _reads(value)}
             if (
                 reads & cellgrad
-                and not forget_factor(model.reader(point), value)
+                and lacks_forget_gate(model.reader(point), value, frozenset(assigned))
                 and matmul_operands(value) is None
             ):
                 problems.append((statement, value))

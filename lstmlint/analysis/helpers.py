@@ -91,7 +91,10 @@ class ModuleContext:
         if not isinstance(statement, cst.SimpleStatementLine):
             return
         for small in statement.body:
-            if isinstance(small, cst.Import):
+            lambda_def = _lambda_function(small)
+            if lambda_def is not None:
+                self.functions[lambda_def.name.value] = FunctionRef(lambda_def, self)
+            elif isinstance(small, cst.Import):
                 for alias in small.names:
                     full = dotted(alias.name) or ""
                     local = (
@@ -165,6 +168,19 @@ class ModuleContext:
             if spec is not None:
                 specs[name] = spec
         return specs
+
+
+def _lambda_function(small: cst.BaseSmallStatement) -> cst.FunctionDef | None:
+    """``sigmoid = lambda x: 1 / (1 + np.exp(-x))`` read as the ``def`` it stands for."""
+    if (
+        not isinstance(small, cst.Assign)
+        or len(small.targets) != 1
+        or not isinstance(small.targets[0].target, cst.Name)
+        or not isinstance(small.value, cst.Lambda)
+    ):
+        return None
+    body = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Return(small.value.body)])])
+    return cst.FunctionDef(name=small.targets[0].target, params=small.value.params, body=body)
 
 
 class ModuleLoader:

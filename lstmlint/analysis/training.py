@@ -539,9 +539,17 @@ def _update_calls(model) -> list[tuple[cst.Call, cst.FunctionDef]]:
 def _find_update_calls(model) -> list[tuple[cst.Call, cst.FunctionDef]]:
     calls = []
     functions = model.context.all_functions
+    methods: dict[str, list] = {}
+    for key, ref in functions.items():
+        if key.count(".") == 1:  # Class.method
+            methods.setdefault(key.split(".")[1], []).append(ref)
     for call in _module_calls(model):
         name = dotted(call.func)
         ref = functions.get(name) if name else None
+        if ref is None and name and "." in name:
+            # model.step(grads, lr=0.5): the one method of that name among the classes
+            found = methods.get(name.rsplit(".", 1)[1], [])
+            ref = found[0] if len(found) == 1 else None
         if ref is not None:
             calls.append((call, ref.node))
     return calls
