@@ -348,7 +348,7 @@ def _leaves(reader: FactReader, node: cst.BaseExpression) -> list[tuple[cst.Base
         for child in children(n):
             if isinstance(child, cst.BaseExpression):
                 visit(child)
-            elif isinstance(child, cst.Arg):
+            elif isinstance(child, cst.Arg | cst.BaseElement):  # call arguments, list items
                 visit(child.value)
 
     visit(node)
@@ -434,12 +434,17 @@ def _groups_in(
                 entry[2].append(part)
             elif len(texts) > 1 and len(parts) > 1:
                 _groups_in(reader, point, part, found, depth + 1)
-            elif len(texts) > 1 and isinstance(part, cst.BinaryOperation | cst.Call):
-                for child in (
-                    (part.left, part.right)
-                    if isinstance(part, cst.BinaryOperation)
-                    else [a.value for a in part.args]
-                ):
+            elif len(texts) > 1 and isinstance(
+                part, cst.BinaryOperation | cst.Call | cst.List | cst.Tuple
+            ):
+                # np.concatenate([...]) of the gates' gradients: each element on its own
+                if isinstance(part, cst.BinaryOperation):
+                    inner = [part.left, part.right]
+                elif isinstance(part, cst.Call):
+                    inner = [a.value for a in part.args]
+                else:
+                    inner = [e.value for e in part.elements]
+                for child in inner:
                     _groups_in(reader, point, child, found, depth + 1)
         for text, (leaf, fact, nodes) in by_leaf.items():
             act, level = _leaf_level(fact)

@@ -128,6 +128,7 @@ class _Marks:
         parts = factors(term)
         partner = None
         inherited: set[str] = set()
+        unnamed_derivative = False
         in_derivative = {id(n) for g in found if g.kind not in (IDENTITY, None) for n in g.nodes}
         for part in parts:
             marks = self.of(part)
@@ -142,6 +143,12 @@ class _Marks:
             )
             if id(part) in in_derivative:
                 continue
+            if isinstance(bare, cst.Call):
+                called = reader.fact(bare)
+                if called is not None and called.kind == F.DERIV:
+                    # sigmoid(a_f, derivative=True) on a value not recognised as a gate's: a
+                    # derivative is there, of a gate that cannot be told
+                    unnamed_derivative = True
             if fact is not None and fact.kind == F.STATE and fact.state == "c":
                 partner = "f"
             elif fact is not None and fact.kind == F.ACT and fact.gate in PARTNERS:
@@ -155,7 +162,7 @@ class _Marks:
             operands = matmul_operands(part)
             if operands is not None and any(self.of(o) or _is_prob(reader, o) for o in operands):
                 inherited.add("needs:h")
-        derived = set()
+        derived = {"deriv:*"} if unnamed_derivative else set()
         for group in found:
             if group.kind in (IDENTITY, None) or not any(n in parts for n in group.nodes):
                 continue
