@@ -525,6 +525,13 @@ class _ScopeWalk:
         convention = seq.convention
         label = self.flow.labels.get((self.scope.name, key + "[]"))
         elem_fact = _apply_label(fact, label) if fact is not None else label
+        span = _segment(target)
+        if fact is not None and span is not None and span != (0, 99):
+            # gates[t, :, :3*H] = sigmoid(...): one stretch of a step's stacked gates
+            known = seq.elem.segments if seq.elem is not None else ()
+            kept = tuple(s for s in known if (s[0], s[1]) != span)
+            elem_fact = Fact(F.PRE, segments=(*kept, (span[0], span[1], fact)))
+            seq = seq.with_(elem=None)
         if constant is not None:
             if self.loop_depth <= self.append_depth.get(key, 99) and constant in (-1, 0):
                 if constant == -1 and container != "array":
@@ -952,7 +959,13 @@ class FactReader:
         if base is None:
             return None
         if base.kind == F.SEQ:
-            return self._element(node, base)
+            found = self._element(node, base)
+            span = _segment(node) if found is not None and found.segments else None
+            if span is not None:  # gates[t, :, H:2*H]: one gate out of a step's stacked gates
+                return next(
+                    (f for a, b, f in found.segments if a <= span[0] and span[1] <= b), None
+                )
+            return found
         if base.kind == F.TUPLE:
             index = _index(node)
             if isinstance(index, cst.Integer):

@@ -349,6 +349,7 @@ def _carries(model) -> list[Carry]:
             for n in _subscripts(statement_value(p.statement))
         }
         feeds: dict[str, set[str]] = {}
+        defs: dict[str, cst.BaseExpression] = {}
         for point in points:
             statement = point.statement
             value = statement_value(statement)
@@ -359,14 +360,19 @@ def _carries(model) -> list[Carry]:
             found = groups(reader, point)
             if any(
                 g.kind not in (None, IDENTITY, ACT)
-                and g.fact.kind == F.STATE
-                and g.fact.state == "c"
+                and (
+                    g.fact.kind == F.STATE
+                    and g.fact.state == "c"
+                    or _tanh_of_cell(reader, g.leaf, defs)
+                )
                 for g in found
             ) or (
                 any(n.value in cellgrad for n in _reads(value))
                 and not _has_gate_factor(reader, value)
             ):
                 cellgrad.update(t for t in targets)
+            for target in targets:
+                defs[target] = value
             subscripted = {n.value.value for n in _subscripts(value)}
             for name in _reads(value):
                 if (
@@ -395,6 +401,16 @@ def _carries(model) -> list[Carry]:
             )
             result.append(carry)
     return result
+
+
+def _tanh_of_cell(reader, node: cst.BaseExpression, defs: dict[str, cst.BaseExpression]) -> bool:
+    """``tc`` in ``1 - tc ** 2`` after ``tc = np.tanh(c[t + 1])``: the cell's tanh, hoisted."""
+    definition = defs.get(node.value) if isinstance(node, cst.Name) else None
+    if definition is None or reader.activation_call(definition) != "tanh":
+        return False
+    inner = reader.call_argument(definition)
+    fact = reader.fact(inner) if inner is not None else None
+    return fact is not None and fact.kind == F.STATE and fact.state == "c"
 
 
 def _written_in_place(statement: cst.CSTNode, value: cst.BaseExpression) -> list[str]:
