@@ -209,6 +209,8 @@ class _ScopeWalk:
         self.loop_depth = 0
         self.append_depth: dict[str, int] = {}
         self.initial_only: set[str] = set()  # histories holding just their initial element so far
+        self._carried: frozenset[str] | set[str] = set()  # assigned in the forward loop around
+        self._assigned_here: set[str] = set()  # assigned so far in the loop around
         for param in scope.params:
             fact = flow.param_facts.get((scope.name, param))
             label = flow.labels.get((scope.name, param))
@@ -288,9 +290,10 @@ class _ScopeWalk:
             if info is not None and info.loop.direction == FORWARD
             else set()
         )
-        self._carried, previous = carried, getattr(self, "_carried", set())
+        self._carried, previous = carried, self._carried
+        self._assigned_here, assigned_before = set(), self._assigned_here
         self._suite(node.body)
-        self._carried = previous
+        self._carried, self._assigned_here = previous, assigned_before | self._assigned_here
         self.loop_depth -= 1
         self.backward_depth -= backward
         if info is not None:
@@ -430,7 +433,7 @@ class _ScopeWalk:
             self.flow.param_facts[key] = F.merge(self.flow.param_facts.get(key), fact)
         elif (
             isinstance(value, cst.Name)
-            and value.value in getattr(self, "_carried", set())
+            and value.value in self._carried
             and value.value not in self.env
         ):
             # a loop-carried state handed to a step function: the callee sees the previous step's state
@@ -457,6 +460,7 @@ class _ScopeWalk:
         key = key_of(target)
         if key is None:
             return
+        self._assigned_here.add(key)
         label = self.flow.labels.get((self.scope.name, key))
         fact = (
             _apply_label(fact, label) if label and fact is not None and fact.kind != F.SEQ else fact
@@ -585,7 +589,16 @@ class _ScopeWalk:
         if seq is None or seq.kind != F.SEQ:
             seq = Fact(F.SEQ, container="list", convention=None)
         first_depth = self.append_depth.setdefault(key, self.loop_depth)
-        if self.loop_depth > first_depth:
+        argument = node.args[0].value
+        if (
+            isinstance(argument, cst.Name)
+            and argument.value in self._carried
+            and argument.value not in self._assigned_here
+        ):
+            # cs.append(c) before this step's c is computed: it keeps the previous step's state,
+            # so step t is stored at index t + 1, as if the initial state came first
+            convention, elem = F.PREPENDED, F.merge(seq.elem, fact)
+        elif self.loop_depth > first_depth:
             # appended in a loop after an append (or a literal) outside it: that first one was the
             # initial state, and the steps' values say what the history holds
             convention = F.PREPENDED

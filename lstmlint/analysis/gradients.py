@@ -17,7 +17,7 @@ from lstmlint.analysis import facts as F
 from lstmlint.analysis.algebra import factors, is_call_to, matmul_operands, strip_transpose, terms
 from lstmlint.analysis.backward import ACT, IDENTITY, OK, Group, groups, statement_value
 from lstmlint.analysis.flow import LoopInfo, Point, _one_minus
-from lstmlint.analysis.names import key_of, walk
+from lstmlint.analysis.names import key_of, nodes_of, walk
 
 PARTNERS = {"g": "i", "i": "g"}  # c = f*c_prev + i*g: the gradient of i is dc * g, of g is dc * i
 
@@ -308,7 +308,24 @@ def _zero_inits(before: list[cst.CSTNode]) -> dict[str, tuple[cst.CSTNode, cst.B
             for name_node, init in pairs:
                 if isinstance(name_node, cst.Name) and _is_zero(init):
                     inits[name_node.value] = (small, init)
-    return inits
+    # a zero array the code before the loop already uses is a state (h, c = h0, c0), not a
+    # gradient carried through the backward loop
+    used = _used_before(before)
+    return {name: init for name, init in inits.items() if name not in used}
+
+
+def _used_before(before: list[cst.CSTNode]) -> set[str]:
+    """Names the statements before a loop read, other than to size another zero array."""
+    used: set[str] = set()
+    for statement in before:
+        for small in nodes_of(statement, cst.BaseSmallStatement):
+            value = statement_value(small)
+            if value is not None and not _is_zero(value):
+                used.update(n.value for n in _reads(value))
+        for header in nodes_of(statement, cst.For | cst.While | cst.If):
+            test = header.iter if isinstance(header, cst.For) else header.test
+            used.update(n.value for n in _reads(test))
+    return used
 
 
 def _is_zero(node: cst.BaseExpression) -> bool:
@@ -480,27 +497,32 @@ def forget_factor(reader, value: cst.BaseExpression) -> bool:
 
 
 def lacks_forget_gate(reader, value: cst.BaseExpression, assigned: frozenset[str]) -> bool:
-    """The carried cell gradient ``value`` has no factor that is, or may be, the forget gate.
+    """Some term of the carried cell gradient ``value`` has no factor that is, or may be, the
+    forget gate (``dc`` in ``dc + df * p_f``, a peephole's extra terms being gated by their
+    own weights).
 
     A factor may be the gate without being recognised as one: a sigmoid computed on the spot
     (``dc * sigmoid(a_f)``), a stored sigmoid of an unknown gate, or a value the analysis knows
-    nothing about that the backward loop did not compute (``dc * fs[t]``). Only a carry made of
-    gradients and of values known to be something else is reported."""
-    if forget_factor(reader, value):
+    nothing about that the backward loop did not compute (``dc * fs[t]``). Only a term made of
+    gradients and of values known to be something else counts as lacking the gate."""
+    return any(
+        not any(_may_be_forget_gate(reader, part, assigned) for part in factors(term))
+        for _, term in terms(value)
+    )
+
+
+def _may_be_forget_gate(reader, part: cst.BaseExpression, assigned: frozenset[str]) -> bool:
+    bare = strip_transpose(part)
+    if reader.activation_call(bare) == "sigmoid":
+        return True
+    if not isinstance(bare, cst.Name | cst.Attribute | cst.Subscript):
         return False
-    for _, term in terms(value):
-        for part in factors(term):
-            bare = strip_transpose(part)
-            if reader.activation_call(bare) == "sigmoid":
-                return False
-            if not isinstance(bare, cst.Name | cst.Attribute | cst.Subscript):
-                continue
-            fact = reader.fact(bare)
-            if fact is None and (key_of(_base(bare)) or "") not in assigned:
-                return False
-            if fact is not None and fact.kind == F.ACT and fact.act == "sigmoid" and not fact.gate:
-                return False
-    return True
+    fact = reader.fact(bare)
+    if fact is None:
+        return (key_of(_base(bare)) or "") not in assigned
+    if fact.kind == F.ACT and fact.gate == "f":
+        return True
+    return fact.kind == F.ACT and fact.act == "sigmoid" and not fact.gate
 
 
 def _base(node: cst.BaseExpression) -> cst.BaseExpression:
