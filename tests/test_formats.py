@@ -524,3 +524,12 @@ def test_progress_bar_only_on_a_terminal_for_many_files(
     assert status == 0
     assert ("checking" in stderr.getvalue()) is shown
     assert f"All checks passed ({files} files checked)." in capsys.readouterr().out
+
+
+def test_text_notes_are_printed_as_written_never_as_markup() -> None:
+    from lstmlint.reporting import text_report
+
+    note = "`hs[t]` is read; [tool.lstmlint.harness] can name its pieces [bold]"
+    out = io.StringIO()
+    text_report.write([FileResult(path="m[1].py", notes=[note])], out, Context(color=False))
+    assert f"note: m[1].py: {note}" in out.getvalue()

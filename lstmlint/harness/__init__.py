@@ -110,6 +110,22 @@ def _one_file(result, settings) -> None:
         return
     for problem, outcome in zip(problems, answer["problems"], strict=True):
         _judge(result, doc, reduced, problem, outcome, fixable, settings)
+    _say_when_not_run(result, [outcome.get("original") or {} for outcome in answer["problems"]])
+
+
+def _say_when_not_run(result, originals: list[dict]) -> None:
+    """A file with gradient findings whose code could not be called gets a note saying why, so
+    the verdicts visibly rest on the reference models alone."""
+    if any(o.get("status") == "ok" for o in originals) or not any(
+        d.code.startswith(GRADIENT_CODES) for d in result.diagnostics
+    ):
+        return
+    reason = next((o["reason"] for o in originals if o.get("reason")), "no input it accepts")
+    reason = reason if len(reason) <= 120 else reason[:117] + "..."
+    result.notes.append(
+        f"your code's own gradients were not checked ({reason}); "
+        "[tool.lstmlint.harness] can name its pieces"
+    )
 
 
 def _siblings(reduced, folder: Path, keep_imports: bool) -> dict[str, tuple[str, object]]:

@@ -91,8 +91,12 @@ def write(results: list[FileResult], out: TextIO, context=None) -> None:
     )
     for result, diag in diagnostics:
         _render(console, result, diag, context.fixable(diag))
-    for path, note in notes:
-        console.print(f"[dim]note:[/dim] {path}: {note}", highlight=False)
+    from rich.markup import escape
+
+    for path, note in notes:  # the text is the user's (paths, code): never markup
+        console.print(
+            f"[dim]note:[/dim] {escape(f'{path}: {note}')}", highlight=False, soft_wrap=True
+        )
     if not diagnostics:
         console.print(f"All checks passed ({checked} file{'s' if checked != 1 else ''} checked).")
         _hidden_lines(out, console, context)
