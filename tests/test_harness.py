@@ -60,6 +60,7 @@ def test_reviewed_program_every_gradient_finding_confirmed_by_running_it(
         ("vanilla/rnn_prealloc_buggy.py", {"your-code"}),
         ("outhelpers/lstm_sigprime_buggy.py", {"your-code"}),
         ("minchar/rnn_textfile_buggy.py", {"your-code"}),  # sizes from a file that is absent
+        ("gru/gru_classifier_buggy.py", {"your-code"}),  # a label a sequence; a step method
     ],
 )
 def test_each_recognised_shape_confirms_by_running(tmp_path: Path, capsys, name, methods) -> None:

@@ -241,10 +241,31 @@ def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
                 "backward_args": _params(methods["backward"], method=True),
                 "loss_method": "loss" if "loss" in methods else None,
                 "backward": f"{name}.backward",
-                "lines": [_span(methods["forward"]), _span(methods["backward"])],
+                "lines": [_span(methods[m]) for m in _methods_used(methods)],
             }
         )
     return problems
+
+
+def _methods_used(methods: dict[str, ast.FunctionDef]) -> list[str]:
+    """``forward``, ``backward`` and the methods they call on ``self`` (``self._step_backward``),
+    transitively, in definition order."""
+    used, todo = set(), ["forward", "backward"]
+    while todo:
+        name = todo.pop()
+        if name in used:
+            continue
+        used.add(name)
+        for node in ast.walk(methods[name]):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "self"
+                and node.func.attr in methods
+            ):
+                todo.append(node.func.attr)
+    return [m for m in methods if m in used]
 
 
 def backward_node(reduced: Reduced, problem: dict) -> ast.AST | None:

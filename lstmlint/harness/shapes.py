@@ -118,6 +118,10 @@ def _sequences(
         [rng.normal(size=(out, 1)) for _ in range(STEPS_T)],
         "real column lists",
     )
+    # sequence classification: one label a sequence
+    yield batch.transpose(1, 0, 2).copy(), labels[0].copy(), "batch-major (N, T, D), a label each"
+    yield batch, labels[0].copy(), "time-major (T, N, D), a label each"
+    yield rng.normal(size=(STEPS_T, vocab)), int(tx[0]), "a real (T, n) array and one label"
 
 
 def _inputs(start: dict, sizes: dict, rng) -> Iterator[tuple[dict, str]]:
@@ -282,7 +286,7 @@ def _size_kind(name: str) -> str | None:
         return "hidden"
     if re.search(r"(^|_)z(_|$)|concat|stack", low):
         return "stacked"
-    if re.search(r"out|^k$|^o$|class|tag", low):
+    if re.search(r"out|^k$|^o$|class|cls|tag|label|^n_?y$|^y_?dim$", low):
         return "output"
     if re.search(r"vocab|sym|input|^in_|_in$|^n_?in$|^n_?x$|^d$|^v$|feat|emb|dim", low):
         return "input"
