@@ -780,7 +780,11 @@ def _run(args, out) -> int:
 
     if unreadable or fix_status == EXIT_ERROR:
         return EXIT_ERROR
-    if status == EXIT_CLEAN and any(r.diagnostics for r in results) and not args.exit_zero:
+    # refuted findings are listed with --show-refuted, but a gradient check proved them wrong
+    standing = any(
+        (d.confirmation or {}).get("status") != "refuted" for r in results for d in r.diagnostics
+    )
+    if status == EXIT_CLEAN and standing and not args.exit_zero:
         return EXIT_FINDINGS
     return status
 

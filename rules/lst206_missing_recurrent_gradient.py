@@ -121,7 +121,8 @@ Autofix
                     self._facts(model, carry, "zeros"),
                 )
             elif carry.is_cell:
-                for statement, point in carry.writes:
+                # what is carried to the previous step is the last value the body gives it
+                for statement, point in carry.writes[-1:]:
                     value = statement_value(statement)
                     if value is not None and lacks_forget_gate(
                         model.reader(point), value, carry.assigned

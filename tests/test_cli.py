@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from helpers import run
 
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
 ROOT = Path(__file__).resolve().parent.parent
 REVIEWED = ROOT / "fixtures" / "reviewed"
 
@@ -179,3 +181,21 @@ def test_relative_import_of_a_sibling_does_not_cost_the_rules(tmp_path: Path) ->
     result = check_file(model, "model.py", Selection())
     assert not [note for note in result.notes if "internal error" in note]
     assert any(d.code == "LST101" for d in result.diagnostics)
+
+
+def test_refuted_findings_listed_with_show_refuted_do_not_fail_the_run(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    def refute(results, settings) -> None:
+        for result in results:
+            for diag in result.diagnostics:
+                diag.confirmation = {"status": "refuted", "method": "your-code", "evidence": []}
+
+    monkeypatch.setattr("lstmlint.confirm.confirm_results", refute)
+    path = FIXTURES / "minchar" / "rnn_dict_buggy.py"
+    status, out, _ = run(capsys, "--no-cache", "--show-refuted", "--format", "json", str(path))
+    found = json.loads(out)
+    assert found and all(d["confirmation"]["status"] == "refuted" for d in found)
+    assert status == 0
+    status, _, _ = run(capsys, "--no-cache", "--format", "json", str(path))
+    assert status == 0

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from lstmlint.analysis.algebra import mentions
 from lstmlint.analysis.names import code_of, dotted, walk
 
 FORWARD, BACKWARD = "forward", "backward"
@@ -190,13 +191,36 @@ def while_loop(node: cst.While, preceding: list[cst.CSTNode]) -> TimeLoop | None
         if not _steps(node.body, var, cst.SubtractAssign):
             return None
         low = bound.const + (1 if isinstance(operator, cst.GreaterThan) else 0)
+        if _stepped_first(node.body, var):  # t = T; while t > 0: t -= 1; ...: T-1 down to 0
+            return TimeLoop(node, var, BACKWARD, Affine(None, low - 1), _moved(start, -1))
         return TimeLoop(node, var, BACKWARD, Affine(None, low), start)
     if isinstance(operator, cst.LessThan | cst.LessThanEqual) and _steps(
         node.body, var, cst.AddAssign
     ):
         high = Affine(bound.symbol, bound.const - (1 if isinstance(operator, cst.LessThan) else 0))
+        if _stepped_first(node.body, var):
+            return TimeLoop(node, var, FORWARD, _moved(start, 1), _moved(high, 1))
         return TimeLoop(node, var, FORWARD, start, high)
     return None
+
+
+def _stepped_first(body: cst.BaseSuite, var: str) -> bool:
+    """The body steps ``var`` before anything else in it reads it: it sees the stepped value."""
+    statements = body.body if isinstance(body, cst.IndentedBlock) else []
+    for statement in statements:
+        if not mentions(statement, var):
+            continue
+        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
+        return (
+            isinstance(small, cst.AugAssign)
+            and isinstance(small.target, cst.Name)
+            and small.target.value == var
+        )
+    return False
+
+
+def _moved(bound: Affine | None, by: int) -> Affine | None:
+    return Affine(bound.symbol, bound.const + by) if bound is not None else None
 
 
 def _start(preceding: list[cst.CSTNode], var: str) -> Affine | None:
