@@ -568,3 +568,11 @@ def test_without_fork_each_file_gets_a_fresh_process(tmp_path: Path, capsys, mon
     monkeypatch.delattr("os.fork")
     found = _json(capsys, "--no-cache", "--jobs", "1", path)
     assert found and {d["confirmation"]["method"] for d in found} == {"your-code"}
+
+
+def test_a_file_whose_code_could_not_be_called_says_so(tmp_path: Path, capsys) -> None:
+    (path,) = _copy(tmp_path, "stacked/lstm_prealloc_slices_buggy.py")
+    _, out, _ = run(capsys, "--no-cache", path)
+    assert "LST204" in out
+    assert "your code's own gradients were not checked (none of" in out
+    assert "[tool.lstmlint.harness] can name its pieces" in out

@@ -117,7 +117,12 @@ def _check(loader: Loader, problem: dict, text: str, preferred: str | None) -> d
                 for r in report.results
             },
         }
-    return {"status": "error", "reason": reasons[-1] if reasons else "no way to call it"}
+    if len(reasons) > 1:
+        return {
+            "status": "error",
+            "reason": f"none of {len(reasons)} input formats fit; the first, {reasons[0]}",
+        }
+    return {"status": "error", "reason": reasons[0] if reasons else "no way to call it"}
 
 
 def _passes(outcome: dict) -> bool:
