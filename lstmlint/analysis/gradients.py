@@ -157,7 +157,7 @@ class _Marks:
                 inner = reader.fact(reader.call_argument(part))
                 if inner is not None and inner.state == "c":
                     partner = "o"
-            elif self.gru:
+            elif self.gru and len(parts) > 1:  # a lone W @ h is the forward recomputed
                 partner = self._gru_partner(reader, part) or partner
             operands = matmul_operands(part)
             if operands is not None and any(self.of(o) or _is_prob(reader, o) for o in operands):
