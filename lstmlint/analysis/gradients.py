@@ -17,7 +17,7 @@ from lstmlint.analysis import facts as F
 from lstmlint.analysis.algebra import factors, is_call_to, matmul_operands, strip_transpose, terms
 from lstmlint.analysis.backward import ACT, IDENTITY, OK, Group, groups, statement_value
 from lstmlint.analysis.flow import LoopInfo, Point, _one_minus
-from lstmlint.analysis.names import key_of, nodes_of, walk
+from lstmlint.analysis.names import key_of, memoised, nodes_of, walk
 
 PARTNERS = {"g": "i", "i": "g"}  # c = f*c_prev + i*g: the gradient of i is dc * g, of g is dc * i
 
@@ -335,7 +335,7 @@ def _is_zero(node: cst.BaseExpression) -> bool:
 
 
 def zero_inits(info: LoopInfo) -> dict[str, tuple[cst.CSTNode, cst.BaseExpression]]:
-    return _zero_inits(info.before)
+    return memoised("zero_inits", info.loop.node, lambda _: _zero_inits(info.before))
 
 
 def _reads(value: cst.BaseExpression) -> list[cst.Name]:
