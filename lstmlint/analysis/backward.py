@@ -178,6 +178,9 @@ class _StateReads:
                     # an LSTM's h meets a gradient elementwise only outside the recurrence
                     # (``dw_out += err * h``, a readout's weight): no step can be told
                     expected = None
+                elif fact.state == "c" and isinstance(self.point.statement, cst.AugAssign):
+                    # a peephole weight's gradient (dp_o += do * c[t]): the gate decides the step
+                    expected = None
                 else:
                     expected = PREVIOUS if has_gradient else None
                 self.found.append(StateRead(fact.origin, fact, expected, self.point, "factor"))

@@ -492,7 +492,29 @@ class _ScopeWalk:
             candidates = self.flow.tuples.get(arity, [])
             if len(candidates) == 1:  # a per-step cache unpacked far from where it was built
                 return list(candidates[0].items)
+        keyed = self._keyed_items(value) if fact is None else None
+        if keyed is not None and len(keyed) == arity:
+            return keyed
         return [None] * arity
+
+    def _keyed_items(self, value) -> list[Fact | None] | None:
+        """``h, c = (cache[k] for k in ("h", "c"))``: the dict's values under those keys."""
+        if not isinstance(value, cst.GeneratorExp | cst.ListComp) or value.for_in.inner_for_in:
+            return None
+        element, loop = value.elt, value.for_in
+        if (
+            not isinstance(element, cst.Subscript)
+            or not isinstance(loop.target, cst.Name)
+            or not isinstance(loop.iter, cst.Tuple | cst.List)
+            or loop.ifs
+            or key_of(_index(element) or cst.Integer("0")) != loop.target.value
+        ):
+            return None
+        keys = [string_key(e.value) for e in loop.iter.elements]
+        base = self._fact(element.value)
+        if base is None or base.kind != F.DICT or None in keys:
+            return None
+        return [base.key(k) for k in keys]
 
     def _register_tuple(self, value: cst.BaseExpression, fact: Fact | None) -> None:
         if fact is None or fact.kind != F.TUPLE or not isinstance(value, cst.Tuple | cst.List):
@@ -1055,6 +1077,10 @@ class FactReader:
             name
         ):
             return Fact(F.ZEROS)
+        if name == "dict" and node.args and all(a.keyword is not None for a in node.args):
+            # dict(h=h, c=c): a cache dict, as {"h": h, "c": c}
+            keys = [(a.keyword.value, _detached(self.fact(a.value))) for a in node.args]
+            return Fact(F.DICT, keys=tuple(keys))
         if leaf in ("vstack", "hstack", "concatenate", "row_stack", "column_stack") and node.args:
             parts = node.args[0].value
             if isinstance(parts, cst.Tuple | cst.List):
