@@ -9,6 +9,7 @@ with whether the gate's derivative factor was applied on the way.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -136,11 +137,7 @@ class _Marks:
                 for component in marks:
                     inherited |= component
             bare = strip_transpose(part)
-            fact = (
-                reader.fact(bare)
-                if isinstance(bare, cst.Name | cst.Attribute | cst.Subscript)
-                else None
-            )
+            fact = _factor_fact(reader, part)
             if id(part) in in_derivative:
                 continue
             if isinstance(bare, cst.Call):
@@ -175,17 +172,21 @@ class _Marks:
         return base | derived
 
 
-def _gate_of(reader, node: cst.BaseExpression) -> str | None:
+def _factor_fact(reader, node: cst.BaseExpression) -> F.Fact | None:
+    """What a stored value (a name, attribute or subscript, transposes aside) holds."""
     bare = strip_transpose(node)
-    fact = reader.fact(bare) if isinstance(bare, cst.Name | cst.Attribute | cst.Subscript) else None
+    return reader.fact(bare) if isinstance(bare, cst.Name | cst.Attribute | cst.Subscript) else None
+
+
+def _gate_of(reader, node: cst.BaseExpression) -> str | None:
+    fact = _factor_fact(reader, node)
     if fact is None:
         return None
     return fact.gate or ("h" if fact.kind == F.STATE and fact.state == "h" else None)
 
 
 def _is_prob(reader, node: cst.BaseExpression) -> bool:
-    bare = strip_transpose(node)
-    fact = reader.fact(bare) if isinstance(bare, cst.Name | cst.Attribute | cst.Subscript) else None
+    fact = _factor_fact(reader, node)
     return fact is not None and fact.kind == F.PROB
 
 
@@ -469,31 +470,20 @@ def _self_accumulates(statement: cst.CSTNode, name: str) -> bool:
 
 
 def _has_gate_factor(reader, value: cst.BaseExpression) -> bool:
-    for _, term in terms(value):
-        for part in factors(term):
-            bare = strip_transpose(part)
-            fact = (
-                reader.fact(bare)
-                if isinstance(bare, cst.Name | cst.Attribute | cst.Subscript)
-                else None
-            )
-            if fact is not None and fact.kind == F.ACT and fact.gate:
-                return True
-    return False
+    return any(fact.gate for fact in _gate_outputs(reader, value))
 
 
 def forget_factor(reader, value: cst.BaseExpression) -> bool:
+    return any(fact.gate == "f" for fact in _gate_outputs(reader, value))
+
+
+def _gate_outputs(reader, value: cst.BaseExpression) -> Iterator[F.Fact]:
+    """The facts of the factors of ``value`` that are activation outputs."""
     for _, term in terms(value):
         for part in factors(term):
-            bare = strip_transpose(part)
-            fact = (
-                reader.fact(bare)
-                if isinstance(bare, cst.Name | cst.Attribute | cst.Subscript)
-                else None
-            )
-            if fact is not None and fact.kind == F.ACT and fact.gate == "f":
-                return True
-    return False
+            fact = _factor_fact(reader, part)
+            if fact is not None and fact.kind == F.ACT:
+                yield fact
 
 
 def lacks_forget_gate(reader, value: cst.BaseExpression, assigned: frozenset[str]) -> bool:
