@@ -576,3 +576,46 @@ def test_a_file_whose_code_could_not_be_called_says_so(tmp_path: Path, capsys) -
     assert "LST204" in out
     assert "your code's own gradients were not checked (none of" in out
     assert "[tool.lstmlint.harness] can name its pieces" in out
+
+
+def _variant(tmp_path: Path, name: str, old: str, new: str, target: str) -> str:
+    text = (FIXTURES / name).read_text()
+    assert old in text
+    path = tmp_path / target
+    path.write_text(text.replace(old, new))
+    return str(path)
+
+
+def test_a_backward_that_updates_its_input_in_place_is_not_blamed(tmp_path: Path, capsys) -> None:
+    # CS231n style: `dnext_c += ...` changes the caller's array; each call must get its own copy
+    inplace = "    dnext_c += dnext_h * o * (1 - np.tanh(next_c) ** 2)\n"
+    correct = _variant(
+        tmp_path,
+        "cs231n/lstm_layers_correct.py",
+        "    dnext_c = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)\n",
+        inplace,
+        "inplace.py",
+    )
+    assert _json(capsys, correct) == []
+    # the same code with a scaled weight gradient: the harness did run it, and blames dWx only
+    scaled = tmp_path / "inplace_scaled.py"
+    scaled.write_text(
+        Path(correct).read_text().replace("dWx = x.T.dot(da)", "dWx = 2 * x.T.dot(da)")
+    )
+    found = _json(capsys, str(scaled))
+    assert {d["code"] for d in found} == {"LST900"}
+    assert {d["message"].split("`")[1] for d in found} == {"lstm_step_backward", "lstm_backward"}
+    assert all("dWx" in d["message"] and "dprev_c" not in d["message"] for d in found)
+
+
+def test_a_forward_with_unseeded_random_draws_is_not_checked(tmp_path: Path, capsys) -> None:
+    noisy = _variant(
+        tmp_path,
+        "minchar/rnn_dict_correct.py",
+        "        ys[t] = np.dot(Why, hs[t]) + by\n",
+        "        ys[t] = np.dot(Why, hs[t]) + by + 1e-3 * np.random.default_rng().standard_normal((vocab_size, 1))\n",
+        "noisy.py",
+    )
+    status, out, _ = run(capsys, noisy)
+    assert "LST900" not in out
+    assert status == 0

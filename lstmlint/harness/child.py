@@ -103,7 +103,12 @@ def _check(loader: Loader, problem: dict, text: str, preferred: str | None) -> d
     candidates.sort(key=lambda c: c[3] != preferred)
     for loss_fn, grads_fn, params, how in candidates:
         try:
-            report = gradcheck(loss_fn, grads_fn, params, max_entries=MAX_ENTRIES, steps=STEPS)
+            changing = _not_deterministic(loss_fn, _copied_out(grads_fn), params)
+            if changing:
+                return {"status": "error", "reason": changing, "how": how}
+            report = gradcheck(
+                loss_fn, _copied_out(grads_fn), params, max_entries=MAX_ENTRIES, steps=STEPS
+            )
         except MemoryError:
             raise
         except (NoBinding, Exception) as exc:  # this way of calling does not fit; try the next
@@ -123,6 +128,36 @@ def _check(loader: Loader, problem: dict, text: str, preferred: str | None) -> d
             "reason": f"none of {len(reasons)} input formats fit; the first, {reasons[0]}",
         }
     return {"status": "error", "reason": reasons[0] if reasons else "no way to call it"}
+
+
+def _copied_out(grads_fn):
+    """Gradients copied as soon as they are returned: code that returns its own accumulators
+    (``return self.dW``) and resets them on the next call must not change them afterwards."""
+    import numpy as np
+
+    return lambda p: {k: np.array(v, dtype=np.float64) for k, v in grads_fn(p).items()}
+
+
+def _not_deterministic(loss_fn, grads_fn, params: dict) -> str | None:
+    """Why two calls on the same inputs disagree (a random draw that no seed fixes), or None:
+    a gradient check of such code would blame its gradients for the draws."""
+    import numpy as np
+
+    losses = [loss_fn({k: v.copy() for k, v in params.items()}) for _ in range(2)]
+    if not np.isclose(losses[0], losses[1], rtol=1e-10, atol=0.0, equal_nan=True):
+        return (
+            f"your forward is not deterministic: two calls on the same inputs gave losses "
+            f"{losses[0]:.6g} and {losses[1]:.6g} (a random draw inside it?)"
+        )
+    first, second = (grads_fn({k: v.copy() for k, v in params.items()}) for _ in range(2))
+    for name, value in first.items():
+        other = second.get(name)
+        if other is None or not np.allclose(value, other, rtol=1e-10, atol=0.0, equal_nan=True):
+            return (
+                f"your backward is not deterministic: two calls on the same inputs gave "
+                f"different gradients for {name} (a random draw inside it?)"
+            )
+    return None
 
 
 def _passes(outcome: dict) -> bool:

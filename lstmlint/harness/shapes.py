@@ -9,6 +9,7 @@ hidden size) or, where the user's initialiser makes them, from argument names.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 from collections import Counter
@@ -140,15 +141,24 @@ def _state(hidden: int, columns: bool) -> np.ndarray:
     return np.zeros((hidden, 1)) if columns else np.zeros(hidden)
 
 
+def fresh(value: Any) -> Any:
+    """A deep copy of the arrays, lists, tuples and dicts in ``value``: code that updates its
+    arguments in place (``dnext_c += ...``) must not change what the next call is given."""
+    if isinstance(value, (np.ndarray, list, tuple, dict)):
+        return copy.deepcopy(value)
+    return value
+
+
 def _call(func, names: list[str], values: dict[str, Any], defaults: int = 0) -> Any:
-    """Call ``func`` with its arguments found by exact name, then by role, else their defaults."""
+    """Call ``func`` with fresh copies of its arguments, found by exact name, then by role, else
+    left to their defaults."""
     args = []
     required = len(names) - defaults
     for position, name in enumerate(names):
         if name in values:
-            args.append(values[name])
+            args.append(fresh(values[name]))
         elif _role(name) in values:
-            args.append(values[_role(name)])
+            args.append(fresh(values[_role(name)]))
         elif position >= required:
             break
         else:
@@ -409,7 +419,7 @@ def _layer_functions(forward, backward, names: list[str]):
         values, cache = outputs(p)
         if len(upstream) < len(values):
             loss(p)
-        result = backward(*(upstream[i] for i in range(len(values))), cache)
+        result = backward(*(fresh(upstream[i]) for i in range(len(values))), cache)
         items = list(result) if isinstance(result, tuple) else [result]
         if len(items) != len(names):
             raise NoBinding("the backward returns a different number of gradients")
@@ -453,7 +463,7 @@ def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
             out = _call(obj.forward, problem["forward_args"], values)
             loss = _scalar(out)
             if loss is None and loss_method is not None:
-                loss = _scalar(loss_method(out, values["targets"]))
+                loss = _scalar(loss_method(fresh(out), fresh(values["targets"])))
             given = {**values, "out": out}
             for name in problem["backward_args"]:
                 if _role(name) not in given:
