@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 from lstmlint import __version__
 
 if TYPE_CHECKING:
-    from lstmlint.cli import Settings
     from lstmlint.engine import FileResult
+    from lstmlint.settings import Settings
 
 FOLDER = ".lstmlint_cache"
 FORMAT = 1  # bump when the layout of an entry changes

@@ -8,15 +8,14 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from lstmlint import __version__
 from lstmlint.reporting import FORMATS
+from lstmlint.settings import CONFIRM_MODES, Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_CONFIRM_TIMEOUT = 60.0
-CONFIRM_MODES = ("auto", "exec", "reference", "off")
 PROGRESS_MIN_FILES = 20  # a progress bar only for runs with at least this many files
 
 
@@ -257,31 +256,6 @@ def _explain(code: str, out) -> int:
         f"{info.doc.strip()}\n\nDocumentation: {info.url}\n"
     )
     return EXIT_CLEAN
-
-
-@dataclass
-class Settings:
-    """Everything a run needs, resolved from the configuration file and the command line."""
-
-    paths: list[str]
-    config_path: Path | None
-    root: Path
-    selection: object
-    layers: dict[str, dict]
-    per_file_ignores: list[tuple[str, tuple[str, ...]]]
-    exclude: list[tuple[str, Path]]  # (pattern, the folder it is relative to)
-    discovery_patterns: tuple[str, ...]  # the same, as discovery.discover matches them
-    force_exclude: bool
-    confirm: str  # one of CONFIRM_MODES
-    confirm_timeout: float
-    show_refuted: bool
-    harness: object  # config.HarnessConfig: how to run the user's own code
-    fix: bool
-    unsafe_fixes: bool
-    jobs: int | None  # None: the number of cores
-    cache: bool
-    warn_unused_noqa: bool
-    sources: dict[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
 
 def _resolve(args) -> Settings:

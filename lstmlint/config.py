@@ -22,6 +22,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from lstmlint.selection import SelectionError, validate
+from lstmlint.settings import CONFIRM_MODES
 
 TABLE = "[tool.lstmlint]"
 
@@ -99,9 +100,6 @@ def _seconds(source: str, key: str, value: Any) -> float:
     if value != value or value == float("inf"):
         raise ConfigError(f"{source}: {key} must be a finite number of seconds; got {value!r}")
     return float(value)
-
-
-CONFIRM_MODES = ("auto", "exec", "reference", "off")
 
 
 def _confirm_mode(source: str, key: str, value: Any) -> str:

@@ -23,11 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lstmlint.settings import cores
+
 if TYPE_CHECKING:
     from lstmlint.cache import Cache
-    from lstmlint.cli import Settings
     from lstmlint.discovery import Target
     from lstmlint.engine import FileResult
+    from lstmlint.settings import Settings
 
 # below this many files to analyse, starting workers costs more than it saves
 POOL_MIN_FILES = 4
@@ -94,14 +96,6 @@ def run(targets: list[Target], settings: Settings, progress=None) -> list[FileRe
     if store is not None:
         _remember(store, pending, fresh)
     return results
-
-
-def cores() -> int:
-    """The cores this process may run on (fewer than the machine's in a container)."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _screen_job(job: _Job, store: Cache | None, collect: bool) -> tuple[_Job, FileResult | None]:

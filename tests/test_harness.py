@@ -528,7 +528,7 @@ def test_one_file_s_code_cannot_change_the_next_file_s_check(
     assert sabotage != correct
     (tmp_path / "a_sabotage.py").write_text(sabotage)
     (tmp_path / "b_correct.py").write_text(correct)
-    monkeypatch.setattr("lstmlint.runner.cores", lambda: 1)  # one thread: one server for both
+    monkeypatch.setattr("lstmlint.settings.cores", lambda: 1)  # one thread: one server for both
     _, out, _ = run(capsys, "--no-cache", "--format", "concise", str(tmp_path))
     assert "a_sabotage.py" in out and "LST900" in out  # its own check saw the change
     assert "b_correct.py" not in out

@@ -76,7 +76,7 @@ def _run(specs: list[dict], timeout: float) -> tuple[list[dict], bool]:
     The specs are shared out among one child process per core, each with the time limit."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from lstmlint.runner import cores
+    from lstmlint.settings import cores
 
     count = max(1, min(cores(), len(specs) // SPECS_PER_PROCESS))
     size = -(-len(specs) // count)

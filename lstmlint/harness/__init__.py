@@ -41,7 +41,7 @@ def run_user_code(results: list, settings: Any) -> None:
     jobs = [r for r in results if getattr(r, "analysed", False) and not r.unreadable]
     if not jobs:
         return
-    from lstmlint.runner import cores
+    from lstmlint.settings import cores
 
     workers = max(1, min(len(jobs), cores()))
     try:
