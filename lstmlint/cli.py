@@ -158,6 +158,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="time limit for all reference experiments of a run (default: 60)",
     )
+    confirm.add_argument(
+        "--harness-report",
+        metavar="FILE",
+        help="write, as JSON, how checking your own code went in each file with recurrent code",
+    )
     fixing = parser.add_argument_group("fixes")
     fixing.add_argument(
         "--fix",
@@ -658,6 +663,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FINDINGS
 
 
+def _write_harness_report(path: Path, results: list) -> None:
+    from lstmlint.reporting import write_atomic
+
+    records = [
+        {"path": _shown(Path(r.path)), **r.harness} for r in results if r.harness is not None
+    ]
+    try:
+        write_atomic(path, (json.dumps(records, indent=2) + "\n").encode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def _run(args, out) -> int:
     settings = _resolve(args)
     if args.show_settings:
@@ -697,6 +714,8 @@ def _run(args, out) -> int:
     results = run(targets, settings, _progress(len(targets)))
     refuted = _hide_refuted(results, settings)
 
+    if args.harness_report:
+        _write_harness_report(Path(args.harness_report), results)
     if args.diff:
         return _show_diff(results, targets, settings, out, status)
     fix_status = EXIT_CLEAN

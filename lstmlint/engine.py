@@ -32,6 +32,9 @@ class FileResult:
     # a confirmation failed for a reason of the moment (a time limit on a busy machine, a
     # process that could not start): the result is not cached, so the next run tries again
     transient: bool = False
+    # how checking the user's own code went (``--harness-report``): status, entry, inputs,
+    # parameters, reason; None where it was not tried
+    harness: dict | None = None
 
 
 def _located(doc: sources.SourceDocument, span: Span) -> tuple[int | None, Span]:

@@ -619,3 +619,45 @@ def test_a_forward_with_unseeded_random_draws_is_not_checked(tmp_path: Path, cap
     status, out, _ = run(capsys, noisy)
     assert "LST900" not in out
     assert status == 0
+
+
+def test_harness_report_says_how_each_file_went(tmp_path: Path, capsys) -> None:
+    checked, mutual = _copy(tmp_path, "minchar/rnn_dict_correct.py", "cs231n/lstm_layers_buggy.py")
+    refused = tmp_path / "refused.py"
+    refused.write_text(
+        (FIXTURES / "minchar/rnn_dict_buggy.py")
+        .read_text()
+        .replace(
+            "def lossFun(inputs, targets, hprev):\n",
+            "def lossFun(inputs, targets, hprev):\n    open('x')\n",
+        )
+    )
+    forward_only = tmp_path / "forward_only.py"
+    forward_only.write_text(
+        "import numpy as np\n\n\ndef rnn_forward(xs, h, Wxh, Whh):\n"
+        "    for x in xs:\n        h = np.tanh(Wxh @ x + Whh @ h)\n    return h\n"
+    )
+    noisy = _variant(
+        tmp_path,
+        "minchar/rnn_dict_correct.py",
+        "        ys[t] = np.dot(Why, hs[t]) + by\n",
+        "        ys[t] = np.dot(Why, hs[t]) + by + 1e-3 * np.random.default_rng().standard_normal((vocab_size, 1))\n",
+        "noisy.py",
+    )
+    report = tmp_path / "report.json"
+    status, out, _ = run(capsys, "--harness-report", str(report), str(tmp_path))
+    records = {Path(r["path"]).name: r for r in json.loads(report.read_text())}
+    assert records["rnn_dict_correct.py"]["status"] == "checked"
+    assert records["rnn_dict_correct.py"]["entry"] == "lossFun(...)"
+    params = {p["name"]: p["verdict"] for p in records["rnn_dict_correct.py"]["parameters"]}
+    assert params and set(params.values()) == {"PASS"}
+    assert "Whh" in params
+    assert records["lstm_layers_buggy.py"]["status"] == "checked"
+    assert "FAIL" in {p["verdict"] for p in records["lstm_layers_buggy.py"]["parameters"]}
+    assert records["refused.py"]["status"] == "not-run"
+    assert "open" in records["refused.py"]["reason"]
+    assert records["forward_only.py"]["status"] == "no-backward"
+    assert records["noisy.py"]["status"] == "not-callable"
+    assert "not deterministic" in records["noisy.py"]["reason"]
+    assert "checked in 2 of 4 files with a backward" in out
+    assert status == 1

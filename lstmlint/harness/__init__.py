@@ -63,6 +63,11 @@ def _guarded(result, settings) -> None:
         )
 
 
+def _record(result, status: str, reason: str | None = None, **more: Any) -> None:
+    """How checking this file's own code went, for ``--harness-report``."""
+    result.harness = {"status": status, "reason": reason, **more}
+
+
 def _one_file(result, settings) -> None:
     doc = result.document  # kept by the engine for every analysed file
     if doc is None:
@@ -71,10 +76,20 @@ def _one_file(result, settings) -> None:
     mode = settings.confirm
     try:
         reduced = extract.reduce_module(doc.text, folder, keep_imports=mode == "exec")
-    except (SyntaxError, ValueError, RecursionError):
+    except (SyntaxError, ValueError, RecursionError) as exc:
+        _record(result, "not-callable", f"its definitions could not be read ({exc})")
         return
     problems = plan.configured(reduced, settings.harness) or plan.find_problems(reduced)
     if not problems:
+        if plan.writes_gradients(reduced):
+            _record(
+                result,
+                "not-callable",
+                "no loss-and-gradients function, forward/backward pair, layer pair or model "
+                "class was recognised; [tool.lstmlint.harness] can name them",
+            )
+        else:
+            _record(result, "no-backward", "no hand-written gradient code")
         return
     siblings = _siblings(reduced, folder, mode == "exec")
     if mode == "auto":
@@ -84,6 +99,9 @@ def _one_file(result, settings) -> None:
                 f"your code was not run ({'; '.join(unsafe[:3])}); `--confirm=exec` runs it anyway"
             )
             _annotate(result, f"your code was not run: it uses {unsafe[0]}")
+            _record(
+                result, "not-run", f"refused by --confirm=auto: it uses {'; '.join(unsafe[:3])}"
+            )
             return
     fixable = [d for d in result.diagnostics if d.code.startswith(FIXABLE_CODES) and d.edits]
     all_fixed, complete = with_fixes(doc.text, [e for d in fixable for e in d.edits])
@@ -107,10 +125,42 @@ def _one_file(result, settings) -> None:
         result.transient = result.transient or answer.get("transient", False)
         result.notes.append(f"your code could not be checked: {answer['error']}")
         _annotate(result, answer["error"])
+        _record(result, "not-run", answer["error"])
         return
     for problem, outcome in zip(problems, answer["problems"], strict=True):
         _judge(result, doc, reduced, problem, outcome, fixable, settings)
-    _say_when_not_run(result, [outcome.get("original") or {} for outcome in answer["problems"]])
+    originals = [outcome.get("original") or {} for outcome in answer["problems"]]
+    _say_when_not_run(result, originals)
+    _record_outcome(result, problems, originals)
+
+
+def _record_outcome(result, problems: list[dict], originals: list[dict]) -> None:
+    checked = [(p, o) for p, o in zip(problems, originals, strict=True) if o.get("status") == "ok"]
+    if not checked:
+        reason = next((o["reason"] for o in originals if o.get("reason")), "no input it accepts")
+        entries = ", ".join(_entry(p) for p in problems)
+        _record(result, "not-callable", reason, entry=entries)
+        return
+    _record(
+        result,
+        "checked",
+        entry=", ".join(_entry(p) for p, _ in checked),
+        inputs="; ".join(dict.fromkeys(o["how"] for _, o in checked)),
+        parameters=[
+            {"name": name, "error": p["error"], "verdict": p["verdict"]}
+            for _, o in checked
+            for name, p in o["params"].items()
+        ],
+    )
+
+
+def _entry(problem: dict) -> str:
+    """The calls a problem makes, as a user would write them."""
+    names = plan.entry_names(problem)
+    if problem["kind"] == "class":
+        return f"{names[0]}(...).forward / .backward"
+    calls = dict.fromkeys(n for n in names if n not in problem.get("params", []))
+    return " + ".join(f"{n}(...)" for n in calls)
 
 
 def _say_when_not_run(result, originals: list[dict]) -> None:

@@ -277,6 +277,32 @@ def backward_node(reduced: Reduced, problem: dict) -> ast.AST | None:
     return node
 
 
+GRADIENT_NAME = re.compile(r"^(d[A-Za-z_]|grad|.*_grad$)")
+
+
+def writes_gradients(reduced: Reduced) -> bool:
+    """Whether some function assigns a gradient-named value (``dW``, ``dh_next``, ``grads``):
+    the file holds hand-written gradient code, whether or not its pieces were recognised."""
+    for node in ast.walk(reduced.tree):
+        if isinstance(node, ast.FunctionDef):
+            for statement in ast.walk(node):
+                targets = (
+                    statement.targets
+                    if isinstance(statement, ast.Assign)
+                    else [statement.target]
+                    if isinstance(statement, ast.AugAssign)
+                    else []
+                )
+                for target in targets:
+                    while isinstance(target, ast.Subscript | ast.Attribute):
+                        if isinstance(target, ast.Attribute) and GRADIENT_NAME.match(target.attr):
+                            return True
+                        target = target.value
+                    if isinstance(target, ast.Name) and GRADIENT_NAME.match(target.id):
+                        return True
+    return False
+
+
 def entry_names(problem: dict) -> list[str]:
     """The top-level definitions a problem calls first."""
     if problem["kind"] == "class":

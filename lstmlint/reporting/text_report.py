@@ -80,8 +80,11 @@ def write(results: list[FileResult], out: TextIO, context=None) -> None:
     diagnostics = [(r, d) for r in results for d in r.diagnostics]
     notes = [(r.path, n) for r in results for n in r.notes]
     checked = sum(1 for r in results if not r.unreadable)
+    reach = harness_reach(results)
     if not diagnostics and not notes:
         out.write(f"All checks passed ({checked} file{'s' if checked != 1 else ''} checked).\n")
+        if reach:
+            out.write(reach + "\n")
         _hidden_lines(out, None, context)
         return
     from rich.console import Console
@@ -99,6 +102,8 @@ def write(results: list[FileResult], out: TextIO, context=None) -> None:
         )
     if not diagnostics:
         console.print(f"All checks passed ({checked} file{'s' if checked != 1 else ''} checked).")
+        if reach:
+            console.print(reach, highlight=False)
         _hidden_lines(out, console, context)
         return
     per_rule = Counter((d.code, d.name) for _, d in diagnostics)
@@ -109,6 +114,8 @@ def write(results: list[FileResult], out: TextIO, context=None) -> None:
     )
     for (code, name), count in sorted(per_rule.items()):
         console.print(f"  {count:>4}  {code}  {name}", highlight=False)
+    if reach:
+        console.print(reach, highlight=False)
     _fixable_line(console, [d for _, d in diagnostics], context)
     if refuted_hidden:
         console.print(
@@ -116,6 +123,19 @@ def write(results: list[FileResult], out: TextIO, context=None) -> None:
             "and hidden (--show-refuted lists them).[/dim]"
         )
     _hidden_lines(out, console, context, refuted=False)
+
+
+def harness_reach(results: list[FileResult]) -> str | None:
+    """In how many files with hand-written gradient code the user's own code was checked."""
+    records = [r.harness for r in results if r.harness and r.harness["status"] != "no-backward"]
+    if not records:
+        return None
+    checked = sum(record["status"] == "checked" for record in records)
+    why = " (--harness-report FILE says why not)" if checked < len(records) else ""
+    return (
+        f"Your own code's gradients were checked in {checked} of {len(records)} "
+        f"file{'s' if len(records) != 1 else ''} with a backward{why}."
+    )
 
 
 def _fixable_line(console, diagnostics: list[Diagnostic], context) -> None:
