@@ -622,7 +622,7 @@ def test_a_forward_with_unseeded_random_draws_is_not_checked(tmp_path: Path, cap
 
 
 def test_harness_report_says_how_each_file_went(tmp_path: Path, capsys) -> None:
-    checked, mutual = _copy(tmp_path, "minchar/rnn_dict_correct.py", "cs231n/lstm_layers_buggy.py")
+    _copy(tmp_path, "minchar/rnn_dict_correct.py", "cs231n/lstm_layers_buggy.py")
     refused = tmp_path / "refused.py"
     refused.write_text(
         (FIXTURES / "minchar/rnn_dict_buggy.py")
@@ -637,7 +637,7 @@ def test_harness_report_says_how_each_file_went(tmp_path: Path, capsys) -> None:
         "import numpy as np\n\n\ndef rnn_forward(xs, h, Wxh, Whh):\n"
         "    for x in xs:\n        h = np.tanh(Wxh @ x + Whh @ h)\n    return h\n"
     )
-    noisy = _variant(
+    _variant(
         tmp_path,
         "minchar/rnn_dict_correct.py",
         "        ys[t] = np.dot(Why, hs[t]) + by\n",
