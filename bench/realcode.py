@@ -1,0 +1,204 @@
+"""Measure lstmlint on the real-code corpus (bench/realcode/): labelled bugs found, false alarms.
+
+    python bench/realcode.py                       # both halves, --confirm=reference
+    python bench/realcode.py --half dev            # one half
+    python bench/realcode.py --confirm auto        # also run the files' own code
+    python bench/realcode.py --misses              # list every missed bug and false finding
+
+Run `python bench/realcode/refill.py` first. Per half and rule family it prints: the labelled
+gradient bugs, how many lstmlint reports at their line with their rule's code, the gradient
+findings that match no label (on any labelled file, and on correct files alone), the share of
+matched findings that are `confirmed`, `confirmed` findings on correct files (there must be
+none), and in how many runnable Python 3 files with a backward the files' own code was checked.
+
+A label is found when a finding of its code covers its line (in its cell, for notebooks). A
+missing carried gradient (LST206) has no line of its own: any LST206 finding in the same file
+and cell counts. Labels of class `other` are found by a gradient finding of any code at their
+line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "realcode"))
+from refill import cached_path, load_manifest  # noqa: E402
+
+GRADIENT_CODES = {"LST101", "LST102", "LST201", "LST202", "LST203", "LST204", "LST205"}
+GRADIENT_CODES |= {"LST206", "LST301"}
+FAMILIES = {
+    "LST1": "state offsets",
+    "LST2": "derivatives, carries",
+    "LST3": "loss",
+    "other": "other",
+}
+
+
+def family(code: str) -> str:
+    return code[:4] if code[:4] in FAMILIES else "other"
+
+
+@dataclass
+class Tally:
+    labelled: int = 0
+    found: int = 0
+    false: int = 0
+    false_on_correct: int = 0
+    matched: int = 0
+    confirmed: int = 0
+    confirmed_on_correct: int = 0
+    misses: list[str] = field(default_factory=list)
+
+
+def run_lstmlint(paths: list[Path], confirm: str, report: Path) -> list[dict]:
+    """lstmlint's JSON findings for ``paths`` (no cache, so every figure is a cold run)."""
+    command = [sys.executable, "-m", "lstmlint", "--format", "json", "--no-cache", "--exit-zero"]
+    command += ["--isolated", f"--confirm={confirm}", "--show-refuted"]
+    if confirm in ("auto", "exec"):
+        command += ["--harness-report", str(report)]
+    done = subprocess.run(command + [str(p) for p in paths], capture_output=True, text=True)
+    if done.returncode not in (0, 1):
+        sys.exit(f"lstmlint failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout or "[]")
+
+
+def _covers(finding: dict, bug: dict) -> bool:
+    if finding.get("cell") != bug.get("cell"):
+        return False
+    if bug["class"] == "LST206" and finding["code"] == "LST206":
+        return True
+    if finding["line"] <= bug["line"] <= finding.get("end_line", finding["line"]):
+        return bug["class"] == "other" or finding["code"] == bug["class"]
+    return False
+
+
+def score(entries: list[dict], findings: list[dict]) -> dict[str, Tally]:
+    """Per rule family, the tally of ``findings`` against the entries' labels."""
+    by_path: dict[str, list[dict]] = defaultdict(list)
+    for finding in findings:
+        by_path[str(Path(finding["path"]).resolve())].append(finding)
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for entry in entries:
+        if entry["status"] == "incomplete" and not entry.get("bugs"):
+            continue
+        found_here = by_path[str(cached_path(entry).resolve())]
+        gradient = [f for f in found_here if f["code"] in GRADIENT_CODES]
+        bugs = [b for b in entry.get("bugs", []) if b.get("kind", "gradient") == "gradient"]
+        for bug in bugs:
+            tally = tallies[family(bug["class"])]
+            tally.labelled += 1
+            if any(_covers(f, bug) for f in gradient):
+                tally.found += 1
+            else:
+                where = f"cell {bug['cell']} " if bug.get("cell") is not None else ""
+                tally.misses.append(
+                    f"miss  {entry['id']}: {where}line {bug['line']} {bug['class']}: {bug['text']}"
+                )
+        for finding in gradient:
+            status = (finding.get("confirmation") or {}).get("status")
+            if status == "refuted":
+                continue
+            tally = tallies[family(finding["code"])]
+            if any(_covers(finding, bug) for bug in bugs):
+                tally.matched += 1
+                tally.confirmed += status == "confirmed"
+                continue
+            tally.false += 1
+            if entry["status"] == "correct":
+                tally.false_on_correct += 1
+                tally.confirmed_on_correct += status == "confirmed"
+            where = f"cell {finding['cell']} " if finding.get("cell") is not None else ""
+            tally.misses.append(
+                f"false {entry['id']}: {where}line {finding['line']} {finding['code']} ({status})"
+            )
+    return tallies
+
+
+def harness_reach(entries: list[dict], report: Path) -> tuple[int, int, dict[str, int]]:
+    """Files whose own code was checked, over runnable Python 3 files with a backward."""
+    if not report.exists():
+        return 0, 0, {}
+    statuses = {str(Path(r["path"]).resolve()): r for r in json.loads(report.read_text())}
+    eligible = [e for e in entries if e.get("python", 3) == 3 and e["label_method"] == "gradcheck"]
+    reasons: dict[str, int] = defaultdict(int)
+    checked = 0
+    for entry in eligible:
+        record = statuses.get(str(cached_path(entry).resolve()), {"status": "not-analysed"})
+        if record["status"] == "checked":
+            checked += 1
+        else:
+            reasons[f"{record['status']}: {record.get('reason', '')[:70]}"] += 1
+    return checked, len(eligible), reasons
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({100 * part / whole:.0f} %)" if whole else "-"
+
+
+def print_table(half: str, tallies: dict[str, Tally]) -> None:
+    print(f"\n{half} half")
+    print(
+        "| family | labelled bugs found at their line | false gradient findings (on correct files) | confirmed share of found | confirmed on correct files |"
+    )
+    print("|---|---|---|---|---|")
+    total = Tally()
+    for key in [*FAMILIES, "all"]:
+        tally = total if key == "all" else tallies.get(key, Tally())
+        if key != "all":
+            for name in ("labelled", "found", "false", "false_on_correct", "matched"):
+                setattr(total, name, getattr(total, name) + getattr(tally, name))
+            total.confirmed += tally.confirmed
+            total.confirmed_on_correct += tally.confirmed_on_correct
+        label = f"{key} {FAMILIES[key]}" if key in FAMILIES else "all"
+        print(
+            f"| {label} | {_percent(tally.found, tally.labelled)} | {tally.false} ({tally.false_on_correct})"
+            f" | {_percent(tally.confirmed, tally.matched)} | {tally.confirmed_on_correct} |"
+        )
+    findings = total.matched + total.false
+    print(f"precision of gradient findings: {_percent(total.matched, findings)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--half", choices=("dev", "test", "both"), default="both")
+    parser.add_argument("--confirm", choices=("off", "reference", "auto"), default="reference")
+    parser.add_argument("--misses", action="store_true")
+    args = parser.parse_args(argv)
+    entries = load_manifest()
+    missing = [e["id"] for e in entries if not cached_path(e).exists()]
+    if missing:
+        print(f"{len(missing)} files are not cached (run bench/realcode/refill.py): {missing[:5]}")
+    halves = ("dev", "test") if args.half == "both" else (args.half,)
+    for half in halves:
+        chosen = [e for e in entries if e["half"] == half and cached_path(e).exists()]
+        with tempfile.TemporaryDirectory() as scratch:
+            report = Path(scratch) / "harness.json"
+            findings = run_lstmlint([cached_path(e) for e in chosen], args.confirm, report)
+            tallies = score(chosen, findings)
+            statuses = [e["status"] for e in chosen]
+            print(
+                f"\n{len(chosen)} files ({statuses.count('buggy')} buggy, {statuses.count('correct')}"
+                f" correct, {statuses.count('incomplete')} incomplete), --confirm={args.confirm}"
+            )
+            print_table(half, tallies)
+            if args.confirm == "auto":
+                checked, eligible, reasons = harness_reach(chosen, report)
+                print(f"own code checked: {_percent(checked, eligible)} of runnable Python 3 files")
+                for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
+                    print(f"  {count:3d}  {reason}")
+        if args.misses:
+            for tally in tallies.values():
+                print("\n".join(tally.misses))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
