@@ -1,0 +1,81 @@
+"""Gradient check of a WildML (Denny Britz) RNN tutorial model: class `RNNNumpy` with
+`forward_propagation`, `calculate_total_loss` and `bptt` (a .py file or the tutorial notebook,
+where the methods are defined as functions and attached with `RNNNumpy.bptt = bptt`).
+
+    python bench/realcode/label/wildml.py FILE [ENTRY_ID]
+
+Only the class, the top-level functions and the `RNNNumpy.name = name` attachments are executed
+(no data loading, no training). `softmax` comes from the tutorial's `utils.py`, which is not part of
+the file: when the file does not define it, a max-subtracted softmax is provided. The model is
+built with `bptt_truncate` longer than the sequence, so `bptt` must give the exact full-BPTT
+gradient (with a shorter truncation it is truncated BPTT by design). The parameters are those
+named in the file's `model_parameters = [...]` (default U, V, W), in `bptt`'s return order.
+Prints one line per parameter: `name relative-error` of `bptt` against central differences of
+`calculate_total_loss([x], [y])` in float64.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import operator
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from minchar import numeric_grad, rel_error, source_of  # noqa: E402
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - np.max(x))
+    return e / np.sum(e)
+
+
+def load(src: str) -> dict:
+    """Execute the class, the functions and the method attachments of the file."""
+    ns: dict = {"np": np, "numpy": np, "softmax": softmax, "operator": operator, "xrange": range,
+                "__name__": "wildml_under_test"}
+    for stmt in ast.parse(src).body:
+        keep = isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.Import, ast.ImportFrom)) or (
+            isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Attribute) for t in stmt.targets))
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)) and "numpy" not in ast.unparse(stmt) \
+                and "operator" not in ast.unparse(stmt):
+            keep = False
+        if keep:
+            try:
+                exec(compile(ast.Module([stmt], []), "<corpus>", "exec"), ns)
+            except Exception as exc:
+                print(f"# skipped: {ast.unparse(stmt)[:60]!r}: {exc}", file=sys.stderr)
+    return ns
+
+
+def param_names(src: str) -> list[str]:
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "model_parameters"
+                                                for t in node.targets) and isinstance(node.value, ast.List):
+            return [e.value for e in node.value.elts]
+    return ["U", "V", "W"]
+
+
+def main(path: str, cls: str = "RNNNumpy") -> None:
+    src = source_of(path)
+    ns = load(src)
+    rng = np.random.RandomState(0)
+    word_dim, hidden_dim, T = 8, 5, 4
+    np.random.seed(1)
+    model = ns[cls](word_dim, hidden_dim, bptt_truncate=100)
+    x, y = list(rng.randint(word_dim, size=T)), list(rng.randint(word_dim, size=T))
+    with contextlib.redirect_stdout(io.StringIO()):
+        grads = model.bptt(x, y)
+        loss = lambda: float(model.calculate_total_loss([x], [y]))
+        results = [f"{p} {rel_error(np.asarray(g, dtype=np.float64), numeric_grad(loss, getattr(model, p))):.2e}"
+                   for p, g in zip(param_names(src), grads)]
+    print("\n".join(results))
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main(sys.argv[1])
