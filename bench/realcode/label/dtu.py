@@ -123,7 +123,11 @@ def check(model: str, names: list[str], params: list[np.ndarray], run: Callable[
         print(f"{model} error: {type(exc).__name__}: {exc}")
         return
     for name, p, g in zip(names, params, grads):
-        num = numeric_grad(lambda: float(run()[0]), p)
+        try:
+            num = numeric_grad(lambda: float(run()[0]), p)
+        except Exception as exc:  # e.g. a loss that is not a scalar
+            print(f"{model}.{name} error: {type(exc).__name__}: {exc}")
+            continue
         print(f"{model}.{name} {rel_error(g, num):.2e}")
 
 
