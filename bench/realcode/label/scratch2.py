@@ -1,0 +1,165 @@
+"""Gradient check of from-scratch NumPy RNN/LSTM/GRU code (one small adapter per code shape).
+
+    python bench/realcode/label/scratch2.py FILE ADAPTER                    # the file as it is
+    python bench/realcode/label/scratch2.py FILE ADAPTER PART.json ENTRY_ID # with the entry's fixes
+
+Executes only the file's imports of numpy/math, its `def`s, its classes and its constant
+assignments (a notebook's code cells in order; a cell that does not parse is skipped; asserts
+dropped). The ADAPTER (named in the entry's notes) builds the model on tiny seeded float64 data,
+takes the gradients the file computes (returned, stored, or read back from a plain SGD update
+with learning rate 1) and compares them with central differences of the scalar the gradients
+belong to (sum(output * random upstream gradient), or the file's own loss). In-place gradient
+clipping with np.clip is disabled. Prints one line per parameter: `name relative-error`.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+from typing import Any, Callable
+
+import numpy
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dtu import apply_fixes, code_cells, numeric_grad, rel_error  # noqa: E402
+
+np = numpy
+Check = tuple[dict[str, numpy.ndarray], Callable[[], float], Callable[[], dict[str, numpy.ndarray]]]
+ADAPTERS: dict[str, Callable[[dict, numpy.random.RandomState], Check]] = {}
+
+
+class NumpyNoClip:
+    """numpy, except that np.clip returns its input unchanged (so clipping does not hide a gradient)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(numpy, name)
+
+    @staticmethod
+    def clip(a: Any, *args: Any, out: Any = None, **kw: Any) -> Any:
+        return a
+
+
+def load(cells: list) -> dict:
+    ns: dict = {"__name__": "under_test", "xrange": range}
+    keep = (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.Assign)
+    for _, lines in cells:
+        try:
+            tree = ast.parse("\n".join(l if not l.lstrip().startswith(("%", "!")) else "" for l in lines))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if not isinstance(node, keep):
+                continue
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and not any(
+                    m in ast.dump(node) for m in ("'numpy", "'math'", "'random'", "'copy'")):
+                continue
+            if isinstance(node, ast.Assign) and not isinstance(node.value, (ast.Constant, ast.UnaryOp)):
+                continue
+            try:
+                exec(compile(ast.Module(body=[node], type_ignores=[]), "<file>", "exec", optimize=1), ns)
+            except Exception:
+                pass
+    ns["np"] = NumpyNoClip()
+    return ns
+
+
+def adapter(name: str) -> Callable:
+    def register(f: Callable) -> Callable:
+        ADAPTERS[name] = f
+        return f
+    return register
+
+
+def sgd_grads(obj: Any, names: list[str], step: Callable[[], None]) -> dict[str, numpy.ndarray]:
+    """Gradients read back from an SGD update with learning rate 1 (the weights are restored)."""
+    before = {n: getattr(obj, n).copy() for n in names}
+    step()
+    grads = {n: before[n] - getattr(obj, n) for n in names}
+    for n in names:
+        getattr(obj, n)[...] = before[n]
+    return grads
+
+
+def randomize(obj: Any, names: list[str], rng: numpy.random.RandomState, scale: float = 0.5) -> dict:
+    for n in names:
+        setattr(obj, n, rng.randn(*numpy.shape(getattr(obj, n))) * scale)
+    return {n: getattr(obj, n) for n in names}
+
+
+@adapter("vzhou")  # Victor Zhou's many-to-one RNN: RNN(input, output, hidden).forward(xs), .backprop(d_y, lr)
+def vzhou(ns: dict, rng: numpy.random.RandomState) -> Check:
+    D, O, H, T = 4, 2, 3, 4
+    net = ns["RNN"](D, O, H)
+    names = ["Wxh", "Whh", "Why", "bh", "by"]
+    params = randomize(net, names, rng)
+    xs = [numpy.eye(D)[:, [k]] for k in rng.randint(D, size=T)]
+    dy = rng.randn(O, 1)
+    loss = lambda: float(numpy.sum(net.forward(xs)[0] * dy))
+
+    def grads() -> dict:
+        net.forward(xs)
+        return sgd_grads(net, names, lambda: net.backprop(dy, 1.0))
+    return params, loss, grads
+
+
+@adapter("simplernn-tx")  # SimpleRNN(n_in, n_hidden, n_out).forward(X[T, D]) -> Y[T, O]; .backward(dY, X)
+def simplernn_tx(ns: dict, rng: numpy.random.RandomState) -> Check:
+    D, O, H, T = 3, 2, 4, 5
+    net = ns["SimpleRNN"](D, H, O)
+    names = ["Wx", "Wh", "Wy", "bh", "by"]
+    params = randomize(net, names, rng)
+    X, dY = rng.randn(T, D), rng.randn(T, O)
+    loss = lambda: float(numpy.sum(net.forward(X) * dY))
+
+    def grads() -> dict:
+        net.forward(X)
+        return dict(zip(names, net.backward(dY, X)))
+    return params, loss, grads
+
+
+@adapter("lstm-cell-gates")  # LSTM(in, hidden, out).backward(x, h_prev, c_prev, f, i, c_bar, c, o, h, y, dh, dc)
+def lstm_cell_gates(ns: dict, rng: numpy.random.RandomState) -> Check:
+    """One step; the gate values the backward needs are recomputed as the file's forward does."""
+    D, O, H = 3, 2, 4
+    net = ns["LSTM"](D, H, O)
+    names = ["Wf", "Wi", "Wc", "Wo", "bf", "bi", "bc", "bo"]
+    params = randomize(net, names, rng)
+    x, h0, c0, dh, dc = rng.randn(D, 1), rng.randn(H, 1), rng.randn(H, 1), rng.randn(H, 1), rng.randn(H, 1)
+    sig = lambda a: 1 / (1 + numpy.exp(-a))
+    loss = lambda: float(numpy.sum(net.forward(x, h0, c0)[1] * dh) + numpy.sum(net.forward(x, h0, c0)[2] * dc))
+
+    def grads() -> dict:
+        z = numpy.vstack((h0, x))
+        f, i, o = sig(net.Wf @ z + net.bf), sig(net.Wi @ z + net.bi), sig(net.Wo @ z + net.bo)
+        cb = numpy.tanh(net.Wc @ z + net.bc)
+        y, h, c = net.forward(x, h0, c0)
+        out = net.backward(x, h0, c0, f, i, cb, c, o, h, y, dh, dc)
+        g = dict(zip(["Wo", "Wc", "Wi", "Wf", "bf", "bi", "bc", "bo"], out[2:]))
+        return {k: numpy.reshape(v, params[k].shape) for k, v in g.items()}
+    return params, loss, grads
+
+
+def main(path: str, name: str, part: str | None = None, entry_id: str | None = None) -> None:
+    cells = code_cells(path)
+    if part:
+        apply_fixes(cells, part, entry_id)
+    ns = load(cells)
+    numpy.random.seed(0)
+    params, loss, grads = ADAPTERS[name](ns, numpy.random.RandomState(0))
+    try:
+        g = grads()
+    except Exception as exc:
+        print(f"error: {type(exc).__name__}: {exc}")
+        return
+    for pname, p in params.items():
+        num = numeric_grad(loss, p)
+        if numpy.shape(g[pname]) != numpy.shape(num):
+            print(f"{pname} shape {numpy.shape(g[pname])} != {numpy.shape(num)}")
+        else:
+            print(f"{pname} {rel_error(g[pname], num):.2e}")
+
+
+if __name__ == "__main__":
+    numpy.seterr(all="ignore")
+    main(*sys.argv[1:5])
