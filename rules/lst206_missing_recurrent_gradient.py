@@ -3,7 +3,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from lstmlint.analysis.backward import statement_value
-from lstmlint.analysis.experiments import constant_spec
+from lstmlint.analysis.experiments import carry_spec, constant_spec, unbound_name
 from lstmlint.analysis.gradients import (
     carries,
     dead_store_edits,
@@ -132,7 +132,7 @@ Autofix
                             f"the cell gradient is carried to the previous step as `{cst.Module([]).code_for_node(value)}` "
                             "without the forget gate: dC_{t-1} = dC_t * f_t",
                             "multiply by the forget gate, e.g. `dC * f[t]`",
-                            experiment_facts(constant_spec(model, "carry_c", "dc")),
+                            _carry_facts(model, point, value, carry.cell_gradients),
                             forget_edits(model, statement),
                         )
         yield from self._step_functions(model)
@@ -144,12 +144,26 @@ Autofix
         )
 
     def _step_functions(self, model) -> Iterator[Report]:
-        for statement, value in step_cell_carries(model):
+        for carry in step_cell_carries(model):
             yield Report(
-                statement,
-                f"the previous cell's gradient is returned as `{cst.Module([]).code_for_node(value)}`, "
+                carry.statement,
+                f"the previous cell's gradient is returned as `{cst.Module([]).code_for_node(carry.value)}`, "
                 "without the forget gate: dc_prev = dc * f",
                 "multiply by the forget gate, e.g. `dc * f`",
-                experiment_facts(constant_spec(model, "carry_c", "dc")),
-                forget_edits(model, statement),
+                _carry_facts(model, carry.point, carry.value, carry.cell_gradients),
+                forget_edits(model, carry.statement),
             )
+
+
+def _carry_facts(model, point, value, gradients: frozenset[str]) -> dict:
+    """Replay the carried value itself; a name in it the analysis knows nothing about (a gate
+    unpacked in a way it does not follow) leaves the finding unconfirmed rather than proved by
+    the analysis's own reading."""
+    unknown = unbound_name(model, point, value, gradients)
+    if unknown is not None:
+        return experiment_facts(
+            None,
+            f"the analysis does not know what `{unknown}` holds here, so replaying this code "
+            "could only repeat its reading",
+        )
+    return experiment_facts(carry_spec(model, point, value, gradients))

@@ -149,3 +149,78 @@ def test_cli_json_carries_confirmations_and_no_confirm_skips_them(capsys) -> Non
     )
     main(["--format", "json", "--select", "LST2", "--no-confirm", path])
     assert all(r["confirmation"] is None for r in json.loads(capsys.readouterr().out))
+
+
+def _json_findings(capsys, path: Path, *args: str) -> list[dict]:
+    main(
+        [
+            "--format",
+            "json",
+            "--no-cache",
+            "--show-refuted",
+            "--confirm=reference",
+            *args,
+            str(path),
+        ]
+    )
+    return json.loads(capsys.readouterr().out)
+
+
+GATE_LINES = """\
+            i = gates[t, :, :H]
+            f = gates[t, :, H:2 * H]
+            o = gates[t, :, 2 * H:3 * H]
+            g = gates[t, :, 3 * H:]
+"""
+
+
+@pytest.mark.parametrize(
+    "unpacking",
+    [
+        "            i, f, o, g = (gates[t, :, k * H:(k + 1) * H] for k in range(4))\n",
+        "            i, f, o, g = np.split(gates[t], 4, axis=1)\n",
+    ],
+)
+def test_a_carry_whose_gate_the_analysis_cannot_read_is_never_confirmed(
+    tmp_path: Path, capsys, unpacking: str
+) -> None:
+    # the replay would bind `f` by the analysis's own (mis)reading and so prove the misreading
+    text = (FIXTURES / "stacked" / "lstm_class_gates_array.py").read_text()
+    assert GATE_LINES in text
+    path = tmp_path / "unpacked.py"
+    forward, _, backward = text.rpartition(GATE_LINES)  # the backward's unpacking only
+    path.write_text(forward + unpacking + backward)
+    found = _json_findings(capsys, path)
+    assert not [d for d in found if (d["confirmation"] or {}).get("status") == "confirmed"]
+
+
+def test_a_carry_without_the_forget_gate_is_replayed_as_written(tmp_path: Path, capsys) -> None:
+    # `dc * is_[t]` names a known gate: the replay evaluates that very expression
+    correct = FIXTURES / "minchar" / "lstm_dict_correct.py"
+    text = correct.read_text()
+    assert "        dc_next = dc * fs[t]\n" in text
+    path = tmp_path / "input_gate_carry.py"
+    path.write_text(
+        text.replace("        dc_next = dc * fs[t]\n", "        dc_next = dc * is_[t]\n")
+    )
+    (finding,) = _json_findings(capsys, path)
+    assert finding["code"] == "LST206"
+    assert finding["confirmation"]["status"] == "confirmed"
+    assert finding["confirmation"]["evidence"]
+
+
+def test_the_carry_replay_evaluates_the_user_expression() -> None:
+    spec = {
+        "kind": "slot",
+        "model": "lstm",
+        "slot": "carry_c",
+        "fix": None,
+        "bind": {"dc": {"gradient": "dc"}, "fs": {"history": "f", "convention": "from_minus_1"}},
+        "leaves": {},
+        "file": {"path": None, "text": HELPERS},
+    }
+    bind_t = {"t": {"index": 0}}
+    right = run({**spec, "expr": "dc * fs[t]", "bind": {**spec["bind"], **bind_t}})
+    wrong = run({**spec, "expr": "dc * fs[t - 1]", "bind": {**spec["bind"], **bind_t}})
+    assert right["status"] == "refuted"
+    assert wrong["status"] == "confirmed"

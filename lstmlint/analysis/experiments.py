@@ -84,8 +84,48 @@ def _callables(model) -> set[str]:
     return set(model.context.all_functions) | set(model.context.aliases) | {"np", "numpy", "math"}
 
 
-def index_bindings(model, point: Point, nodes: list[cst.CSTNode]) -> dict[str, Any] | None:
-    """Names in ``nodes`` bound to histories built under the user's convention, or None."""
+def unbound_name(model, point: Point, node: cst.CSTNode, gradients: frozenset[str]) -> str | None:
+    """A name in ``node`` that is neither one of ``gradients`` nor something the analysis has a
+    fact for: replaying the code would have to make up its value, and so would only repeat the
+    analysis's reading of it."""
+    reader = model.reader(point)
+    loop = point.time_loop
+    skip = _callables(model) | gradients | {"True", "False", "None"}
+    for name in sorted(names_in(node) - skip):
+        if loop is not None and name == loop.loop.var:
+            continue
+        if reader.lookup(name) is None:
+            return name
+    return None
+
+
+def carry_spec(
+    model, point: Point, value: cst.BaseExpression, gradients: frozenset[str]
+) -> dict | None:
+    """The carried cell gradient as the user computes it, replayed where the reference hands
+    ``dc_next`` to the previous step: the cell gradient's names are bound to the reference's,
+    every other name by its fact; the fix is the reference's own ``dc * f``."""
+    bind = index_bindings(model, point, [value], gradients)
+    kind = model_kind(model)
+    if kind != "lstm" or bind is None:
+        return None
+    return {
+        "kind": "slot",
+        "model": kind,
+        "slot": "carry_c",
+        "expr": code_of(value),
+        "fix": None,
+        "bind": bind,
+        "leaves": {},
+        "file": _file(model),
+    }
+
+
+def index_bindings(
+    model, point: Point, nodes: list[cst.CSTNode], gradients: frozenset[str] = frozenset()
+) -> dict[str, Any] | None:
+    """Names in ``nodes`` bound to histories built under the user's convention (and the names
+    in ``gradients`` to the reference's cell gradient), or None."""
     reader = model.reader(point)
     loop = point.time_loop
     var = loop.loop.var if loop else None
@@ -97,6 +137,9 @@ def index_bindings(model, point: Point, nodes: list[cst.CSTNode]) -> dict[str, A
             continue
         if name == var and shift is not None:
             bind[name] = {"index": shift}
+            continue
+        if name in gradients:
+            bind[name] = {"gradient": "dc"}
             continue
         fact = reader.lookup(name)
         if fact is not None and fact.kind == F.SEQ and fact.elem is not None and fact.convention:

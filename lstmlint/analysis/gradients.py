@@ -40,6 +40,7 @@ class Carry:
     is_cell: bool = False
     loop: LoopInfo | None = None
     assigned: frozenset[str] = frozenset()  # names the loop body assigns (gradients, mostly)
+    cell_gradients: frozenset[str] = frozenset()  # names that hold the cell state's gradient
 
 
 def _regions(points: list[Point]) -> list[list[Point]]:
@@ -414,6 +415,9 @@ def _carries(model) -> list[Carry]:
             ):
                 continue  # an accumulator (dW += ...) or a history indexed by time, not a carried gradient
             carry.is_cell = bool(feeds.get(carry.name, set()) & cellgrad)
+            carry.cell_gradients = (
+                frozenset(cellgrad | {carry.name}) if carry.is_cell else frozenset()
+            )
             carry.assigned = frozenset(
                 name for point in points for name in _target_names(point.statement)
             )
@@ -528,9 +532,20 @@ def _has_cell_derivative(reader, point: Point) -> bool:
     )
 
 
-def step_cell_carries(model) -> list[tuple[cst.CSTNode, cst.BaseExpression]]:
+@dataclass
+class StepCarry:
+    """The previous cell's gradient returned by a per-step backward function without the
+    forget gate: its statement, value, the point there and the names holding the cell gradient."""
+
+    statement: cst.CSTNode
+    value: cst.BaseExpression
+    point: Point
+    cell_gradients: frozenset[str]
+
+
+def step_cell_carries(model) -> list[StepCarry]:
     """In per-step backward functions: the returned previous-cell gradient, when it lacks the forget gate."""
-    problems: list[tuple[cst.CSTNode, cst.BaseExpression]] = []
+    problems: list[StepCarry] = []
     by_scope: dict[int, list[Point]] = {}
     for point in model.points:
         if point.in_region and point.loop is None:
@@ -563,7 +578,7 @@ def step_cell_carries(model) -> list[tuple[cst.CSTNode, cst.BaseExpression]]:
                 and lacks_forget_gate(model.reader(point), value, frozenset(assigned))
                 and matmul_operands(value) is None
             ):
-                problems.append((statement, value))
+                problems.append(StepCarry(statement, value, point, frozenset(cellgrad)))
     return problems
 
 

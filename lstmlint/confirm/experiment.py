@@ -104,6 +104,8 @@ def _environment(view, spec: dict[str, Any], model: str) -> dict[str, Any]:
     for name, binding in spec.get("bind", {}).items():
         if "index" in binding:
             env[name] = view.t - binding["index"]
+        elif "gradient" in binding:
+            env[name] = getattr(view, binding["gradient"])
         elif "history" in binding:
             env[name] = _history(view, binding, model)
         else:
@@ -213,6 +215,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         before = _check(model, {spec["slot"]: _slot_hook(context, spec, spec["expr"], model)})
         if before.verdict is Verdict.PASS:
             return _verdict(before, None)
+        if spec["fix"] is None:  # the fix is what the reference itself computes there
+            return _verdict(before, _check(model))
         after = _check(model, {spec["slot"]: _slot_hook(context, spec, spec["fix"], model)})
         return _verdict(before, after)
     if kind == "constant":
