@@ -5,8 +5,10 @@ where the methods are defined as functions and attached with `RNNNumpy.bptt = bp
     python bench/realcode/label/wildml.py FILE [ENTRY_ID]
 
 Only the class, the top-level functions and the `RNNNumpy.name = name` attachments are executed
-(no data loading, no training). `softmax` comes from the tutorial's `utils.py`, which is not part of
-the file: when the file does not define it, a max-subtracted softmax is provided. The model is
+(no data loading, no training). `softmax` (and, for some rewrites, `one_hot`) come from the tutorial's
+`utils.py`, which is not part of the file: when the file does not define them, a max-subtracted
+softmax and a one-hot matrix builder are provided. The class is `RNNNumpy`, else the class with
+a `bptt` method; the loss is `calculate_total_loss` (or `compute_total_loss`). The model is
 built with `bptt_truncate` longer than the sequence, so `bptt` must give the exact full-BPTT
 gradient (with a shorter truncation it is truncated BPTT by design). The parameters are those
 named in the file's `model_parameters = [...]` (default U, V, W), in `bptt`'s return order.
@@ -34,9 +36,16 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e / np.sum(e)
 
 
+def one_hot(x: list[int], dim: int) -> np.ndarray:
+    """The (len(x), dim) one-hot matrix some rewrites import from their utils.py."""
+    out = np.zeros((len(x), dim))
+    out[np.arange(len(x)), x] = 1
+    return out
+
+
 def load(src: str) -> dict:
     """Execute the class, the functions and the method attachments of the file."""
-    ns: dict = {"np": np, "numpy": np, "softmax": softmax, "operator": operator, "xrange": range,
+    ns: dict = {"np": np, "numpy": np, "softmax": softmax, "one_hot": one_hot, "operator": operator, "xrange": range,
                 "__name__": "wildml_under_test"}
     for stmt in ast.parse(src).body:
         keep = isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.Import, ast.ImportFrom)) or (
@@ -60,17 +69,22 @@ def param_names(src: str) -> list[str]:
     return ["U", "V", "W"]
 
 
-def main(path: str, cls: str = "RNNNumpy") -> None:
+def main(path: str) -> None:
     src = source_of(path)
     ns = load(src)
+    cls = "RNNNumpy" if "RNNNumpy" in ns else next(k for k, v in ns.items() if isinstance(v, type) and hasattr(v, "bptt"))
     rng = np.random.RandomState(0)
     word_dim, hidden_dim, T = 8, 5, 4
     np.random.seed(1)
     model = ns[cls](word_dim, hidden_dim, bptt_truncate=100)
     x, y = list(rng.randint(word_dim, size=T)), list(rng.randint(word_dim, size=T))
     with contextlib.redirect_stdout(io.StringIO()):
-        grads = model.bptt(x, y)
-        loss = lambda: float(model.calculate_total_loss([x], [y]))
+        try:
+            grads = model.bptt(x, y)
+        except Exception:  # a batched rewrite: one-hot x of shape (T, batch=1, word_dim), y of shape (T, 1)
+            grads = model.bptt(one_hot(x, word_dim)[:, None, :], np.array(y)[:, None])
+        total = getattr(model, "calculate_total_loss", None) or getattr(model, "compute_total_loss")
+        loss = lambda: float(total([x], [y]))
         results = [f"{p} {rel_error(np.asarray(g, dtype=np.float64), numeric_grad(loss, getattr(model, p))):.2e}"
                    for p, g in zip(param_names(src), grads)]
     print("\n".join(results))
