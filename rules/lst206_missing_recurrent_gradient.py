@@ -11,6 +11,7 @@ from lstmlint.analysis.gradients import (
     lacks_forget_gate,
     step_cell_carries,
 )
+from lstmlint.analysis.names import walk
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
@@ -77,6 +78,25 @@ Autofix
                 "    loss = 0.0\n    gates = list(zip(f, i, g, o))\n",
             )
         ),
+        # the loop's output, written at each step and returned after it (a CS231n sequence
+        # backward): not a gradient meant to be carried
+        Valid(
+            CS231N_STEP
+            + """
+
+def lstm_backward(dh, cache):
+    N, T, H = dh.shape
+    dx = np.zeros((N, T, cache[0][0].shape[1]))
+    dh0 = np.zeros((N, H))
+    dh_prev = np.zeros((N, H))
+    dc_prev = np.zeros((N, H))
+    for t in reversed(range(T)):
+        step = lstm_step_backward(dh[:, t] + dh_prev, dc_prev, cache[t])
+        dx[:, t], dh_prev, dc_prev = step[0], step[1], step[2]
+        dh0 = dh_prev
+    return dx, dh0
+"""
+        ),
     ]
     invalid = [
         Invalid(
@@ -112,7 +132,7 @@ Autofix
                     self._facts(model, carry, "zeros"),
                     dead_store_edits(model, carry),
                 )
-            elif carry.writes and not carry.reads:
+            elif carry.writes and not carry.reads and not _read_after_loop(carry):
                 statement, _ = carry.writes[0]
                 yield Report(
                     statement,
@@ -153,6 +173,22 @@ Autofix
                 _carry_facts(model, carry.point, carry.value, carry.cell_gradients),
                 forget_edits(model, carry.statement),
             )
+
+
+def _read_after_loop(carry) -> bool:
+    """A name the loop writes and the code after the loop reads (``dh0 = dh_prev`` in the loop,
+    then ``return dx, dh0``) is the loop's output, not a gradient that was meant to be carried."""
+    loop = carry.loop.loop.node
+    nodes = walk(carry.loop.scope.node, attribute_names=False)
+    inside = {id(n) for n in walk(loop, attribute_names=False)}
+    after = False
+    for node in nodes:
+        if node is loop:
+            after = True
+        elif after and id(node) not in inside and isinstance(node, cst.Name):
+            if node.value == carry.name:
+                return True
+    return False
 
 
 def _carry_facts(model, point, value, gradients: frozenset[str]) -> dict:
