@@ -140,6 +140,69 @@ def lstm_cell_gates(ns: dict, rng: numpy.random.RandomState) -> Check:
     return params, loss, grads
 
 
+class HandoutActivation:
+    """Stand-in for the CMU 11-785 handout's Sigmoid/Tanh (mytorch/activation.py, not part of the file):
+    forward/__call__ store the output; derivative(state) and backward(...) give the derivative from the
+    output (`state` is an output). The positional argument of backward is dLdA (2023 handout, result
+    multiplied by it) or the output state (older handouts), as the adapter says."""
+
+    def __init__(self, fn: Callable, deriv: Callable, positional: str) -> None:
+        self.fn, self.deriv, self.positional = fn, deriv, positional
+
+    def forward(self, x: numpy.ndarray) -> numpy.ndarray:
+        self.state = self.A = self.tanhVal = self.fn(x)
+        self.npVal = numpy.exp(-x)
+        return self.state
+
+    __call__ = forward
+
+    def derivative(self, state: numpy.ndarray | None = None) -> numpy.ndarray:
+        return self.deriv(self.state if state is None else state)
+
+    def backward(self, arg: numpy.ndarray | None = None, state: numpy.ndarray | None = None) -> numpy.ndarray:
+        if self.positional == "state":
+            return self.derivative(arg if arg is not None else state)
+        d = self.derivative(state)
+        return d if arg is None else d * arg
+
+
+def gru_11785(ns: dict, rng: numpy.random.RandomState, positional: str) -> Check:
+    """CMU 11-785 HW3P1 GRU cell: GRUCell/GRU_Cell(in, hidden).forward(x, h) -> h_t; backward(delta) -> dx, dh
+    with the weight gradients stored as self.d<name>. Loss sum(h_t * delta)."""
+    sig = lambda x: 1 / (1 + numpy.exp(-x))
+    ns["Sigmoid"] = lambda: HandoutActivation(sig, lambda s: s * (1 - s), positional)
+    ns["Tanh"] = lambda: HandoutActivation(numpy.tanh, lambda s: 1 - s ** 2, positional)
+    D, H = 3, 4
+    cls = ns.get("GRUCell") or ns["GRU_Cell"]
+    cell = cls(D, H)
+    names = [n for n in ["Wrx", "Wzx", "Wnx", "Wrh", "Wzh", "Wnh", "brx", "bzx", "bnx", "brh", "bzh", "bnh",
+                         "bir", "biz", "bin", "bhr", "bhz", "bhn", "Wx", "Wh"] if isinstance(getattr(cell, n, None), numpy.ndarray)]
+    params = randomize(cell, names, rng)
+    params["x"], params["h"] = rng.randn(D), rng.randn(H)
+    delta = rng.randn(H)
+    loss = lambda: float(numpy.sum(numpy.ravel(cell.forward(params["x"], params["h"])) * delta))
+
+    def grads() -> dict:
+        for d in (delta, delta.reshape(1, H)):
+            for n in names:
+                setattr(cell, "d" + n, numpy.zeros_like(params[n]))
+            cell.forward(params["x"].copy(), params["h"].copy())
+            try:
+                dx, dh = cell.backward(d.copy())
+                break
+            except Exception:
+                if d.ndim == 2:
+                    raise
+        g = {n: getattr(cell, "d" + n) for n in names}
+        g["x"], g["h"] = dx, dh
+        return {k: numpy.reshape(v, params[k].shape) if numpy.size(v) == params[k].size else v for k, v in g.items()}
+    return params, loss, grads
+
+
+ADAPTERS["gru-11785"] = lambda ns, rng: gru_11785(ns, rng, "dLdA")
+ADAPTERS["gru-11785-state"] = lambda ns, rng: gru_11785(ns, rng, "state")
+
+
 def main(path: str, name: str, part: str | None = None, entry_id: str | None = None) -> None:
     cells = code_cells(path)
     if part:
@@ -153,7 +216,7 @@ def main(path: str, name: str, part: str | None = None, entry_id: str | None = N
         print(f"error: {type(exc).__name__}: {exc}")
         return
     for pname, p in params.items():
-        num = numeric_grad(loss, p)
+        num = numeric_grad(loss, p, h=1e-5)
         if numpy.shape(g[pname]) != numpy.shape(num):
             print(f"{pname} shape {numpy.shape(g[pname])} != {numpy.shape(num)}")
         else:
