@@ -16,6 +16,7 @@ import stat
 import sys
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 from helpers import PROGRAM, run
@@ -29,7 +30,7 @@ from lstmlint.selection import Selection
 
 ROOT = Path(__file__).resolve().parent.parent
 REVIEWED = ROOT / "fixtures" / "reviewed"
-SCHEMA = ROOT.parent / "shared" / "data" / "sarif-schema-2.1.0.json"
+SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"  # kept with the tests
 NAMES = ("W_f", "W_i", "W_g", "W_o", "W_v", "b_f", "b_i", "b_g", "b_o", "b_v")
 FIXED_LINE = "        C_prev = C[t]\n"
 BUGGY_LINE = "        C_prev = C[t - 1]\n"
@@ -402,10 +403,8 @@ def test_text_marks_fixable_findings(folder: Path, capsys) -> None:
 def test_sarif_fixes_validate_and_apply(reviewed: Path, capsys) -> None:
     _, out, _ = run(capsys, "--format", "sarif", "lstm_scratch.py", "lstm_scratch.ipynb")
     log = json.loads(out)
-    if SCHEMA.is_file():
-        jsonschema = pytest.importorskip("jsonschema")
-        schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-        jsonschema.validators.validator_for(schema)(schema).validate(log)
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
     results = log["runs"][0]["results"]
     fixed = [r for r in results if r.get("fixes")]
     assert {r["ruleId"] for r in fixed} >= {"LST101", "LST102", "LST206", "LST301", "LST302"}
