@@ -199,6 +199,32 @@ def gru_11785(ns: dict, rng: numpy.random.RandomState, positional: str) -> Check
     return params, loss, grads
 
 
+def rnn_cell_11785(ns: dict, rng: numpy.random.RandomState, positional: str) -> Check:
+    """CMU 11-785 HW3P1 RNN cell: RNNCell(in, hidden).forward(x, h_prev) -> h_t; backward(delta, h_t, x,
+    h_prev) -> dx, dh_prev, the weight gradients stored as self.dW_ih etc. Batch of 1 (the handout
+    averages over the batch), loss sum(h_t * delta)."""
+    ns["Tanh"] = lambda: HandoutActivation(numpy.tanh, lambda s: 1 - s ** 2, positional)
+    D, H = 3, 4
+    cell = (ns.get("RNNCell") or ns["RNN_Cell"])(D, H)
+    names = ["W_ih", "W_hh", "b_ih", "b_hh"]
+    params = randomize(cell, names, rng)
+    params["x"], params["h"] = rng.randn(1, D), rng.randn(1, H)
+    delta = rng.randn(1, H)
+    loss = lambda: float(numpy.sum(cell.forward(params["x"], params["h"]) * delta))
+
+    def grads() -> dict:
+        for n in names:
+            setattr(cell, "d" + n, numpy.zeros_like(params[n]))
+        h_t = cell.forward(params["x"].copy(), params["h"].copy())
+        dx, dh = cell.backward(delta.copy(), h_t, params["x"].copy(), params["h"].copy())
+        g = {n: getattr(cell, "d" + n) for n in names}
+        g["x"], g["h"] = dx, dh
+        return {k: numpy.reshape(v, params[k].shape) if numpy.size(v) == params[k].size else v for k, v in g.items()}
+    return params, loss, grads
+
+
+ADAPTERS["rnn-cell-11785"] = lambda ns, rng: rnn_cell_11785(ns, rng, "dLdA")
+ADAPTERS["rnn-cell-11785-state"] = lambda ns, rng: rnn_cell_11785(ns, rng, "state")
 ADAPTERS["gru-11785"] = lambda ns, rng: gru_11785(ns, rng, "dLdA")
 ADAPTERS["gru-11785-state"] = lambda ns, rng: gru_11785(ns, rng, "state")
 
