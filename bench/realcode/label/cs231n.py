@@ -158,6 +158,10 @@ def main(path: str) -> None:
             _, dx = ns["temporal_softmax_loss"](x, y, mask)
             num = numeric_grad(lambda: float(ns["temporal_softmax_loss"](x, y, mask)[0]), x)
             print(f"temporal_softmax_loss.x {rel_error(dx, num):.2e}")
+            x[0, 0, y[0, 0]] -= 2000  # numeric probe: this target's probability underflows to exactly 0
+            mask[0, 0] = True
+            probe = float(ns["temporal_softmax_loss"](x, y, mask)[0])
+            print(f"temporal_softmax_loss loss with a zero target probability: {probe:.4g} (inf: log without epsilon)")
         except Exception as exc:
             print(f"temporal_softmax_loss error: {type(exc).__name__}: {exc}")
 

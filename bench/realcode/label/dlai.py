@@ -1,0 +1,183 @@
+"""Gradient check of the deeplearning.ai "Building a Recurrent Neural Network - Step by Step" code
+(notebook or .py), and of the Dinosaurus Island `utils.py` (rnn_step_backward / rnn_backward).
+
+    python bench/realcode/label/dlai.py FILE [ENTRY_ID]
+
+Every top-level statement of the file (each notebook code cell's statements, in order) is run in
+one scratch namespace; statements that fail (tests needing course files, data loading, blanks of
+the template) are skipped. Imports of the course's helper modules are skipped and replaced by a
+`softmax` over axis 0 and a `sigmoid` (what rnn_utils provides). Python 2 cells are run through a
+lib2to3 port. Then every backward the file defines is compared with central differences in
+float64 on tiny seeded data; one line per parameter: `function.param relative-error`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from typing import Callable
+
+import numpy as np
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - np.max(x, axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def python2_port(src: str) -> str:
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from lib2to3.refactor import RefactoringTool, get_fixers_from_package
+        return str(RefactoringTool(get_fixers_from_package("lib2to3.fixes")).refactor_string(src, "<py2>"))
+
+
+def chunks(path: str) -> list[str]:
+    """The file's code: one string per notebook code cell, or the whole .py file."""
+    text = open(path, encoding="utf-8", errors="replace").read()
+    if not path.endswith(".ipynb"):
+        return [text]
+    out = []
+    for cell in json.loads(text)["cells"]:
+        if cell["cell_type"] == "code":
+            src = cell["source"]
+            src = "".join(src) if isinstance(src, list) else src
+            out.append("\n".join("pass" if l.lstrip().startswith(("%", "!")) else l for l in src.split("\n")))
+    return out
+
+
+def load(path: str) -> dict:
+    ns: dict = {"__name__": "dlai_under_test", "np": np, "softmax": softmax, "sigmoid": sigmoid, "xrange": range}
+    for src in chunks(path):
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:
+            try:
+                tree = ast.parse(python2_port(src + "\n"))
+            except Exception:
+                continue  # a blank of the template: nothing here to run
+        for stmt in tree.body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in stmt.names] + [getattr(stmt, "module", None) or ""]
+                if not any(n.split(".")[0] in ("numpy", "math", "copy", "random") for n in names):
+                    continue
+            if isinstance(stmt, ast.Expr) or not isinstance(stmt, (ast.FunctionDef, ast.Import, ast.ImportFrom, ast.Assign)):
+                continue  # calls, prints, loops of the notebook's tests
+            if isinstance(stmt, ast.Assign) and not isinstance(stmt.value, (ast.Constant, ast.Dict, ast.Name)):
+                continue
+            try:
+                exec(compile(ast.Module([stmt], []), path, "exec"), ns)
+            except Exception:
+                pass
+    return ns
+
+
+def numeric_grad(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        plus = f()
+        x[i] = old - h
+        minus = f()
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def rel_error(a: np.ndarray, n: np.ndarray) -> float:
+    a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    return float(np.max(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12)))
+
+
+def report(name: str, grads: dict, key: str, num: np.ndarray) -> None:
+    g = grads.get(key)
+    if g is None:
+        print(f"{name}.{key} blank")
+    elif np.size(g) != np.size(num):
+        print(f"{name}.{key} shape {np.shape(g)} != {np.shape(num)}")
+    else:
+        print(f"{name}.{key} {rel_error(np.reshape(g, np.shape(num)), num):.2e}")
+
+
+def check(ns: dict, name: str, fwd: str, bwd: str, inputs: list, params: dict, outs: list[int],
+          wrt: dict[str, str]) -> None:
+    """Gradients of sum_k out_k * dout_k: `wrt` maps the gradient's key to an input name or parameter name."""
+    if fwd not in ns or bwd not in ns:
+        return
+    rng = np.random.RandomState(1)
+    try:
+        res = ns[fwd](*inputs, params)
+        douts = [rng.randn(*np.shape(res[k])) for k in outs]
+        grads = ns[bwd](*[d.copy() for d in douts], res[-1])
+    except Exception as exc:
+        print(f"{name} error: {type(exc).__name__}: {exc}")
+        return
+    if not isinstance(grads, dict):
+        print(f"{name} blank")
+        return
+
+    def loss() -> float:
+        r = ns[fwd](*inputs, params)
+        return float(sum(np.sum(r[k] * d) for k, d in zip(outs, douts)))
+
+    names = ["x", "a_prev", "c_prev"]
+    for key, target in wrt.items():
+        arr = inputs[names.index(target)] if target in names else params[target]
+        report(name, grads, key, numeric_grad(loss, arr))
+
+
+def check_dinosaurus(ns: dict, rng: np.random.RandomState) -> None:
+    """utils.py: rnn_forward(X, Y, a0, parameters) returns the loss; rnn_backward its gradients."""
+    if "rnn_backward" not in ns or "rnn_step_backward" not in ns:
+        return
+    defaults = ns["rnn_forward"].__defaults__ or (27,)
+    v, n_a = int(defaults[-1]), 5  # the vocabulary size the file's rnn_forward assumes
+    p = {"Wax": rng.randn(n_a, v) * .3, "Waa": rng.randn(n_a, n_a) * .3, "Wya": rng.randn(v, n_a) * .3,
+         "b": rng.randn(n_a, 1), "by": rng.randn(v, 1)}
+    X = [3, 7, 1, 20, 5]  # no None: some versions index x[t][None] = 1 (a vector of ones)
+    Y = X[1:] + [0]
+    a0 = rng.randn(n_a, 1)
+    loss, cache = ns["rnn_forward"](X, Y, a0, p)
+    gradients, _ = ns["rnn_backward"](X, Y, p, cache)
+    for key in ["Wax", "Waa", "Wya", "b", "by"]:
+        num = numeric_grad(lambda: float(ns["rnn_forward"](X, Y, a0, p)[0]), p[key])
+        report("dinosaurus_rnn", gradients, "d" + key, num)
+    # numeric probe: a target whose logit is 2000 below the others has probability exactly 0
+    p["by"][Y[0]] -= 2000
+    print(f"dinosaurus_rnn.loss with a zero target probability: {float(ns['rnn_forward'](X, Y, a0, p)[0]):.4g} (inf: log without epsilon)")
+
+
+def main(path: str) -> None:
+    ns = load(path)
+    rng = np.random.RandomState(0)
+    n_x, n_a, n_y, m, T = 3, 5, 2, 4, 4
+    r = lambda *s: rng.randn(*s)
+    if "rnn_forward" in ns and ns["rnn_forward"].__code__.co_argcount >= 4:
+        check_dinosaurus(ns, rng)
+        return
+    rp = {"Waa": r(n_a, n_a) * .5, "Wax": r(n_a, n_x) * .5, "Wya": r(n_y, n_a), "ba": r(n_a, 1), "by": r(n_y, 1)}
+    rnn_w = {"dWax": "Wax", "dWaa": "Waa", "dba": "ba"}
+    check(ns, "rnn_cell", "rnn_cell_forward", "rnn_cell_backward", [r(n_x, m), r(n_a, m)], rp, [0],
+          {"dxt": "x", "da_prev": "a_prev", **rnn_w})
+    check(ns, "rnn", "rnn_forward", "rnn_backward", [r(n_x, m, T), r(n_a, m)], rp, [0],
+          {"dx": "x", "da0": "a_prev", **rnn_w})
+    lp = {w: r(n_a, n_a + n_x) * .5 for w in ["Wf", "Wi", "Wc", "Wo"]}
+    lp.update({b: r(n_a, 1) for b in ["bf", "bi", "bc", "bo"]})
+    lp.update({"Wy": r(n_y, n_a), "by": r(n_y, 1)})
+    lstm_w = {f"d{k}": k for k in ["Wf", "Wi", "Wc", "Wo", "bf", "bi", "bc", "bo"]}
+    check(ns, "lstm_cell", "lstm_cell_forward", "lstm_cell_backward", [r(n_x, m), r(n_a, m), r(n_a, m)], lp, [0, 1],
+          {"dxt": "x", "da_prev": "a_prev", "dc_prev": "c_prev", **lstm_w})
+    check(ns, "lstm", "lstm_forward", "lstm_backward", [r(n_x, m, T), r(n_a, m)], lp, [0],
+          {"dx": "x", "da0": "a_prev", **lstm_w})
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main(sys.argv[1])
