@@ -1,0 +1,158 @@
+"""Gradient check of class-based from-scratch NumPy RNN/LSTM/GRU code (min-char-rnn rewrites as
+classes, GRU/LSTM classes), one small adapter per entry because every class has its own API.
+
+    python bench/realcode/label/scratch.py FILE ENTRY_ID
+
+Only the file's imports of numpy, its classes and its functions are executed (no data, no
+training). The adapter named by the entry id (the part before the first `@`, or the whole id)
+builds the model with tiny sizes, refills its parameters with seeded random numbers, and returns
+the parameters and a function giving (loss, {name: analytic gradient}). Every analytic gradient
+is compared with fourth-order central differences of that loss in float64; one line per
+parameter: `name relative-error`.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import os
+import sys
+from typing import Callable
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from minchar import FakeFile, numeric_grad, rel_error, source_of  # noqa: E402
+
+Run = Callable[[], tuple[float, dict[str, np.ndarray]]]
+V, H, T = 6, 5, 4  # vocabulary (input) size, hidden size, sequence length
+
+
+def load(src: str) -> dict:
+    ns: dict = {"np": np, "__name__": "scratch_under_test", "xrange": range, "open": FakeFile}
+    for stmt in ast.parse(src).body:
+        text = ast.unparse(stmt)
+        if isinstance(stmt, (ast.ClassDef, ast.FunctionDef)) or (
+                isinstance(stmt, (ast.Import, ast.ImportFrom)) and ("numpy" in text or "random" in text or "math" in text)):
+            try:
+                exec(compile(ast.Module([stmt], []), "<corpus>", "exec"), ns)
+            except Exception as exc:
+                print(f"# skipped: {text[:60]!r}: {exc}", file=sys.stderr)
+    return ns
+
+
+def refill(obj: object, names: list[str], rng: np.random.RandomState) -> dict[str, np.ndarray]:
+    """Fill the named attributes with random numbers in place; return them by name."""
+    out = {}
+    for n in names:
+        a = getattr(obj, n)
+        a[...] = rng.randn(*a.shape) * 0.3
+        out[n] = a
+    return out
+
+
+def onehots(ix: list[int], n: int) -> list[np.ndarray]:
+    out = []
+    for i in ix:
+        x = np.zeros((n, 1))
+        x[i] = 1
+        out.append(x)
+    return out
+
+
+def minchar_class(cls: str, ctor: Callable[[type], object], names: list[str], call: Callable[..., tuple],
+                  grads_at: Callable[[tuple], list[np.ndarray]]) -> Callable[[dict, np.random.RandomState], tuple]:
+    """An adapter for a min-char-rnn rewritten as a class: `call(model, inputs, targets, h0)`."""
+    def make(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
+        model = ctor(ns[cls])
+        params = refill(model, names, rng)
+        inputs, targets = list(rng.randint(V, size=T)), list(rng.randint(V, size=T))
+        h0 = rng.randn(H, 1) * 0.5
+
+        def run() -> tuple[float, dict[str, np.ndarray]]:
+            out = call(model, inputs, targets, h0.copy())
+            return float(out[0]), dict(zip(names, grads_at(out)))
+        return params, run
+    return make
+
+
+GRU_NAMES = ["Wxh", "Whh", "Wxg", "Whg", "Wxf", "Whf", "Why", "bh", "bg", "bf", "by"]
+RNN_NAMES = ["Wxh", "Whh", "Why", "bh", "by"]
+
+
+def sized(cls: type, **attrs: object) -> object:
+    """An instance made without its data-reading constructor, with the given attributes."""
+    obj = cls.__new__(cls)
+    for k, v in attrs.items():
+        setattr(obj, k, v)
+    return obj
+
+
+def bobliu(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
+    names = ["w_i2h", "w_h2h", "w_h2o", "b_h", "b_o"]
+    m = sized(ns["char_rnn"], charset_size=V, hidden_size=H, seq_length=T, input_state={}, hidden_state={},
+              output_state={}, prob_state={}, w_i2h=np.zeros((H, V)), w_h2h=np.zeros((H, H)), w_h2o=np.zeros((V, H)),
+              b_h=np.zeros((H, 1)), b_o=np.zeros((V, 1)))
+    params = refill(m, names, rng)
+    inputs, targets, h0 = list(rng.randint(V, size=T)), list(rng.randint(V, size=T)), rng.randn(H, 1) * 0.5
+
+    def run() -> tuple[float, dict[str, np.ndarray]]:
+        loss = m.forward(inputs, targets, h0.copy())
+        return float(loss), dict(zip(names, m.backward()))
+    return params, run
+
+
+def bluberry(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
+    m = ns["RNN"](V, H, V)
+    params = refill(m, RNN_NAMES, rng)
+    batch = 2
+    inputs = [list(rng.randint(V, size=T)) for _ in range(batch)]
+    targets = [list(rng.randint(V, size=T)) for _ in range(batch)]
+    h0 = rng.randn(H, batch) * 0.5
+
+    def run() -> tuple[float, dict[str, np.ndarray]]:
+        xs, hs, ps, loss = m.forward(inputs, targets, h0.copy())
+        return float(loss), dict(zip(RNN_NAMES, m.backward(xs, hs, ps, targets)))
+    return params, run
+
+
+def gaomingqi(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
+    ns["hidden_size"], ns["vocab_size"] = H, V  # the class reads these module globals
+    return minchar_class("Min_char_rnn", lambda c: c(), RNN_NAMES, lambda m, i, t, h: m.lossFun(i, t, h),
+                         lambda out: out[1:6])(ns, rng)
+
+
+ADAPTERS: dict[str, Callable[[dict, np.random.RandomState], tuple]] = {
+    # asmaloney/min-char-rnn: RNN(vocab, hidden, lr).train(inputs, targets, vocab_size, h0)
+    "minchar-asmaloney": minchar_class(
+        "RNN", lambda c: c(V, H, 0.1), RNN_NAMES, lambda m, i, t, h: m.train(i, t, V, h), lambda out: out[1:6]),
+    # gaomingqi/min-char-rnn: Min_char_rnn().lossFun(inputs, targets, hprev), sizes from module globals
+    "minchar-gaomingqi": gaomingqi,
+    # BobLiu20/min_char_RNN: char_rnn.forward(inputs, targets, hprev) then .backward()
+    "minchar-bobliu20": bobliu,
+    # BluberryPie/min-char-rnn: batched RNN(in, hidden, out).forward(...) then .backward(xs, hs, ps, targets)
+    "minchar-bluberrypie": bluberry,
+    # androclassic/min-char-gru: GRUModel(input_size, hidden_size).lossFun(one-hot inputs, targets, hprev)
+    "minchar-androclassic-gru": minchar_class(
+        "GRUModel", lambda c: c(V, H), GRU_NAMES,
+        lambda m, i, t, h: m.lossFun(onehots(i, V), t, h), lambda out: out[1]),
+}
+
+
+def main(path: str, entry_id: str) -> None:
+    ns = load(source_of(path))
+    rng = np.random.RandomState(0)
+    np.random.seed(1)
+    with contextlib.redirect_stdout(io.StringIO()):
+        params, run = ADAPTERS[entry_id.split("@")[0]](ns, rng)
+        _, grads = run()
+        loss = lambda: run()[0]
+        lines = [f"{n} {rel_error(np.asarray(grads[n], dtype=np.float64), numeric_grad(loss, p)):.2e}"
+                 for n, p in params.items()]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main(sys.argv[1], sys.argv[2])
