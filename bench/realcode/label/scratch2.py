@@ -9,12 +9,13 @@ dropped). The ADAPTER (named in the entry's notes) builds the model on tiny seed
 takes the gradients the file computes (returned, stored, or read back from a plain SGD update
 with learning rate 1) and compares them with central differences of the scalar the gradients
 belong to (sum(output * random upstream gradient), or the file's own loss). In-place gradient
-clipping with np.clip is disabled. Prints one line per parameter: `name relative-error`.
+clipping with np.clip is disabled, and np.empty/np.zeros ignore a float32 dtype. Prints one line per parameter: `name relative-error`.
 """
 
 from __future__ import annotations
 
 import ast
+import inspect
 import os
 import sys
 from typing import Any, Callable
@@ -38,6 +39,14 @@ class NumpyNoClip:
     @staticmethod
     def clip(a: Any, *args: Any, out: Any = None, **kw: Any) -> Any:
         return a
+
+    @staticmethod
+    def empty(shape: Any, dtype: Any = None, **kw: Any) -> numpy.ndarray:  # dtype='f' would lose float64
+        return numpy.empty(shape)
+
+    @staticmethod
+    def zeros(shape: Any, dtype: Any = None, **kw: Any) -> numpy.ndarray:
+        return numpy.zeros(shape, dtype=dtype if dtype in (int, "int", numpy.int32, numpy.int64) else None)
 
 
 def load(cells: list) -> dict:
@@ -229,24 +238,78 @@ ADAPTERS["gru-11785"] = lambda ns, rng: gru_11785(ns, rng, "dLdA")
 ADAPTERS["gru-11785-state"] = lambda ns, rng: gru_11785(ns, rng, "state")
 
 
+DLFS2 = {  # class -> (weight shapes as multiples of H, its forward's extra state inputs, output count)
+    "RNN": (1, ["h"], 1), "LSTM": (4, ["h", "c"], 2), "GRU": (3, ["h"], 1),
+    "TimeRNN": (1, [], 1), "TimeLSTM": (4, [], 1), "TimeGRU": (3, [], 1)}
+
+
+def dlfs2(ns: dict, rng: numpy.random.RandomState, cls: str) -> Check:
+    """'Deep Learning from Scratch 2' layers: Cls(Wx, Wh, b) with forward(x, h[, c]) and backward(dh[, dc])
+    returning dx, dh[, dc] and the weight gradients in self.grads (or self.dWx, self.dWh). Time* layers
+    take xs of shape (N, T, D). Loss: sum of each output times a random upstream gradient."""
+    ns.setdefault("sigmoid", lambda x: 1 / (1 + numpy.exp(-x)))
+    N, T, D, H = 2, 3, 3, 4
+    k, states, n_out = DLFS2[cls]
+    Wx, Wh, b = rng.randn(D, k * H) * 0.5, rng.randn(H, k * H) * 0.5, rng.randn(k * H) * 0.5
+    if "b" in inspect.signature(ns[cls].__init__).parameters:
+        layer = ns[cls](Wx, Wh, b)
+    else:  # the book's first GRU has no bias
+        layer, b = ns[cls](Wx, Wh), None
+    params = {"Wx": Wx, "Wh": Wh} | ({"b": b} if b is not None else {})
+    params["x"] = rng.randn(N, T, D) if cls.startswith("Time") else rng.randn(N, D)
+    for s in states:
+        params[s] = rng.randn(N, H)
+    douts = [rng.randn(N, T, H) if cls.startswith("Time") else rng.randn(N, H) for _ in range(n_out)]
+    fwd = lambda: layer.forward(params["x"], *(params[s] for s in states))
+    outs = lambda: fwd() if n_out > 1 else (fwd(),)
+    loss = lambda: float(sum(numpy.sum(o * d) for o, d in zip(outs(), douts)))
+
+    def grads() -> dict:
+        fwd()
+        back = layer.backward(*douts)
+        back = back if isinstance(back, tuple) else (back,)
+        g = dict(zip(["x"] + states, back))
+        w = list(layer.grads) if hasattr(layer, "grads") else [layer.dWx, layer.dWh]
+        g.update(zip(["Wx", "Wh", "b"], w))
+        return g
+    return params, loss, grads
+
+
+for _cls in DLFS2:
+    ADAPTERS["dlfs2-" + _cls.lower()] = lambda ns, rng, _c=_cls: dlfs2(ns, rng, _c)
+
+
+def run(check: Check, prefix: str = "") -> None:
+    params, loss, grads = check
+    try:
+        g = grads()
+    except Exception as exc:
+        print(f"{prefix}error: {type(exc).__name__}: {exc}")
+        return
+    for pname, p in params.items():
+        num = numeric_grad(loss, p, h=1e-5)
+        if numpy.shape(g[pname]) != numpy.shape(num):
+            print(f"{prefix}{pname} shape {numpy.shape(g[pname])} != {numpy.shape(num)}")
+        else:
+            print(f"{prefix}{pname} {rel_error(g[pname], num):.2e}")
+
+
 def main(path: str, name: str, part: str | None = None, entry_id: str | None = None) -> None:
     cells = code_cells(path)
     if part:
         apply_fixes(cells, part, entry_id)
     ns = load(cells)
     numpy.random.seed(0)
-    params, loss, grads = ADAPTERS[name](ns, numpy.random.RandomState(0))
-    try:
-        g = grads()
-    except Exception as exc:
-        print(f"error: {type(exc).__name__}: {exc}")
+    if name == "dlfs2":  # every layer class of the book the file defines
+        for cls in [c for c in DLFS2 if isinstance(ns.get(c), type)]:
+            try:
+                check = dlfs2(ns, numpy.random.RandomState(0), cls)
+            except Exception as exc:
+                print(f"{cls}.error: {type(exc).__name__}: {exc}")
+                continue
+            run(check, cls + ".")
         return
-    for pname, p in params.items():
-        num = numeric_grad(loss, p, h=1e-5)
-        if numpy.shape(g[pname]) != numpy.shape(num):
-            print(f"{pname} shape {numpy.shape(g[pname])} != {numpy.shape(num)}")
-        else:
-            print(f"{pname} {rel_error(g[pname], num):.2e}")
+    run(ADAPTERS[name](ns, numpy.random.RandomState(0)))
 
 
 if __name__ == "__main__":
