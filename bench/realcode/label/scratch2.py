@@ -238,6 +238,43 @@ ADAPTERS["gru-11785"] = lambda ns, rng: gru_11785(ns, rng, "dLdA")
 ADAPTERS["gru-11785-state"] = lambda ns, rng: gru_11785(ns, rng, "state")
 
 
+@adapter("rnn-softmax-sgd")  # RNN(in, hidden, out, lr).forward(xs) -> probs, hs; .backpropagation(xs, probs - onehot, hs)
+def rnn_softmax_sgd(ns: dict, rng: numpy.random.RandomState) -> Check:
+    """A many-to-one RNN whose forward ends in softmax; loss -log p[y]; gradients read back from the SGD step."""
+    ns.setdefault("softmax", lambda a: numpy.exp(a - a.max()) / numpy.exp(a - a.max()).sum())
+    D, O, H, T = 4, 3, 3, 4
+    net = ns["RNN"](D, H, O, 1.0)
+    names = ["weight1", "rnn_weight", "weight2"]
+    params = randomize(net, names, rng)
+    xs, y = [numpy.eye(D)[:, [k]] for k in rng.randint(D, size=T)], 1
+    loss = lambda: float(-numpy.log(net.forward(xs)[0][y, 0]))
+
+    def grads() -> dict:
+        probs, hs = net.forward(xs)
+        d = probs.copy()
+        d[y] -= 1
+        return sgd_grads(net, names, lambda: net.backpropagation(xs, d, hs))
+    return params, loss, grads
+
+
+@adapter("fn-rnn-lm")  # rnn_forward(X, h0, Wx, Wh, b, Why, by) -> hs, ys; rnn_backward(X, Y, hs, ys, ..., E, lr)
+def fn_rnn_lm(ns: dict, rng: numpy.random.RandomState) -> Check:
+    """Functions with an SGD update inside; loss sum_t -log softmax(ys[t])[Y[t]] from h0 = 0."""
+    D, V, H, T = 3, 5, 4, 4
+    params = {"Wx": rng.randn(H, D) * .5, "Wh": rng.randn(H, H) * .5, "b": rng.randn(H, 1) * .5,
+              "Why": rng.randn(V, H) * .5, "by": rng.randn(V, 1) * .5}
+    X, Y, E = rng.randn(T, D), rng.randint(V, size=T), rng.randn(V, D)
+    fwd = lambda: ns["rnn_forward"](X, numpy.zeros((H, 1)), *params.values())
+    lsm = lambda y: y - y.max() - numpy.log(numpy.exp(y - y.max()).sum())
+    loss = lambda: float(-sum(lsm(y)[k, 0] for y, k in zip(fwd()[1], Y)))
+
+    def grads() -> dict:
+        hs, ys = fwd()
+        new = ns["rnn_backward"](X, Y, hs, ys, *(p.copy() for p in params.values()), E.copy(), 1.0)
+        return {n: params[n] - w for n, w in zip(params, new)}
+    return params, loss, grads
+
+
 DLFS2 = {  # class -> (weight shapes as multiples of H, its forward's extra state inputs, output count)
     "RNN": (1, ["h"], 1), "LSTM": (4, ["h", "c"], 2), "GRU": (3, ["h"], 1),
     "TimeRNN": (1, [], 1), "TimeLSTM": (4, [], 1), "TimeGRU": (3, [], 1)}
