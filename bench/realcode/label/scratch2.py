@@ -275,6 +275,29 @@ def fn_rnn_lm(ns: dict, rng: numpy.random.RandomState) -> Check:
     return params, loss, grads
 
 
+@adapter("rnnscratch")  # RNNScratch(D, H, O, lr, loss, activation, output_activation): forward, calculate_loss, backprop
+def rnnscratch(ns: dict, rng: numpy.random.RandomState) -> list:
+    """Two configurations, mse+sigmoid and ce+softmax; loss = the file's calculate_loss; gradients from
+    backprop() in self.gradient (weights in self.weights, biases in self.bias)."""
+    checks = []
+    for loss_name, out_act in (("mse", "sigmoid"), ("ce", "softmax")):
+        D, H, O, T = 3, 4, 3, 4
+        net = ns["RNNScratch"](D, H, O, 1.0, loss=loss_name, activation="tanh", output_activation=out_act)
+        for store in (net.weights, net.bias):
+            for k in store:
+                store[k] = rng.randn(*store[k].shape) * 0.5
+        X, label = rng.randn(T, D), numpy.eye(O)[:, [1]]
+        params = net.weights | net.bias
+        loss = lambda net=net, X=X, label=label: float(net.calculate_loss(net.forward(X), label))
+
+        def grads(net=net, X=X, label=label) -> dict:
+            net.calculate_loss(net.forward(X), label)
+            net.backprop()
+            return {k: numpy.reshape(net.gradient[k], numpy.shape(v)) for k, v in (net.weights | net.bias).items()}
+        checks.append((loss_name + ".", (params, loss, grads)))
+    return checks
+
+
 DLFS2 = {  # class -> (weight shapes as multiples of H, its forward's extra state inputs, output count)
     "RNN": (1, ["h"], 1), "LSTM": (4, ["h", "c"], 2), "GRU": (3, ["h"], 1),
     "TimeRNN": (1, [], 1), "TimeLSTM": (4, [], 1), "TimeGRU": (3, [], 1)}
@@ -346,7 +369,9 @@ def main(path: str, name: str, part: str | None = None, entry_id: str | None = N
                 continue
             run(check, cls + ".")
         return
-    run(ADAPTERS[name](ns, numpy.random.RandomState(0)))
+    checks = ADAPTERS[name](ns, numpy.random.RandomState(0))
+    for prefix, check in checks if isinstance(checks, list) else [("", checks)]:
+        run(check, prefix)
 
 
 if __name__ == "__main__":
