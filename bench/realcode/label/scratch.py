@@ -4,7 +4,7 @@ classes, GRU/LSTM classes), one small adapter per entry because every class has 
     python bench/realcode/label/scratch.py FILE ENTRY_ID
 
 Only the file's imports of numpy, its classes and its functions are executed (no data, no
-training). The adapter named by the entry id (the part before the first `@`, or the whole id)
+training). The adapter named by the entry id (the part before `--`, or the whole id)
 builds the model with tiny sizes, refills its parameters with seeded random numbers, and returns
 the parameters and a function giving (loss, {name: analytic gradient}). Every analytic gradient
 is compared with fourth-order central differences of that loss in float64; one line per
@@ -123,7 +123,38 @@ def gaomingqi(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarra
                          lambda out: out[1:6])(ns, rng)
 
 
+def mastro(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
+    """Karpathy-style batched cell: forward(X, W, h0) -> (Hout, h_last, cache); loss = sum(Hout * R)."""
+    cell, b = ns["GRU"], 2
+    params = {"WGRU": rng.randn(V + H + 1, 3 * H) * 0.3, "X": rng.randn(T, b, V), "h0": rng.randn(b, H) * 0.5}
+    wrand = rng.randn(T, b, H)
+
+    def run() -> tuple[float, dict[str, np.ndarray]]:
+        hout, _, cache = cell.forward(params["X"], params["WGRU"], params["h0"])
+        dx, dw, dh0 = cell.backward(wrand, cache)
+        return float(np.sum(hout * wrand)), {"WGRU": dw, "X": dx, "h0": dh0}
+    return params, run
+
+
+def doctorteeth(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
+    """GRU(in, out, hidden).lossFun(bit-vector inputs, bit-vector targets) with sigmoid outputs."""
+    m = ns["GRU"](V, V, H)
+    names = ["Wxc", "Wxr", "Wxz", "Rhc", "Rhr", "Rhz", "Why", "bc", "br", "bz", "by"]
+    params = refill(m, names, rng)
+    inputs = [rng.randint(2, size=V).astype(float) for _ in range(T)]
+    targets = [np.matrix(rng.randint(2, size=V).astype(float)) for _ in range(T)]
+
+    def run() -> tuple[float, dict[str, np.ndarray]]:
+        loss, deltas, _ = m.lossFun(inputs, targets)
+        return float(np.sum(loss)), dict(zip(names, deltas))
+    return params, run
+
+
 ADAPTERS: dict[str, Callable[[dict, np.random.RandomState], tuple]] = {
+    # MichaelMastro/Batched-Gated-Recurrent-Unit: static GRU.forward / GRU.backward, weights and biases in one matrix
+    "scratch-michaelmastro-gru": mastro,
+    # DoctorTeeth/gru: GRU(in, out, hidden).lossFun(inputs, targets) -> (loss, deltas, ps)
+    "scratch-doctorteeth-gru": doctorteeth,
     # asmaloney/min-char-rnn: RNN(vocab, hidden, lr).train(inputs, targets, vocab_size, h0)
     "minchar-asmaloney": minchar_class(
         "RNN", lambda c: c(V, H, 0.1), RNN_NAMES, lambda m, i, t, h: m.train(i, t, V, h), lambda out: out[1:6]),
@@ -140,12 +171,21 @@ ADAPTERS: dict[str, Callable[[dict, np.random.RandomState], tuple]] = {
 }
 
 
+# Python 2 integer divisions that 2to3 leaves as `/` (the port of the copy, not a fix of the code)
+PY2_DIVISIONS: dict[str, list[tuple[str, str]]] = {
+    "scratch-michaelmastro-gru": [("WGRU.shape[1] / 3", "WGRU.shape[1] // 3")],
+}
+
+
 def main(path: str, entry_id: str) -> None:
-    ns = load(source_of(path))
+    src = source_of(path)
+    for old, new in PY2_DIVISIONS.get(entry_id.split("--")[0], []):
+        src = src.replace(old, new)
+    ns = load(src)
     rng = np.random.RandomState(0)
     np.random.seed(1)
     with contextlib.redirect_stdout(io.StringIO()):
-        params, run = ADAPTERS[entry_id.split("@")[0]](ns, rng)
+        params, run = ADAPTERS[entry_id.split("--")[0]](ns, rng)
         _, grads = run()
         loss = lambda: run()[0]
         lines = [f"{n} {rel_error(np.asarray(grads[n], dtype=np.float64), numeric_grad(loss, p)):.2e}"
