@@ -298,6 +298,27 @@ def rnnscratch(ns: dict, rng: numpy.random.RandomState) -> list:
     return checks
 
 
+@adapter("rnnlayer-onehot")  # RNNLayer(V, H, O, lr).forward(indices) -> probs; compute_loss(y); backward(y) (SGD)
+def rnnlayer_onehot(ns: dict, rng: numpy.random.RandomState) -> Check:
+    """Helpers of the repository's activations.py/utils.py (not in the file), as defined there: tanh,
+    tanh_derivative(x) = 1 - tanh(x)**2 of the pre-activation, softmax with the max subtracted, one_hot."""
+    ns.setdefault("tanh", numpy.tanh)
+    ns.setdefault("tanh_derivative", lambda x: 1 - numpy.tanh(x) ** 2)
+    ns.setdefault("softmax", lambda x: numpy.exp(x - x.max()) / numpy.exp(x - x.max()).sum(axis=0))
+    ns.setdefault("one_hot", lambda i, n: numpy.eye(n)[:, [i]])
+    V, H, O, T = 4, 3, 3, 4
+    net = ns["RNNLayer"](V, H, O, 1.0)
+    names = ["Wx", "Wh", "Wy", "bh", "by"]
+    params = randomize(net, names, rng)
+    xs, y = list(rng.randint(V, size=T)), 2
+    loss = lambda: (net.forward(xs), float(net.compute_loss(y)))[1]
+
+    def grads() -> dict:
+        net.forward(xs)
+        return sgd_grads(net, names, lambda: net.backward(y))
+    return params, loss, grads
+
+
 DLFS2 = {  # class -> (weight shapes as multiples of H, its forward's extra state inputs, output count)
     "RNN": (1, ["h"], 1), "LSTM": (4, ["h", "c"], 2), "GRU": (3, ["h"], 1),
     "TimeRNN": (1, [], 1), "TimeLSTM": (4, [], 1), "TimeGRU": (3, [], 1)}
