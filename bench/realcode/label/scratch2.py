@@ -319,6 +319,27 @@ def rnnlayer_onehot(ns: dict, rng: numpy.random.RandomState) -> Check:
     return params, loss, grads
 
 
+@adapter("rnn-waa-stored")  # RNN(H, data_generator, T, lr): forward(X, a_prev) -> x, a, y_pred; loss; backward -> self.dW..
+def rnn_waa_stored(ns: dict, rng: numpy.random.RandomState) -> Check:
+    """Character RNN class with Wax/Waa/Wya/ba/by; gradients accumulated in self.d<name> (zeroed first);
+    loss = the class's own loss(y_preds, targets); a stub data generator supplies vocab_size."""
+    import types
+    V, H, T = 5, 4, 4
+    net = ns["RNN"](H, types.SimpleNamespace(vocab_size=V), T, 1.0)
+    names = ["Wax", "Waa", "Wya", "ba", "by"]
+    params = randomize(net, names, rng)
+    X, targets, a0 = list(rng.randint(V, size=T)), list(rng.randint(V, size=T)), rng.randn(H, 1) * .5
+    loss = lambda: float(net.loss(net.forward(X, a0)[2], targets))
+
+    def grads() -> dict:
+        for n in names:
+            setattr(net, "d" + n, numpy.zeros_like(params[n]))
+        x, a, y = net.forward(X, a0)
+        net.backward(x, a, y, targets)
+        return {n: getattr(net, "d" + n) for n in names}
+    return params, loss, grads
+
+
 DLFS2 = {  # class -> (weight shapes as multiples of H, its forward's extra state inputs, output count)
     "RNN": (1, ["h"], 1), "LSTM": (4, ["h", "c"], 2), "GRU": (3, ["h"], 1),
     "TimeRNN": (1, [], 1), "TimeLSTM": (4, [], 1), "TimeGRU": (3, [], 1)}
