@@ -136,6 +136,40 @@ def mastro(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray],
     return params, run
 
 
+def karpathy_lstm(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
+    """Karpathy's batched LSTM gist: LSTM.forward(X, WLSTM, c0, h0) -> (Hout, c, h, cache); loss = sum(Hout * R)."""
+    cell, b = ns["LSTM"], 2
+    params = {"WLSTM": rng.randn(V + H + 1, 4 * H) * 0.3, "X": rng.randn(T, b, V),
+              "c0": rng.randn(b, H) * 0.5, "h0": rng.randn(b, H) * 0.5}
+    wrand = rng.randn(T, b, H)
+
+    def run() -> tuple[float, dict[str, np.ndarray]]:
+        out = cell.forward(params["X"], params["WLSTM"], params["c0"], params["h0"])
+        dx, dw, dc0, dh0 = cell.backward(wrand, out[-1])
+        return float(np.sum(out[0] * wrand)), {"WLSTM": dw, "X": dx, "c0": dc0, "h0": dh0}
+    return params, run
+
+
+def landa(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
+    """CifgLSTM(M, N).forward(x) -> (y, state); .backward(deltas, state) -> (dx, grads, _); loss = sum(y * R).
+    The helpers come from the repository's utils.py: sigma, g, h are sigmoid, tanh, tanh and
+    dsigma, dg, dh their derivatives taken of the pre-activation."""
+    sig = lambda x: 1 / (1 + np.exp(-x))
+    ns.update(sigma=sig, dsigma=lambda x: sig(x) * (1 - sig(x)), g=np.tanh, dg=lambda x: 1 - np.tanh(x) ** 2,
+              h=np.tanh, dh=lambda x: 1 - np.tanh(x) ** 2)
+    m = ns["CifgLSTM"](V, H)
+    names = ["Wz", "Wi", "Wo", "Rz", "Ri", "Ro", "pi", "po", "bz", "bi", "bo"]
+    params = refill(m, names, rng)
+    params["x"] = rng.randn(T, V)
+    deltas = rng.randn(T, H)
+
+    def run() -> tuple[float, dict[str, np.ndarray]]:
+        y, state = m.forward(params["x"])
+        dx, grads, _ = m.backward(deltas, state)
+        return float(np.sum(y * deltas)), dict(zip(names + ["x"], list(grads) + [dx]))
+    return params, run
+
+
 def doctorteeth(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
     """GRU(in, out, hidden).lossFun(bit-vector inputs, bit-vector targets) with sigmoid outputs."""
     m = ns["GRU"](V, V, H)
@@ -153,6 +187,10 @@ def doctorteeth(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndar
 ADAPTERS: dict[str, Callable[[dict, np.random.RandomState], tuple]] = {
     # MichaelMastro/Batched-Gated-Recurrent-Unit: static GRU.forward / GRU.backward, weights and biases in one matrix
     "scratch-michaelmastro-gru": mastro,
+    # younesslanda/LSTM-Numpy: a coupled-input-forget-gate LSTM with peepholes
+    "scratch-younesslanda-cifg-lstm": landa,
+    # copies of Karpathy's batched LSTM gist (lstm.py)
+    "scratch-karpathy-lstm": karpathy_lstm,
     # DoctorTeeth/gru: GRU(in, out, hidden).lossFun(inputs, targets) -> (loss, deltas, ps)
     "scratch-doctorteeth-gru": doctorteeth,
     # asmaloney/min-char-rnn: RNN(vocab, hidden, lr).train(inputs, targets, vocab_size, h0)
@@ -174,6 +212,7 @@ ADAPTERS: dict[str, Callable[[dict, np.random.RandomState], tuple]] = {
 # Python 2 integer divisions that 2to3 leaves as `/` (the port of the copy, not a fix of the code)
 PY2_DIVISIONS: dict[str, list[tuple[str, str]]] = {
     "scratch-michaelmastro-gru": [("WGRU.shape[1] / 3", "WGRU.shape[1] // 3")],
+    "scratch-karpathy-lstm": [("WLSTM.shape[1]/4", "WLSTM.shape[1]//4"), ("WLSTM.shape[1] / 4", "WLSTM.shape[1] // 4")],
 }
 
 
