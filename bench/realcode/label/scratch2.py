@@ -340,6 +340,28 @@ def rnn_waa_stored(ns: dict, rng: numpy.random.RandomState) -> Check:
     return params, loss, grads
 
 
+@adapter("mmh-lstm")  # LSTM(n).forward(X[T, 1]) -> self.H[1..T]; backward(dvalues[T, n]) adds to self.dU./dW./db.
+def mmh_lstm(ns: dict, rng: numpy.random.RandomState) -> Check:
+    """Scalar-input LSTM of the 'LSTM from scratch' tutorial series; loss sum_t H[t+1] * dvalues[t]. The
+    gradient accumulators are whatever the file's forward() leaves in them (no zeroing by the adapter)."""
+    n, T = 3, 4
+    net = ns["LSTM"](n)
+    names = [p + g for p in "UWb" for g in "fiog"]
+    params = randomize(net, names, rng)
+    X, dvalues = rng.randn(T, 1), rng.randn(T, n)
+
+    def loss() -> float:
+        net.forward(X)
+        return float(sum(numpy.sum(net.H[t + 1].ravel() * dvalues[t]) for t in range(T)))
+
+    def grads() -> dict:
+        numpy.random.seed(1)
+        net.forward(X)
+        net.backward(dvalues)
+        return {k: getattr(net, "d" + k) for k in names}
+    return params, loss, grads
+
+
 DLFS2 = {  # class -> (weight shapes as multiples of H, its forward's extra state inputs, output count)
     "RNN": (1, ["h"], 1), "LSTM": (4, ["h", "c"], 2), "GRU": (3, ["h"], 1),
     "TimeRNN": (1, [], 1), "TimeLSTM": (4, [], 1), "TimeGRU": (3, [], 1)}
