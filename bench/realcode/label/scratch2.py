@@ -362,6 +362,23 @@ def mmh_lstm(ns: dict, rng: numpy.random.RandomState) -> Check:
     return params, loss, grads
 
 
+@adapter("mmh-rnn")  # RNN(n, Tanh()).forward(X[T, 1]) -> self.Y_hat[T, 1]; backward(dvalues[T, 1]) -> self.dWx ...
+def mmh_rnn(ns: dict, rng: numpy.random.RandomState) -> Check:
+    """Scalar-input RNN of the 'RNN from scratch' tutorial series; loss sum(Y_hat * dvalues)."""
+    n, T = 3, 4
+    net = ns["RNN"](n, ns["Tanh"]())
+    names = ["Wx", "Wh", "Wy", "biases"]
+    params = randomize(net, names, rng)
+    X, dvalues = rng.randn(T, 1), rng.randn(T, 1)
+    loss = lambda: (net.forward(X), float(numpy.sum(net.Y_hat * dvalues)))[1]
+
+    def grads() -> dict:
+        net.forward(X)
+        net.backward(dvalues)
+        return {k: getattr(net, "d" + k) for k in names}
+    return params, loss, grads
+
+
 DLFS2 = {  # class -> (weight shapes as multiples of H, its forward's extra state inputs, output count)
     "RNN": (1, ["h"], 1), "LSTM": (4, ["h", "c"], 2), "GRU": (3, ["h"], 1),
     "TimeRNN": (1, [], 1), "TimeLSTM": (4, [], 1), "TimeGRU": (3, [], 1)}
