@@ -379,6 +379,29 @@ def mmh_rnn(ns: dict, rng: numpy.random.RandomState) -> Check:
     return params, loss, grads
 
 
+@adapter("lstm-fc-sgd")  # LSTM(D, H, O): reset(); forward(x_t) per step; backward(X, Y, T, lr) updates the weights
+def lstm_fc_sgd(ns: dict, rng: numpy.random.RandomState) -> Check:
+    """Row-vector LSTM with a sigmoid FC output per step; loss 0.5 * sum((out_t - y_t)**2) from zero states;
+    gradients read back from the SGD step of backward() with lr = 1."""
+    D, H, O, T = 3, 4, 2, 4
+    net = ns["LSTM"](D, H, O)
+    names = ["hidden_to_out"] + [a + "_" + g for a in "UW" for g in "ifog"]
+    params = randomize(net, names, rng)
+    X, Y = rng.randn(T, D), rng.rand(T, O)
+
+    def run() -> None:
+        net.reset()
+        for j in range(T):
+            net.forward(X[j:j + 1])
+
+    loss = lambda: (run(), 0.5 * float(sum(numpy.sum((o - y) ** 2) for o, y in zip(net.outputs, Y))))[1]
+
+    def grads() -> dict:
+        run()
+        return sgd_grads(net, names, lambda: net.backward(X, Y, T, 1.0))
+    return params, loss, grads
+
+
 DLFS2 = {  # class -> (weight shapes as multiples of H, its forward's extra state inputs, output count)
     "RNN": (1, ["h"], 1), "LSTM": (4, ["h", "c"], 2), "GRU": (3, ["h"], 1),
     "TimeRNN": (1, [], 1), "TimeLSTM": (4, [], 1), "TimeGRU": (3, [], 1)}
