@@ -424,6 +424,28 @@ def cifg_lstm(ns: dict, rng: numpy.random.RandomState) -> Check:
     return params, loss, grads
 
 
+@adapter("dtu-script")  # the DTU 02456 LSTM as a script: forward_pass(H, inputs, h, C, p); backward_pass(H, *cache, targets, p)
+def dtu_script(ns: dict, rng: numpy.random.RandomState) -> Check:
+    """The course's helpers (activation_functions.py, not in the file) are supplied as defined there:
+    sigmoid/tanh(x, derivative=False) of the pre-activation, softmax; clip_gradient_norm is the identity.
+    Loss: the file's own returned loss."""
+    sig = lambda x, derivative=False: (lambda f: f * (1 - f) if derivative else f)(1 / (1 + numpy.exp(-x)))
+    tnh = lambda x, derivative=False: (lambda f: 1 - f ** 2 if derivative else f)(numpy.tanh(x))
+    ns.setdefault("sigmoid", sig)
+    ns.setdefault("tanh", tnh)
+    ns.setdefault("softmax", lambda x: numpy.exp(x) / numpy.sum(numpy.exp(x)))
+    ns["clip_gradient_norm"] = lambda grads, *a, **k: grads
+    H, V, T = 3, 5, 4
+    p = [rng.randn(H, H + V) * .5 for _ in range(4)] + [rng.randn(V, H) * .5] + \
+        [rng.randn(H, 1) * .5 for _ in range(4)] + [rng.randn(V, 1) * .5]
+    names = ["W_f", "W_i", "W_g", "W_o", "W_v", "b_f", "b_i", "b_g", "b_o", "b_v"]
+    xs = numpy.array([numpy.eye(V)[:, [k]] for k in rng.randint(V, size=T)])
+    ys = numpy.array([numpy.eye(V)[:, [k]] for k in rng.randint(V, size=T)])
+    h0, c0 = rng.randn(H, 1) * .5, rng.randn(H, 1) * .5
+    run = lambda: ns["backward_pass"](H, *ns["forward_pass"](H, xs, h0.copy(), c0.copy(), p), ys, p)
+    return dict(zip(names, p)), lambda: float(run()[0]), lambda: dict(zip(names, run()[1]))
+
+
 DLFS2 = {  # class -> (weight shapes as multiples of H, its forward's extra state inputs, output count)
     "RNN": (1, ["h"], 1), "LSTM": (4, ["h", "c"], 2), "GRU": (3, ["h"], 1),
     "TimeRNN": (1, [], 1), "TimeLSTM": (4, [], 1), "TimeGRU": (3, [], 1)}
