@@ -446,6 +446,24 @@ def dtu_script(ns: dict, rng: numpy.random.RandomState) -> Check:
     return dict(zip(names, p)), lambda: float(run()[0]), lambda: dict(zip(names, run()[1]))
 
 
+@adapter("lstm-dict-sgd")  # LSTM(H + V, H, V, lr).forward(xs) -> probs; backward(labels) updates W_*/b_*
+def lstm_dict_sgd(ns: dict, rng: numpy.random.RandomState) -> Check:
+    """Character LSTM with dict caches keyed by time (-1 the initial state); loss = sum_t of the file's
+    cross_entropy_loss(p_t, y_t); gradients read back from the SGD step of backward() (lr = 1, clip off)."""
+    V, H, T = 4, 3, 4
+    net = ns["LSTM"](H + V, H, V, 1.0)
+    names = [w + "_" + g for g in "fico" for w in "Wb"] + ["W_y", "b_y"]
+    params = randomize(net, names, rng)
+    xs = [numpy.eye(V)[:, [k]] for k in rng.randint(V, size=T)]
+    ys = [numpy.eye(V)[:, [k]] for k in rng.randint(V, size=T)]
+    loss = lambda: float(sum(ns["cross_entropy_loss"](p, y) for p, y in zip(net.forward(xs), ys)))
+
+    def grads() -> dict:
+        net.forward(xs)
+        return sgd_grads(net, names, lambda: net.backward(ys))
+    return params, loss, grads
+
+
 DLFS2 = {  # class -> (weight shapes as multiples of H, its forward's extra state inputs, output count)
     "RNN": (1, ["h"], 1), "LSTM": (4, ["h", "c"], 2), "GRU": (3, ["h"], 1),
     "TimeRNN": (1, [], 1), "TimeLSTM": (4, [], 1), "TimeGRU": (3, [], 1)}
