@@ -402,28 +402,6 @@ def lstm_fc_sgd(ns: dict, rng: numpy.random.RandomState) -> Check:
     return params, loss, grads
 
 
-@adapter("cifg-lstm")  # CifgLSTM(M, N).forward(x[T, M]) -> y, state; backward(deltas, state) -> dx, grads, _
-def cifg_lstm(ns: dict, rng: numpy.random.RandomState) -> Check:
-    """Peephole CIFG LSTM; loss sum(y * deltas). The repository's utils.py helpers (not in the file) are
-    supplied as defined there: sigma, dsigma(x) of the pre-activation, g = h = tanh, dg = dh = 1 - tanh(x)**2."""
-    sig = lambda x: 1. / (1 + numpy.exp(-x))
-    for k, f in {"sigma": sig, "dsigma": lambda x: sig(x) * (1 - sig(x)), "g": numpy.tanh, "h": numpy.tanh,
-                 "dg": lambda x: 1 - numpy.tanh(x) ** 2, "dh": lambda x: 1 - numpy.tanh(x) ** 2}.items():
-        ns.setdefault(k, f)
-    M, N, T = 3, 4, 5
-    net = ns["CifgLSTM"](M, N)
-    names = ["Wz", "Wi", "Wo", "Rz", "Ri", "Ro", "pi", "po", "bz", "bi", "bo"]
-    params = randomize(net, names, rng)
-    params["x"] = X = rng.randn(T, M)
-    deltas = rng.randn(T, N)
-    loss = lambda: float(numpy.sum(net.forward(X)[0] * deltas))
-
-    def grads() -> dict:
-        dx, g, _ = net.backward(deltas, net.forward(X)[1])
-        return dict(zip(names, g)) | {"x": dx}
-    return params, loss, grads
-
-
 @adapter("dtu-script")  # the DTU 02456 LSTM as a script: forward_pass(H, inputs, h, C, p); backward_pass(H, *cache, targets, p)
 def dtu_script(ns: dict, rng: numpy.random.RandomState) -> Check:
     """The course's helpers (activation_functions.py, not in the file) are supplied as defined there:
