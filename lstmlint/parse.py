@@ -2,7 +2,8 @@
 
 Each chunk (the file, or one notebook cell) is checked with ``ast``. At the first error the
 offending line is replaced by ``pass`` (or emptied, or blanked with the block it opens: whichever
-lets the parse get further); when no replacement moves the error on, the statement began
+lets the parse get further; an assignment with nothing on its right, an exercise's blank, keeps
+its targets and gets the placeholder ``BLANK`` as its value); when no replacement moves the error on, the statement began
 earlier and the lines above are blanked one by one. The line count never changes, so every
 position still points at the user's line. Input that makes Python's own parser give up (too deep
 nesting, NUL bytes, unpaired surrogates) is located on its line and treated the same way.
@@ -30,6 +31,10 @@ _CST_POSITION = re.compile(r"error at (\d+):(\d+)")
 _LONE_BACKSLASH = re.compile(r"[ \t\f]*\\$")
 _EXPRESSION_KEYWORDS = {"not", "and", "or", "if", "else", "lambda", "await", "in", "is"}
 _LAYOUT = {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT}
+# what an assignment left blank (`f = ` in an exercise template) is given instead of its value,
+# so that the analysis can tell the name is assigned there and learn what it holds from its uses
+BLANK = "__lstmlint_blank__"
+_BLANK_ASSIGNMENT = re.compile(r"^(\s*)([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*(#.*)?$")
 
 
 @dataclass
@@ -163,6 +168,9 @@ def _candidates(lines: list[str], index: int, end: int | None) -> list[list[str]
             trial[number] = ""
         return trial
 
+    blank = _BLANK_ASSIGNMENT.match(lines[index])
+    if blank is not None:
+        found.append(blanked(index, index + 1, f"{indent}{blank.group(2)} = {BLANK}"))
     if end is not None and end > index + 1:  # the construct Python named spans several lines
         found.append(blanked(index, end, f"{indent}pass"))
     found.append(blanked(index, index + 1, f"{indent}pass"))

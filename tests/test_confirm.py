@@ -224,3 +224,11 @@ def test_the_carry_replay_evaluates_the_user_expression() -> None:
     wrong = run({**spec, "expr": "dc * fs[t - 1]", "bind": {**spec["bind"], **bind_t}})
     assert right["status"] == "refuted"
     assert wrong["status"] == "confirmed"
+
+
+def test_every_review_bug_in_the_exercise_template_is_confirmed(capsys) -> None:
+    # the forward's blanks hide what f_s, i_s, C_s and o_s hold; their uses still tell
+    found = _json_findings(capsys, REVIEWED / "lstm_template.ipynb")
+    gradient = [d for d in found if d["code"].startswith(("LST1", "LST2", "LST301"))]
+    assert len(gradient) == 12
+    assert {d["confirmation"]["status"] for d in gradient} == {"confirmed"}

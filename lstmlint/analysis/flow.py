@@ -37,6 +37,7 @@ from lstmlint.analysis.names import (
     string_key,
 )
 from lstmlint.analysis.shared import SharedTable, Versions
+from lstmlint.parse import BLANK
 
 MAX_PASSES = 8
 BACKWARD_HINTS = ("backward", "backprop", "bptt", "bwd", "_grad", "grads")
@@ -139,6 +140,9 @@ class Flow:
         self.class_attrs: dict[tuple[str, str], Fact] = SharedTable("attrs", self.versions)
         self.tuples: dict[int, list[Fact]] = SharedTable("tuples", self.versions)
         self.called_in_backward: set[str] = set()
+        # (scope, name) assigned a blank in an exercise template: known to be assigned there,
+        # with a value only its uses can tell
+        self.blanks: set[tuple[str, str]] = set()
         self.result = FlowResult(self.scopes)
 
     # driving ---------------------------------------------------------------------------
@@ -462,6 +466,9 @@ class _ScopeWalk:
             return
         self._assigned_here.add(key)
         label = self.flow.labels.get((self.scope.name, key))
+        if isinstance(value, cst.Name) and value.value == BLANK:
+            self.flow.blanks.add((self.scope.name, key))
+            fact = label or BLANK_GATES.get(key)
         fact = (
             _apply_label(fact, label) if label and fact is not None and fact.kind != F.SEQ else fact
         )
@@ -738,6 +745,34 @@ def recognise_equation(
                             labels[key(gate_node)] = Fact(F.ACT, act="sigmoid", gate="o")
                         labels[target_key] = F.state("h", 0)
                         return labels
+        # the same, where the template left o or c blank: what is blank is what the update needs
+        for gate_node, squashed in (product, product[::-1]) if len(product) == 2 else ():
+            inner = (
+                reader.call_argument(squashed)
+                if reader.activation_call(squashed) == "tanh"
+                else None
+            )
+            if inner is None:
+                continue
+            gate_ok = act_of(gate_node) == "sigmoid" or reader.is_blank(gate_node)
+            inner_fact = reader.fact(inner)
+            inner_ok = inner_fact is not None and inner_fact.state == "c" or reader.is_blank(inner)
+            if gate_ok and inner_ok and (reader.is_blank(gate_node) or reader.is_blank(inner)):
+                if key(gate_node):
+                    labels[key(gate_node)] = Fact(F.ACT, act="sigmoid", gate="o")
+                if reader.is_blank(inner) and key(inner):
+                    labels[key(inner)] = F.state("c", 0)
+                    # the cell update c = f * c_prev + i * g was the blank: the one other tanh
+                    # output of the step is its candidate
+                    candidates = [
+                        k
+                        for k, v in reader.env.items()
+                        if v.kind == F.ACT and v.act == "tanh" and not v.gate and "[" not in k
+                    ]
+                    if len(candidates) == 1:
+                        labels[candidates[0]] = Fact(F.ACT, act="tanh", gate="g")
+                labels[target_key] = F.state("h", 0)
+                return labels
         # vanilla RNN: h = tanh(W x + U h_prev + b)
         if reader.activation_call(value) == "tanh":
             inner = reader.call_argument(value)
@@ -758,6 +793,19 @@ def recognise_equation(
                             labels[target_key] = F.state("h", 0, act="tanh")
                             return labels
     return labels
+
+
+# a gate left blank in a template is known by its conventional name alone
+BLANK_GATES = {
+    name: Fact(F.ACT, act="tanh" if gate == "g" else "sigmoid", gate=gate)
+    for gate, names in (
+        ("f", ("f", "f_t", "ft", "forget_gate")),
+        ("i", ("i", "i_t", "it", "input_gate")),
+        ("o", ("o", "o_t", "ot", "output_gate")),
+        ("g", ("g", "g_t", "gt", "candidate")),
+    )
+    for name in names
+}
 
 
 def _one_minus(node: cst.BaseExpression) -> cst.BaseExpression | None:
@@ -884,6 +932,11 @@ class FactReader:
         if fact is None and key.startswith("self.") and self.scope.class_name:
             fact = self.flow.class_attrs.get((self.scope.class_name, key))
         return fact
+
+    def is_blank(self, node: cst.BaseExpression) -> bool:
+        """Whether ``node`` names a value an exercise template left blank in this scope."""
+        key = key_of(node)
+        return key is not None and (self.scope.name, key) in self.flow.blanks
 
     def helper(self, call: cst.Call):
         name = dotted(call.func)
