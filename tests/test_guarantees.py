@@ -121,6 +121,12 @@ def test_the_verdict_table_of_a_reference_experiment(before, after, status, reas
         "reference",
         reason,
     )
+    if status == "refuted":
+        assert verdict["evidence"] == []
+    else:  # the failing parameter, with its error after the fix where the fix was checked
+        fixed = after.results[0].max_rel_error if after is not None else None
+        assert verdict["evidence"][0] == {"param": "W", "error": before.results[0].max_rel_error,
+                                          "fixed_error": fixed}  # fmt: skip
 
 
 def test_evidence_names_the_worst_failing_parameters_with_their_fixed_errors() -> None:
