@@ -11,8 +11,8 @@ findings that match no label (on any labelled file, and on correct files alone),
 matched findings that are `confirmed`, `confirmed` findings on correct files (there must be
 none), and in how many runnable Python 3 files with a backward the files' own code was checked.
 
-A label is found when a finding of its code covers its line (in its cell, for notebooks). A
-missing carried gradient (LST206) has no line of its own: any LST206 finding in the same file
+A label is found when a finding of its code covers its line, or its fix edits that line (in its
+cell, for notebooks). A missing carried gradient (LST206) has no line of its own: any LST206 finding in the same file
 and cell counts. Labels of class `other` are found by a gradient finding of any code at their
 line.
 """
@@ -80,7 +80,11 @@ def _covers(finding: dict, bug: dict) -> bool:
         return False
     if bug["class"] == "LST206" and finding["code"] == "LST206":
         return True
-    if finding["line"] <= bug["line"] <= finding.get("end_line", finding["line"]):
+    # the finding's own lines, and the lines its fix edits (LST203 points at the use of a gate
+    # gradient and multiplies it by the derivative where it is defined)
+    spans = [(finding["line"], finding.get("end_line", finding["line"]))]
+    spans += [(edit["line"], edit["end_line"]) for edit in finding.get("edits") or []]
+    if any(first <= bug["line"] <= last for first, last in spans):
         return bug["class"] == "other" or finding["code"] == bug["class"]
     return False
 

@@ -47,7 +47,13 @@ Autofix
     the loop reads that value in several spellings or not at all, or when the gradient is
     built by ``+=``.
 """
-    valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN), Valid(CS231N_STEP)]
+    valid = [
+        Valid(LSTM_PREPENDED),
+        Valid(MINCHAR_RNN),
+        Valid(CS231N_STEP),
+        # the derivative multiplied in place, as a lone factor
+        Valid(swap(LSTM_PREPENDED, "dg = dg * (1 - g[t] ** 2)", "dg *= (1 - g[t] ** 2)")),
+    ]
     invalid = [
         Invalid(
             swap(

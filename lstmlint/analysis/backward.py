@@ -413,6 +413,10 @@ def groups(reader: FactReader, point: Point) -> list[Group]:
         value = statement_value(statement)
         if value is None:
             return []
+        if isinstance(statement, cst.AugAssign) and isinstance(
+            statement.operator, cst.MultiplyAssign
+        ):  # `dg *= (1 - g ** 2)`: the value is one factor of a product, never a sum of terms
+            value = cst.BinaryOperation(statement.target, cst.Multiply(), value)
         found: list[Group] = []
         _groups_in(reader, point, value, found, depth=0)
         return found
@@ -425,7 +429,10 @@ def _groups_in(
 ) -> None:
     if depth > 6:
         return
-    for _, term in terms(expr):
+    parts_of = terms(expr)
+    if len(parts_of) > 1 and len({code_of(n) for n, _ in _leaves(reader, expr)}) == 1:
+        parts_of = [(1, expr)]  # a derivative written alone, `dtanh = 1 - h ** 2`: one factor
+    for _, term in parts_of:
         parts = factors(term)
         by_leaf: dict[str, tuple[cst.BaseExpression, Fact, list[cst.BaseExpression]]] = {}
         for part in parts:

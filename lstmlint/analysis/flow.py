@@ -959,6 +959,15 @@ class FactReader:
         spec = self.helper(node)
         if spec is not None and spec.act in ("sigmoid", "tanh") and call_mode(node, spec) == "act":
             return spec.act
+        if (
+            leaf in ("sigmoid", "tanh")
+            and name not in self.ctx.all_functions
+            and len(node.args) == 1
+            and node.args[0].keyword is None
+        ):
+            # a helper from a module that cannot be read (`from rnn_utils import *`): its name
+            # is all there is, and a one-argument `sigmoid` computes the sigmoid
+            return leaf
         return None
 
     def call_argument(self, call: cst.BaseExpression) -> cst.BaseExpression | None:

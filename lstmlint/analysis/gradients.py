@@ -9,6 +9,7 @@ with whether the gate's derivative factor was applied on the way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ from lstmlint.analysis import facts as F
 from lstmlint.analysis.algebra import factors, is_call_to, matmul_operands, strip_transpose, terms
 from lstmlint.analysis.backward import ACT, IDENTITY, OK, Group, groups, statement_value
 from lstmlint.analysis.flow import LoopInfo, Point, _one_minus
-from lstmlint.analysis.names import key_of, memoised, nodes_of, walk
+from lstmlint.analysis.names import key_of, memoised, nodes_of, string_key, walk
 
 PARTNERS = {"g": "i", "i": "g"}  # c = f*c_prev + i*g: the gradient of i is dc * g, of g is dc * i
 
@@ -122,7 +123,8 @@ class _Marks:
                 components.extend(self.of(part) or [frozenset()])
             return components
         result: set[str] = set()
-        for _, term in terms(value):
+        whole = any(g.nodes == [value] for g in found)  # `dtanh = 1 - h ** 2`: one factor
+        for _, term in [(1, value)] if whole else terms(value):
             result |= self._term(reader, term, found)
         return [frozenset(result)]
 
@@ -239,6 +241,11 @@ def _branch_uses(model) -> list[BranchUse]:
                         uses.append(BranchUse(node, name, missing[0], point))
                         reported.add(name)
                         break
+            scaled = isinstance(point.statement, cst.AugAssign) and isinstance(
+                point.statement.operator, cst.MultiplyAssign
+            )
+            if scaled:  # `dg *= (1 - g ** 2)`: the value is one factor, never a sum of terms
+                value = cst.BinaryOperation(point.statement.target, cst.Multiply(), value)
             computed = marks.compute(reader, point, value, found)
             for target in _target_names(point.statement):
                 marks.defs[target] = value
@@ -532,6 +539,10 @@ def _has_cell_derivative(reader, point: Point) -> bool:
     )
 
 
+CONTAINERS = (cst.Dict, cst.Tuple, cst.List)
+CELL_GRADIENT_KEY = re.compile(r"^d_?(c|cell)(_?prev|_?next|_?t|_?0)?$|^d_?prev_?c$", re.IGNORECASE)
+
+
 @dataclass
 class StepCarry:
     """The previous cell's gradient returned by a per-step backward function without the
@@ -568,10 +579,21 @@ def step_cell_carries(model) -> list[StepCarry]:
                 cellgrad.update(targets)
             for target in targets:
                 assigned[target] = (statement, value, point)
+        for name in list(returned):
+            # `return grads` with grads = {"dc_prev": dc_prev, ...}: the cell's entry is returned
+            container = assigned[name][1] if name in assigned else None
+            if isinstance(container, cst.Dict):
+                returned.discard(name)
+                for element in container.elements:
+                    key = string_key(element.key) if isinstance(element, cst.DictElement) else None
+                    if key and CELL_GRADIENT_KEY.search(key):
+                        returned.update(n.value for n in _reads(element.value))
         for name in returned - cellgrad:
             if name not in assigned:
                 continue
             statement, value, point = assigned[name]
+            if isinstance(value, CONTAINERS):
+                continue
             reads = {n.value for n in _reads(value)}
             if (
                 reads & cellgrad
