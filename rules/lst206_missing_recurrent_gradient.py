@@ -78,8 +78,8 @@ Autofix
                 "    loss = 0.0\n    gates = list(zip(f, i, g, o))\n",
             )
         ),
-        # the loop's output, written at each step and returned after it (a CS231n sequence
-        # backward): not a gradient meant to be carried
+        # the loop's output, written at each step (or at the last one) and returned after it
+        # (a CS231n sequence backward): not a gradient meant to be carried
         Valid(
             CS231N_STEP
             + """
@@ -96,6 +96,16 @@ def lstm_backward(dh, cache):
         dh0 = dh_prev
     return dx, dh0
 """
+        ),
+        Valid(
+            swap(
+                MINCHAR_RNN,
+                "        dhnext = Whh.T @ dhraw\n",
+                "        dhnext = Whh.T @ dhraw\n        if t == 0:\n            dh0 = dhnext\n",
+            ).replace(
+                "    dhnext = np.zeros_like(hs[0])\n",
+                "    dhnext = np.zeros_like(hs[0])\n    dh0 = np.zeros_like(hs[0])\n",
+            )
         ),
     ]
     invalid = [
@@ -132,7 +142,13 @@ def lstm_backward(dh, cache):
                     self._facts(model, carry, "zeros"),
                     dead_store_edits(model, carry),
                 )
-            elif carry.writes and not carry.reads and not _read_after_loop(carry):
+            elif (
+                carry.writes
+                and not carry.reads
+                and not _read_after_loop(carry)
+                # `if t == 0: dh0 = dh_prev`: the gradient of the initial state, kept once
+                and not all(point.guarded for _, point in carry.writes)
+            ):
                 statement, _ = carry.writes[0]
                 yield Report(
                     statement,
