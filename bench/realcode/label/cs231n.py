@@ -33,20 +33,28 @@ def source_of(path: str) -> str:
                 continue
             src = cell["source"]
             src = "".join(src) if isinstance(src, list) else src
-            parts.append("\n".join("pass" if l.lstrip().startswith(("%", "!")) else l for l in src.split("\n")))
+            parts.append(
+                "\n".join(
+                    "pass" if l.lstrip().startswith(("%", "!")) else l for l in src.split("\n")
+                )
+            )
         text = "\n\n".join(parts)
     return text
 
 
-KEEP_IMPORT = re.compile(r"^\s*(import numpy|from numpy|from __future__|import math|from builtins|import copy)")
+KEEP_IMPORT = re.compile(
+    r"^\s*(import numpy|from numpy|from __future__|import math|from builtins|import copy)"
+)
 
 
 def python2_port(src: str) -> str:
     """The source converted by lib2to3 (print statements, xrange, dict.iteritems, ...)."""
     import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from lib2to3.refactor import RefactoringTool, get_fixers_from_package
+
         tool = RefactoringTool(get_fixers_from_package("lib2to3.fixes"))
         return str(tool.refactor_string(src, "<python2>"))
 
@@ -62,8 +70,13 @@ def load(path: str) -> dict:
     try:
         compile("\n".join(lines), path, "exec")
     except SyntaxError:  # Python 2: run a 2to3 port of the text (line numbers are kept)
-        lines = python2_port("\n".join(lines) + "\n").split("\n")
-    for i in range(len(lines), 0, -1):  # a notebook may run code that needs data: keep what ran before it
+        text = "\n".join(lines) + "\n"
+        if "\t" in text:  # Python 2 read a tab as a move to the next multiple of 8 columns
+            text = "\n".join(line.expandtabs(8) for line in lines) + "\n"
+        lines = python2_port(text).split("\n")
+    for i in range(
+        len(lines), 0, -1
+    ):  # a notebook may run code that needs data: keep what ran before it
         try:
             exec(compile("\n".join(lines[:i]), path, "exec"), ns)
             break
@@ -93,8 +106,16 @@ def rel_error(a: np.ndarray, n: np.ndarray) -> float:
     return float(np.max(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12)))
 
 
-def check_layer(ns: dict, name: str, fwd: str, bwd: str, inputs: Arrays, n_out: int, grad_names: list[str],
-                fixed: dict | None = None) -> None:
+def check_layer(
+    ns: dict,
+    name: str,
+    fwd: str,
+    bwd: str,
+    inputs: Arrays,
+    n_out: int,
+    grad_names: list[str],
+    fixed: dict | None = None,
+) -> None:
     """Compare `bwd`'s gradients of sum(out_k * dout_k) with central differences."""
     if fwd not in ns or bwd not in ns:
         return
@@ -105,7 +126,9 @@ def check_layer(ns: dict, name: str, fwd: str, bwd: str, inputs: Arrays, n_out: 
         outs = list(outs[:n_out])
         douts = [rng.randn(*np.shape(o)) for o in outs]
         cache = ns[fwd](*inputs.values(), **fixed)[n_out]
-        grads = ns[bwd](*[d.copy() for d in douts], cache)  # copies: some backwards update dnext_c in place
+        grads = ns[bwd](
+            *[d.copy() for d in douts], cache
+        )  # copies: some backwards update dnext_c in place
     except Exception as exc:  # a blank or broken layer
         print(f"{name} error: {type(exc).__name__}: {exc}")
         return
@@ -134,22 +157,73 @@ def main(path: str) -> None:
     rng = np.random.RandomState(0)
     N, T, D, H, V = 3, 4, 5, 6, 7
     r = lambda *s: rng.randn(*s)
-    check_layer(ns, "rnn_step", "rnn_step_forward", "rnn_step_backward",
-                {"x": r(N, D), "prev_h": r(N, H), "Wx": r(D, H) * .5, "Wh": r(H, H) * .5, "b": r(H)}, 1,
-                ["x", "prev_h", "Wx", "Wh", "b"])
-    check_layer(ns, "rnn", "rnn_forward", "rnn_backward",
-                {"x": r(N, T, D), "h0": r(N, H), "Wx": r(D, H) * .5, "Wh": r(H, H) * .5, "b": r(H)}, 1,
-                ["x", "h0", "Wx", "Wh", "b"])
-    check_layer(ns, "word_embedding", "word_embedding_forward", "word_embedding_backward",
-                {"x": np.array([[0, 3, 1, 3], [2, 0, 6, 0], [3, 3, 5, 1]]), "W": r(V, D)}, 1, ["W"])
-    check_layer(ns, "lstm_step", "lstm_step_forward", "lstm_step_backward",
-                {"x": r(N, D), "prev_h": r(N, H), "prev_c": r(N, H), "Wx": r(D, 4 * H) * .5,
-                 "Wh": r(H, 4 * H) * .5, "b": r(4 * H)}, 2, ["x", "prev_h", "prev_c", "Wx", "Wh", "b"])
-    check_layer(ns, "lstm", "lstm_forward", "lstm_backward",
-                {"x": r(N, T, D), "h0": r(N, H), "Wx": r(D, 4 * H) * .5, "Wh": r(H, 4 * H) * .5,
-                 "b": r(4 * H)}, 1, ["x", "h0", "Wx", "Wh", "b"])
-    check_layer(ns, "temporal_affine", "temporal_affine_forward", "temporal_affine_backward",
-                {"x": r(N, T, D), "w": r(D, V), "b": r(V)}, 1, ["x", "w", "b"])
+    check_layer(
+        ns,
+        "rnn_step",
+        "rnn_step_forward",
+        "rnn_step_backward",
+        {"x": r(N, D), "prev_h": r(N, H), "Wx": r(D, H) * 0.5, "Wh": r(H, H) * 0.5, "b": r(H)},
+        1,
+        ["x", "prev_h", "Wx", "Wh", "b"],
+    )
+    check_layer(
+        ns,
+        "rnn",
+        "rnn_forward",
+        "rnn_backward",
+        {"x": r(N, T, D), "h0": r(N, H), "Wx": r(D, H) * 0.5, "Wh": r(H, H) * 0.5, "b": r(H)},
+        1,
+        ["x", "h0", "Wx", "Wh", "b"],
+    )
+    check_layer(
+        ns,
+        "word_embedding",
+        "word_embedding_forward",
+        "word_embedding_backward",
+        {"x": np.array([[0, 3, 1, 3], [2, 0, 6, 0], [3, 3, 5, 1]]), "W": r(V, D)},
+        1,
+        ["W"],
+    )
+    check_layer(
+        ns,
+        "lstm_step",
+        "lstm_step_forward",
+        "lstm_step_backward",
+        {
+            "x": r(N, D),
+            "prev_h": r(N, H),
+            "prev_c": r(N, H),
+            "Wx": r(D, 4 * H) * 0.5,
+            "Wh": r(H, 4 * H) * 0.5,
+            "b": r(4 * H),
+        },
+        2,
+        ["x", "prev_h", "prev_c", "Wx", "Wh", "b"],
+    )
+    check_layer(
+        ns,
+        "lstm",
+        "lstm_forward",
+        "lstm_backward",
+        {
+            "x": r(N, T, D),
+            "h0": r(N, H),
+            "Wx": r(D, 4 * H) * 0.5,
+            "Wh": r(H, 4 * H) * 0.5,
+            "b": r(4 * H),
+        },
+        1,
+        ["x", "h0", "Wx", "Wh", "b"],
+    )
+    check_layer(
+        ns,
+        "temporal_affine",
+        "temporal_affine_forward",
+        "temporal_affine_backward",
+        {"x": r(N, T, D), "w": r(D, V), "b": r(V)},
+        1,
+        ["x", "w", "b"],
+    )
     if "temporal_softmax_loss" in ns:
         x = r(N, T, V)
         y = rng.randint(V, size=(N, T))
@@ -158,10 +232,14 @@ def main(path: str) -> None:
             _, dx = ns["temporal_softmax_loss"](x, y, mask)
             num = numeric_grad(lambda: float(ns["temporal_softmax_loss"](x, y, mask)[0]), x)
             print(f"temporal_softmax_loss.x {rel_error(dx, num):.2e}")
-            x[0, 0, y[0, 0]] -= 2000  # numeric probe: this target's probability underflows to exactly 0
+            x[0, 0, y[0, 0]] -= (
+                2000  # numeric probe: this target's probability underflows to exactly 0
+            )
             mask[0, 0] = True
             probe = float(ns["temporal_softmax_loss"](x, y, mask)[0])
-            print(f"temporal_softmax_loss loss with a zero target probability: {probe:.4g} (inf: log without epsilon)")
+            print(
+                f"temporal_softmax_loss loss with a zero target probability: {probe:.4g} (inf: log without epsilon)"
+            )
         except Exception as exc:
             print(f"temporal_softmax_loss error: {type(exc).__name__}: {exc}")
 

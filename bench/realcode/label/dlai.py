@@ -33,10 +33,14 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 def python2_port(src: str) -> str:
     import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from lib2to3.refactor import RefactoringTool, get_fixers_from_package
-        return str(RefactoringTool(get_fixers_from_package("lib2to3.fixes")).refactor_string(src, "<py2>"))
+
+        return str(
+            RefactoringTool(get_fixers_from_package("lib2to3.fixes")).refactor_string(src, "<py2>")
+        )
 
 
 def chunks(path: str) -> list[str]:
@@ -49,12 +53,22 @@ def chunks(path: str) -> list[str]:
         if cell["cell_type"] == "code":
             src = cell["source"]
             src = "".join(src) if isinstance(src, list) else src
-            out.append("\n".join("pass" if l.lstrip().startswith(("%", "!")) else l for l in src.split("\n")))
+            out.append(
+                "\n".join(
+                    "pass" if l.lstrip().startswith(("%", "!")) else l for l in src.split("\n")
+                )
+            )
     return out
 
 
 def load(path: str) -> dict:
-    ns: dict = {"__name__": "dlai_under_test", "np": np, "softmax": softmax, "sigmoid": sigmoid, "xrange": range}
+    ns: dict = {
+        "__name__": "dlai_under_test",
+        "np": np,
+        "softmax": softmax,
+        "sigmoid": sigmoid,
+        "xrange": range,
+    }
     for src in chunks(path):
         try:
             tree = ast.parse(src)
@@ -70,7 +84,9 @@ def load(path: str) -> dict:
                     continue
             if isinstance(stmt, ast.Expr) and "random.seed" not in ast.unparse(stmt):
                 continue  # prints and test calls; the seeds are kept so the notebook's test globals are reproducible
-            if not isinstance(stmt, (ast.Expr, ast.FunctionDef, ast.Import, ast.ImportFrom, ast.Assign)):
+            if not isinstance(
+                stmt, (ast.Expr, ast.FunctionDef, ast.Import, ast.ImportFrom, ast.Assign)
+            ):
                 continue  # loops of the notebook's tests
             try:
                 exec(compile(ast.Module([stmt], []), path, "exec"), ns)
@@ -107,10 +123,20 @@ def report(name: str, grads: dict, key: str, num: np.ndarray) -> None:
         print(f"{name}.{key} {rel_error(np.reshape(g, np.shape(num)), num):.2e}")
 
 
-def check(ns: dict, name: str, fwd: str, bwd: str, inputs: list, params: dict, outs: list[int],
-          wrt: dict[str, str]) -> None:
+def check(
+    ns: dict,
+    name: str,
+    fwd: str,
+    bwd: str,
+    inputs: list,
+    params: dict,
+    outs: list[int],
+    wrt: dict[str, str],
+) -> None:
     """Gradients of sum_k out_k * dout_k: `wrt` maps the gradient's key to an input name or parameter name."""
     if fwd not in ns or bwd not in ns:
+        if fwd in ns or bwd in ns:  # e.g. a cell that does not parse
+            print(f"{name} error: {bwd if fwd in ns else fwd} is not defined (absent, or its cell does not parse)")
         return
     rng = np.random.RandomState(1)
     try:
@@ -140,8 +166,13 @@ def check_dinosaurus(ns: dict, rng: np.random.RandomState) -> None:
         return
     defaults = ns["rnn_forward"].__defaults__ or (27,)
     v, n_a = int(defaults[-1]), 5  # the vocabulary size the file's rnn_forward assumes
-    p = {"Wax": rng.randn(n_a, v) * .3, "Waa": rng.randn(n_a, n_a) * .3, "Wya": rng.randn(v, n_a) * .3,
-         "b": rng.randn(n_a, 1), "by": rng.randn(v, 1)}
+    p = {
+        "Wax": rng.randn(n_a, v) * 0.3,
+        "Waa": rng.randn(n_a, n_a) * 0.3,
+        "Wya": rng.randn(v, n_a) * 0.3,
+        "b": rng.randn(n_a, 1),
+        "by": rng.randn(v, 1),
+    }
     X = [3, 7, 1, 20, 5]  # no None: some versions index x[t][None] = 1 (a vector of ones)
     Y = X[1:] + [0]
     a0 = rng.randn(n_a, 1)
@@ -152,7 +183,9 @@ def check_dinosaurus(ns: dict, rng: np.random.RandomState) -> None:
         report("dinosaurus_rnn", gradients, "d" + key, num)
     # numeric probe: a target whose logit is 2000 below the others has probability exactly 0
     p["by"][Y[0]] -= 2000
-    print(f"dinosaurus_rnn.loss with a zero target probability: {float(ns['rnn_forward'](X, Y, a0, p)[0]):.4g} (inf: log without epsilon)")
+    print(
+        f"dinosaurus_rnn.loss with a zero target probability: {float(ns['rnn_forward'](X, Y, a0, p)[0]):.4g} (inf: log without epsilon)"
+    )
 
 
 def main(path: str) -> None:
@@ -163,20 +196,58 @@ def main(path: str) -> None:
     if "rnn_forward" in ns and ns["rnn_forward"].__code__.co_argcount >= 4:
         check_dinosaurus(ns, rng)
         return
-    rp = {"Waa": r(n_a, n_a) * .5, "Wax": r(n_a, n_x) * .5, "Wya": r(n_y, n_a), "ba": r(n_a, 1), "by": r(n_y, 1)}
+    rp = {
+        "Waa": r(n_a, n_a) * 0.5,
+        "Wax": r(n_a, n_x) * 0.5,
+        "Wya": r(n_y, n_a),
+        "ba": r(n_a, 1),
+        "by": r(n_y, 1),
+    }
     rnn_w = {"dWax": "Wax", "dWaa": "Waa", "dba": "ba"}
-    check(ns, "rnn_cell", "rnn_cell_forward", "rnn_cell_backward", [r(n_x, m), r(n_a, m)], rp, [0],
-          {"dxt": "x", "da_prev": "a_prev", **rnn_w})
-    check(ns, "rnn", "rnn_forward", "rnn_backward", [r(n_x, m, T), r(n_a, m)], rp, [0],
-          {"dx": "x", "da0": "a_prev", **rnn_w})
-    lp = {w: r(n_a, n_a + n_x) * .5 for w in ["Wf", "Wi", "Wc", "Wo"]}
+    check(
+        ns,
+        "rnn_cell",
+        "rnn_cell_forward",
+        "rnn_cell_backward",
+        [r(n_x, m), r(n_a, m)],
+        rp,
+        [0],
+        {"dxt": "x", "da_prev": "a_prev", **rnn_w},
+    )
+    check(
+        ns,
+        "rnn",
+        "rnn_forward",
+        "rnn_backward",
+        [r(n_x, m, T), r(n_a, m)],
+        rp,
+        [0],
+        {"dx": "x", "da0": "a_prev", **rnn_w},
+    )
+    lp = {w: r(n_a, n_a + n_x) * 0.5 for w in ["Wf", "Wi", "Wc", "Wo"]}
     lp.update({b: r(n_a, 1) for b in ["bf", "bi", "bc", "bo"]})
     lp.update({"Wy": r(n_y, n_a), "by": r(n_y, 1)})
     lstm_w = {f"d{k}": k for k in ["Wf", "Wi", "Wc", "Wo", "bf", "bi", "bc", "bo"]}
-    check(ns, "lstm_cell", "lstm_cell_forward", "lstm_cell_backward", [r(n_x, m), r(n_a, m), r(n_a, m)], lp, [0, 1],
-          {"dxt": "x", "da_prev": "a_prev", "dc_prev": "c_prev", **lstm_w})
-    check(ns, "lstm", "lstm_forward", "lstm_backward", [r(n_x, m, T), r(n_a, m)], lp, [0],
-          {"dx": "x", "da0": "a_prev", **lstm_w})
+    check(
+        ns,
+        "lstm_cell",
+        "lstm_cell_forward",
+        "lstm_cell_backward",
+        [r(n_x, m), r(n_a, m), r(n_a, m)],
+        lp,
+        [0, 1],
+        {"dxt": "x", "da_prev": "a_prev", "dc_prev": "c_prev", **lstm_w},
+    )
+    check(
+        ns,
+        "lstm",
+        "lstm_forward",
+        "lstm_backward",
+        [r(n_x, m, T), r(n_a, m)],
+        lp,
+        [0],
+        {"dx": "x", "da0": "a_prev", **lstm_w},
+    )
 
 
 if __name__ == "__main__":
