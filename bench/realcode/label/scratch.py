@@ -34,7 +34,9 @@ def load(src: str) -> dict:
     for stmt in ast.parse(src).body:
         text = ast.unparse(stmt)
         if isinstance(stmt, (ast.ClassDef, ast.FunctionDef)) or (
-                isinstance(stmt, (ast.Import, ast.ImportFrom)) and ("numpy" in text or "random" in text or "math" in text)):
+            isinstance(stmt, (ast.Import, ast.ImportFrom))
+            and ("numpy" in text or "random" in text or "math" in text)
+        ):
             try:
                 exec(compile(ast.Module([stmt], []), "<corpus>", "exec"), ns)
             except Exception as exc:
@@ -61,9 +63,15 @@ def onehots(ix: list[int], n: int) -> list[np.ndarray]:
     return out
 
 
-def minchar_class(cls: str, ctor: Callable[[type], object], names: list[str], call: Callable[..., tuple],
-                  grads_at: Callable[[tuple], list[np.ndarray]]) -> Callable[[dict, np.random.RandomState], tuple]:
+def minchar_class(
+    cls: str,
+    ctor: Callable[[type], object],
+    names: list[str],
+    call: Callable[..., tuple],
+    grads_at: Callable[[tuple], list[np.ndarray]],
+) -> Callable[[dict, np.random.RandomState], tuple]:
     """An adapter for a min-char-rnn rewritten as a class: `call(model, inputs, targets, h0)`."""
+
     def make(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
         model = ctor(ns[cls])
         params = refill(model, names, rng)
@@ -73,7 +81,9 @@ def minchar_class(cls: str, ctor: Callable[[type], object], names: list[str], ca
         def run() -> tuple[float, dict[str, np.ndarray]]:
             out = call(model, inputs, targets, h0.copy())
             return float(out[0]), dict(zip(names, grads_at(out)))
+
         return params, run
+
     return make
 
 
@@ -91,15 +101,32 @@ def sized(cls: type, **attrs: object) -> object:
 
 def bobliu(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
     names = ["w_i2h", "w_h2h", "w_h2o", "b_h", "b_o"]
-    m = sized(ns["char_rnn"], charset_size=V, hidden_size=H, seq_length=T, input_state={}, hidden_state={},
-              output_state={}, prob_state={}, w_i2h=np.zeros((H, V)), w_h2h=np.zeros((H, H)), w_h2o=np.zeros((V, H)),
-              b_h=np.zeros((H, 1)), b_o=np.zeros((V, 1)))
+    m = sized(
+        ns["char_rnn"],
+        charset_size=V,
+        hidden_size=H,
+        seq_length=T,
+        input_state={},
+        hidden_state={},
+        output_state={},
+        prob_state={},
+        w_i2h=np.zeros((H, V)),
+        w_h2h=np.zeros((H, H)),
+        w_h2o=np.zeros((V, H)),
+        b_h=np.zeros((H, 1)),
+        b_o=np.zeros((V, 1)),
+    )
     params = refill(m, names, rng)
-    inputs, targets, h0 = list(rng.randint(V, size=T)), list(rng.randint(V, size=T)), rng.randn(H, 1) * 0.5
+    inputs, targets, h0 = (
+        list(rng.randint(V, size=T)),
+        list(rng.randint(V, size=T)),
+        rng.randn(H, 1) * 0.5,
+    )
 
     def run() -> tuple[float, dict[str, np.ndarray]]:
         loss = m.forward(inputs, targets, h0.copy())
         return float(loss), dict(zip(names, m.backward()))
+
     return params, run
 
 
@@ -114,39 +141,55 @@ def bluberry(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray
     def run() -> tuple[float, dict[str, np.ndarray]]:
         xs, hs, ps, loss = m.forward(inputs, targets, h0.copy())
         return float(loss), dict(zip(RNN_NAMES, m.backward(xs, hs, ps, targets)))
+
     return params, run
 
 
 def gaomingqi(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
     ns["hidden_size"], ns["vocab_size"] = H, V  # the class reads these module globals
-    return minchar_class("Min_char_rnn", lambda c: c(), RNN_NAMES, lambda m, i, t, h: m.lossFun(i, t, h),
-                         lambda out: out[1:6])(ns, rng)
+    return minchar_class(
+        "Min_char_rnn",
+        lambda c: c(),
+        RNN_NAMES,
+        lambda m, i, t, h: m.lossFun(i, t, h),
+        lambda out: out[1:6],
+    )(ns, rng)
 
 
 def mastro(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
     """Karpathy-style batched cell: forward(X, W, h0) -> (Hout, h_last, cache); loss = sum(Hout * R)."""
     cell, b = ns["GRU"], 2
-    params = {"WGRU": rng.randn(V + H + 1, 3 * H) * 0.3, "X": rng.randn(T, b, V), "h0": rng.randn(b, H) * 0.5}
+    params = {
+        "WGRU": rng.randn(V + H + 1, 3 * H) * 0.3,
+        "X": rng.randn(T, b, V),
+        "h0": rng.randn(b, H) * 0.5,
+    }
     wrand = rng.randn(T, b, H)
 
     def run() -> tuple[float, dict[str, np.ndarray]]:
         hout, _, cache = cell.forward(params["X"], params["WGRU"], params["h0"])
         dx, dw, dh0 = cell.backward(wrand, cache)
         return float(np.sum(hout * wrand)), {"WGRU": dw, "X": dx, "h0": dh0}
+
     return params, run
 
 
 def karpathy_lstm(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
     """Karpathy's batched LSTM gist: LSTM.forward(X, WLSTM, c0, h0) -> (Hout, c, h, cache); loss = sum(Hout * R)."""
     cell, b = ns["LSTM"], 2
-    params = {"WLSTM": rng.randn(V + H + 1, 4 * H) * 0.3, "X": rng.randn(T, b, V),
-              "c0": rng.randn(b, H) * 0.5, "h0": rng.randn(b, H) * 0.5}
+    params = {
+        "WLSTM": rng.randn(V + H + 1, 4 * H) * 0.3,
+        "X": rng.randn(T, b, V),
+        "c0": rng.randn(b, H) * 0.5,
+        "h0": rng.randn(b, H) * 0.5,
+    }
     wrand = rng.randn(T, b, H)
 
     def run() -> tuple[float, dict[str, np.ndarray]]:
         out = cell.forward(params["X"], params["WLSTM"], params["c0"], params["h0"])
         dx, dw, dc0, dh0 = cell.backward(wrand, out[-1])
         return float(np.sum(out[0] * wrand)), {"WLSTM": dw, "X": dx, "c0": dc0, "h0": dh0}
+
     return params, run
 
 
@@ -155,8 +198,14 @@ def landa(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], 
     The helpers come from the repository's utils.py: sigma, g, h are sigmoid, tanh, tanh and
     dsigma, dg, dh their derivatives taken of the pre-activation."""
     sig = lambda x: 1 / (1 + np.exp(-x))
-    ns.update(sigma=sig, dsigma=lambda x: sig(x) * (1 - sig(x)), g=np.tanh, dg=lambda x: 1 - np.tanh(x) ** 2,
-              h=np.tanh, dh=lambda x: 1 - np.tanh(x) ** 2)
+    ns.update(
+        sigma=sig,
+        dsigma=lambda x: sig(x) * (1 - sig(x)),
+        g=np.tanh,
+        dg=lambda x: 1 - np.tanh(x) ** 2,
+        h=np.tanh,
+        dh=lambda x: 1 - np.tanh(x) ** 2,
+    )
     m = ns["CifgLSTM"](V, H)
     names = ["Wz", "Wi", "Wo", "Rz", "Ri", "Ro", "pi", "po", "bz", "bi", "bo"]
     params = refill(m, names, rng)
@@ -167,6 +216,7 @@ def landa(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], 
         y, state = m.forward(params["x"])
         dx, grads, _ = m.backward(deltas, state)
         return float(np.sum(y * deltas)), dict(zip(names + ["x"], list(grads) + [dx]))
+
     return params, run
 
 
@@ -181,6 +231,7 @@ def doctorteeth(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndar
     def run() -> tuple[float, dict[str, np.ndarray]]:
         loss, deltas, _ = m.lossFun(inputs, targets)
         return float(np.sum(loss)), dict(zip(names, deltas))
+
     return params, run
 
 
@@ -195,24 +246,42 @@ ADAPTERS: dict[str, Callable[[dict, np.random.RandomState], tuple]] = {
     "scratch-doctorteeth-gru": doctorteeth,
     # asmaloney/min-char-rnn: RNN(vocab, hidden, lr).train(inputs, targets, vocab_size, h0)
     "minchar-asmaloney": minchar_class(
-        "RNN", lambda c: c(V, H, 0.1), RNN_NAMES, lambda m, i, t, h: m.train(i, t, V, h), lambda out: out[1:6]),
+        "RNN",
+        lambda c: c(V, H, 0.1),
+        RNN_NAMES,
+        lambda m, i, t, h: m.train(i, t, V, h),
+        lambda out: out[1:6],
+    ),
     # gaomingqi/min-char-rnn: Min_char_rnn().lossFun(inputs, targets, hprev), sizes from module globals
     "minchar-gaomingqi": gaomingqi,
     # BobLiu20/min_char_RNN: char_rnn.forward(inputs, targets, hprev) then .backward()
     "minchar-bobliu20": bobliu,
+    # adamnellis/is-this-a-place: RecurrentNeuralNet(data file).lossFun(inputs, targets, hprev); built without the file
+    "minchar-adamnellis": minchar_class(
+        "RecurrentNeuralNet", lambda c: sized(c, hidden_size=H, vocab_size=V, seq_length=T, Wxh=np.zeros((H, V)),
+                                              Whh=np.zeros((H, H)), Why=np.zeros((V, H)), bh=np.zeros((H, 1)),
+                                              by=np.zeros((V, 1))),
+        RNN_NAMES, lambda m, i, t, h: m.lossFun(i, t, h), lambda out: out[1:6]),
     # BluberryPie/min-char-rnn: batched RNN(in, hidden, out).forward(...) then .backward(xs, hs, ps, targets)
     "minchar-bluberrypie": bluberry,
     # androclassic/min-char-gru: GRUModel(input_size, hidden_size).lossFun(one-hot inputs, targets, hprev)
     "minchar-androclassic-gru": minchar_class(
-        "GRUModel", lambda c: c(V, H), GRU_NAMES,
-        lambda m, i, t, h: m.lossFun(onehots(i, V), t, h), lambda out: out[1]),
+        "GRUModel",
+        lambda c: c(V, H),
+        GRU_NAMES,
+        lambda m, i, t, h: m.lossFun(onehots(i, V), t, h),
+        lambda out: out[1],
+    ),
 }
 
 
 # Python 2 integer divisions that 2to3 leaves as `/` (the port of the copy, not a fix of the code)
 PY2_DIVISIONS: dict[str, list[tuple[str, str]]] = {
     "scratch-michaelmastro-gru": [("WGRU.shape[1] / 3", "WGRU.shape[1] // 3")],
-    "scratch-karpathy-lstm": [("WLSTM.shape[1]/4", "WLSTM.shape[1]//4"), ("WLSTM.shape[1] / 4", "WLSTM.shape[1] // 4")],
+    "scratch-karpathy-lstm": [
+        ("WLSTM.shape[1]/4", "WLSTM.shape[1]//4"),
+        ("WLSTM.shape[1] / 4", "WLSTM.shape[1] // 4"),
+    ],
 }
 
 
@@ -227,8 +296,10 @@ def main(path: str, entry_id: str) -> None:
         params, run = ADAPTERS[entry_id.split("--")[0]](ns, rng)
         _, grads = run()
         loss = lambda: run()[0]
-        lines = [f"{n} {rel_error(np.asarray(grads[n], dtype=np.float64), numeric_grad(loss, p)):.2e}"
-                 for n, p in params.items()]
+        lines = [
+            f"{n} {rel_error(np.asarray(grads[n], dtype=np.float64), numeric_grad(loss, p)):.2e}"
+            for n, p in params.items()
+        ]
     print("\n".join(lines))
 
 
