@@ -220,10 +220,12 @@ def landa(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], 
     return params, run
 
 
-def doctorteeth(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
-    """GRU(in, out, hidden).lossFun(bit-vector inputs, bit-vector targets) with sigmoid outputs."""
-    m = ns["GRU"](V, V, H)
-    names = ["Wxc", "Wxr", "Wxz", "Rhc", "Rhr", "Rhz", "Why", "bc", "br", "bz", "by"]
+def doctorteeth(ns: dict, rng: np.random.RandomState, cls: str = "GRU",
+                names: tuple[str, ...] = ("Wxc", "Wxr", "Wxz", "Rhc", "Rhr", "Rhz", "Why", "bc", "br", "bz", "by"),
+                ) -> tuple[dict[str, np.ndarray], Run]:
+    """GRU (or RNN)(in, out, hidden).lossFun(bit-vector inputs, bit-vector targets) with sigmoid outputs."""
+    m = ns[cls](V, V, H)
+    names = list(names)
     params = refill(m, names, rng)
     inputs = [rng.randint(2, size=V).astype(float) for _ in range(T)]
     targets = [np.matrix(rng.randint(2, size=V).astype(float)) for _ in range(T)]
@@ -244,6 +246,7 @@ ADAPTERS: dict[str, Callable[[dict, np.random.RandomState], tuple]] = {
     "scratch-karpathy-lstm": karpathy_lstm,
     # DoctorTeeth/gru: GRU(in, out, hidden).lossFun(inputs, targets) -> (loss, deltas, ps)
     "scratch-doctorteeth-gru": doctorteeth,
+    "scratch-doctorteeth-rnn": lambda ns, rng: doctorteeth(ns, rng, "RNN", tuple(RNN_NAMES)),
     # asmaloney/min-char-rnn: RNN(vocab, hidden, lr).train(inputs, targets, vocab_size, h0)
     "minchar-asmaloney": minchar_class(
         "RNN",
