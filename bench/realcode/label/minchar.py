@@ -27,8 +27,20 @@ from typing import Any, Callable
 import numpy as np
 
 FAKE_TEXT = "the quick brown fox jumps over the lazy dog; hello world.\n" * 4
-SMALL = {"hidden_size": 7, "H": 7, "hidden_dim": 7, "n_h": 7, "hidden": 7, "hidden_units": 7,
-         "seq_length": 5, "seq_len": 5, "T": 5, "sequence_length": 5, "num_hidden": 7, "hsize": 7}
+SMALL = {
+    "hidden_size": 7,
+    "H": 7,
+    "hidden_dim": 7,
+    "n_h": 7,
+    "hidden": 7,
+    "hidden_units": 7,
+    "seq_length": 5,
+    "seq_len": 5,
+    "T": 5,
+    "sequence_length": 5,
+    "num_hidden": 7,
+    "hsize": 7,
+}
 
 
 def source_of(path: str) -> str:
@@ -36,9 +48,13 @@ def source_of(path: str) -> str:
     text = open(path, encoding="utf-8", errors="replace").read()
     if path.endswith(".ipynb"):
         cells = [c for c in json.loads(text)["cells"] if c["cell_type"] == "code"]
-        srcs = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells]
-        text = "\n\n".join("\n".join("pass" if l.lstrip().startswith(("%", "!")) else l
-                                     for l in s.split("\n")) for s in srcs)
+        srcs = [
+            "".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells
+        ]
+        text = "\n\n".join(
+            "\n".join("pass" if l.lstrip().startswith(("%", "!")) else l for l in s.split("\n"))
+            for s in srcs
+        )
     try:
         ast.parse(text)
     except SyntaxError:
@@ -56,7 +72,11 @@ class FakeFile(io.StringIO):
 
 def shrink(stmt: ast.stmt) -> ast.stmt:
     """`hidden_size = 100` becomes `hidden_size = 7` (likewise sequence lengths)."""
-    if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, int):
+    if (
+        isinstance(stmt, ast.Assign)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, int)
+    ):
         for t in stmt.targets:
             if isinstance(t, ast.Name) and t.id in SMALL:
                 stmt.value = ast.copy_location(ast.Constant(SMALL[t.id]), stmt.value)
@@ -64,10 +84,19 @@ def shrink(stmt: ast.stmt) -> ast.stmt:
 
 
 def load(src: str) -> dict:
-    ns: dict = {"__name__": "minchar_under_test", "open": FakeFile, "xrange": range, "raw_input": lambda *a: "ok",
-                "input": lambda *a: "ok", "exit": lambda *a: None, "quit": lambda *a: None}
+    ns: dict = {
+        "__name__": "minchar_under_test",
+        "open": FakeFile,
+        "xrange": range,
+        "raw_input": lambda *a: "ok",
+        "input": lambda *a: "ok",
+        "exit": lambda *a: None,
+        "quit": lambda *a: None,
+    }
     for stmt in ast.parse(src).body:
-        if isinstance(stmt, (ast.While, ast.For)) or (isinstance(stmt, ast.If) and "__main__" in ast.unparse(stmt.test)):
+        if isinstance(stmt, (ast.While, ast.For)) or (
+            isinstance(stmt, ast.If) and "__main__" in ast.unparse(stmt.test)
+        ):
             continue
         try:
             exec(compile(ast.Module([shrink(stmt)], []), "<corpus>", "exec"), ns)
@@ -84,24 +113,50 @@ def wiring(src: str) -> tuple[str, list[str], dict[str, str]]:
     A gradient returned inside a list (`loss, grads, h = lossFun(...)` with the update loop
     `zip(params, grads, mems)` over top-level lists) is named `grads[i]`."""
     tree = ast.parse(src)
-    lists = {t.id: n.value for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.List)
-             for t in n.targets if isinstance(t, ast.Name)}
+    lists = {
+        t.id: n.value
+        for n in tree.body
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.List)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
     fname, unpacked, mapping = "", [], {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name) \
-                and "loss" in node.value.func.id.lower() and isinstance(node.targets[0], ast.Tuple) and not unpacked:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name)
+            and "loss" in node.value.func.id.lower()
+            and isinstance(node.targets[0], ast.Tuple)
+            and not unpacked
+        ):
             fname = node.value.func.id
             unpacked = [e.id if isinstance(e, ast.Name) else "?" for e in node.targets[0].elts]
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "zip" \
-                and len(node.args) >= 2 and all(isinstance(a, ast.List) for a in node.args[:2]):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "zip"
+            and len(node.args) >= 2
+            and all(isinstance(a, ast.List) for a in node.args[:2])
+        ):
             ps, ds = ([e.id for e in a.elts if isinstance(e, ast.Name)] for a in node.args[:2])
             if set(ds) <= set(unpacked) and not mapping:
                 mapping = dict(zip(ds, ps))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "zip" and not mapping \
-                and len(node.args) >= 2 and isinstance(node.args[1], ast.Name) and node.args[1].id in unpacked:
-            ps = [e.id for e in lists[node.args[0].id].elts] if isinstance(node.args[0], ast.Name) \
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "zip"
+            and not mapping
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Name)
+            and node.args[1].id in unpacked
+        ):
+            ps = (
+                [e.id for e in lists[node.args[0].id].elts]
+                if isinstance(node.args[0], ast.Name)
                 else [e.id for e in node.args[0].elts]
+            )
             mapping = {f"{node.args[1].id}[{i}]": p for i, p in enumerate(ps)}
     return fname, unpacked, mapping
 
@@ -142,7 +197,8 @@ def main(path: str) -> None:
     quiet = contextlib.redirect_stdout(io.StringIO())
     quiet.__enter__()
     out = ns[fname](*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
-    loss = lambda: float(ns[fname](*[a.copy() if isinstance(a, np.ndarray) else a for a in args])[0])
+    loss = lambda: float(np.sum(  # np.sum: some losses are (1,) or (1, 1) arrays
+        ns[fname](*[a.copy() if isinstance(a, np.ndarray) else a for a in args])[0]))
     results = []
     for dname, pname in mapping.items():
         name, _, index = dname.partition("[")
