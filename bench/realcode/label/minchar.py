@@ -3,14 +3,17 @@
     python bench/realcode/label/minchar.py FILE [ENTRY_ID]
 
 The script's top-level statements are executed one by one in a scratch namespace, except its
-training loops (top-level `while`/`for`), with `open` reading a small fake text and integer
-settings named like a hidden size or a sequence length made small. The loss function (a
-function whose name contains `loss` and whose first arguments are inputs and targets) is found
-with the parameter names from the script's own update loop `zip([params], [grads], ...)` and
-the names its call site unpacks. Every parameter is refilled with seeded random numbers, the
-loss function is run on a random sequence (extra state arguments random too), and each returned
-gradient is compared with central differences of the returned loss in float64. Prints one line
-per parameter: `name relative-error`. Python 2 files are converted in memory by `2to3`.
+training loops (top-level `while`/`for` and `if __name__ == "__main__"`), with `open` reading a
+small fake text (also used when `data` is read some other way), `input`/`exit` made harmless, and
+integer settings named like a hidden size or a sequence length made small. The loss function (a
+function whose name contains `loss`, called at top level with its results unpacked) is wired to
+the parameters through the script's own update loop `zip([params], [grads], ...)` (or
+`zip(params, grads, ...)` over top-level lists, the gradients then returned as one list). Every
+parameter is refilled with seeded random numbers, the loss function is run on a random sequence
+(extra state arguments random too), and each returned gradient is compared with fourth-order
+central differences of the returned loss in float64. Prints one line per parameter:
+`name relative-error` (entries where |a|+|n| < 1e-10 count as exact: round-off around a true 0).
+Python 2 files are converted in memory by `2to3`.
 """
 
 from __future__ import annotations

@@ -45,13 +45,24 @@ def one_hot(x: list[int], dim: int) -> np.ndarray:
 
 def load(src: str) -> dict:
     """Execute the class, the functions and the method attachments of the file."""
-    ns: dict = {"np": np, "numpy": np, "softmax": softmax, "one_hot": one_hot, "operator": operator, "xrange": range,
-                "__name__": "wildml_under_test"}
+    ns: dict = {
+        "np": np,
+        "numpy": np,
+        "softmax": softmax,
+        "one_hot": one_hot,
+        "operator": operator,
+        "xrange": range,
+        "__name__": "wildml_under_test",
+    }
     for stmt in ast.parse(src).body:
         keep = isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.Import, ast.ImportFrom)) or (
-            isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Attribute) for t in stmt.targets))
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)) and "numpy" not in ast.unparse(stmt) \
-                and "operator" not in ast.unparse(stmt):
+            isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Attribute) for t in stmt.targets)
+        )
+        if (
+            isinstance(stmt, (ast.Import, ast.ImportFrom))
+            and "numpy" not in ast.unparse(stmt)
+            and "operator" not in ast.unparse(stmt)
+        ):
             keep = False
         if keep:
             try:
@@ -63,8 +74,11 @@ def load(src: str) -> dict:
 
 def param_names(src: str) -> list[str]:
     for node in ast.walk(ast.parse(src)):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "model_parameters"
-                                                for t in node.targets) and isinstance(node.value, ast.List):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "model_parameters" for t in node.targets)
+            and isinstance(node.value, ast.List)
+        ):
             return [e.value for e in node.value.elts]
     return ["U", "V", "W"]
 
@@ -72,7 +86,11 @@ def param_names(src: str) -> list[str]:
 def main(path: str) -> None:
     src = source_of(path)
     ns = load(src)
-    cls = "RNNNumpy" if "RNNNumpy" in ns else next(k for k, v in ns.items() if isinstance(v, type) and hasattr(v, "bptt"))
+    cls = (
+        "RNNNumpy"
+        if "RNNNumpy" in ns
+        else next(k for k, v in ns.items() if isinstance(v, type) and hasattr(v, "bptt"))
+    )
     rng = np.random.RandomState(0)
     word_dim, hidden_dim, T = 8, 5, 4
     np.random.seed(1)
@@ -81,12 +99,16 @@ def main(path: str) -> None:
     with contextlib.redirect_stdout(io.StringIO()):
         try:
             grads = model.bptt(x, y)
-        except Exception:  # a batched rewrite: one-hot x of shape (T, batch=1, word_dim), y of shape (T, 1)
+        except (
+            Exception
+        ):  # a batched rewrite: one-hot x of shape (T, batch=1, word_dim), y of shape (T, 1)
             grads = model.bptt(one_hot(x, word_dim)[:, None, :], np.array(y)[:, None])
         total = getattr(model, "calculate_total_loss", None) or getattr(model, "compute_total_loss")
         loss = lambda: float(total([x], [y]))
-        results = [f"{p} {rel_error(np.asarray(g, dtype=np.float64), numeric_grad(loss, getattr(model, p))):.2e}"
-                   for p, g in zip(param_names(src), grads)]
+        results = [
+            f"{p} {rel_error(np.asarray(g, dtype=np.float64), numeric_grad(loss, getattr(model, p))):.2e}"
+            for p, g in zip(param_names(src), grads)
+        ]
     print("\n".join(results))
 
 
