@@ -220,6 +220,36 @@ def landa(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], 
     return params, run
 
 
+class SquaredLoss:
+    """The loss layer nicodjimenez/lstm expects (its own lives in test.py): sum((h - y)^2)."""
+
+    @staticmethod
+    def loss(pred: np.ndarray, label: np.ndarray) -> float:
+        return float(np.sum((pred - label) ** 2))
+
+    @staticmethod
+    def bottom_diff(pred: np.ndarray, label: np.ndarray) -> np.ndarray:
+        return 2 * (pred - label)
+
+
+def nicodjimenez(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
+    """LstmParam(cells, x_dim) + LstmNetwork: x_list_add(x) for each step, y_list_is(ys, loss layer) fills *_diff."""
+    p = ns["LstmParam"](H, V)
+    names = ["wg", "wi", "wf", "wo", "bg", "bi", "bf", "bo"]
+    params = refill(p, names, rng)
+    xs, ys = [rng.randn(V) for _ in range(T)], [rng.randn(H) * 0.5 for _ in range(T)]
+
+    def run() -> tuple[float, dict[str, np.ndarray]]:
+        for n in names:
+            setattr(p, n + "_diff", np.zeros_like(getattr(p, n)))
+        net = ns["LstmNetwork"](p)
+        for x in xs:
+            net.x_list_add(x)
+        loss = net.y_list_is(ys, SquaredLoss)
+        return float(loss), {n: getattr(p, n + "_diff").copy() for n in names}
+    return params, run
+
+
 def doctorteeth(ns: dict, rng: np.random.RandomState, cls: str = "GRU",
                 names: tuple[str, ...] = ("Wxc", "Wxr", "Wxz", "Rhc", "Rhr", "Rhz", "Why", "bc", "br", "bz", "by"),
                 ) -> tuple[dict[str, np.ndarray], Run]:
@@ -246,6 +276,8 @@ ADAPTERS: dict[str, Callable[[dict, np.random.RandomState], tuple]] = {
     "scratch-karpathy-lstm": karpathy_lstm,
     # DoctorTeeth/gru: GRU(in, out, hidden).lossFun(inputs, targets) -> (loss, deltas, ps)
     "scratch-doctorteeth-gru": doctorteeth,
+    # nicodjimenez/lstm and its copies: LstmParam / LstmNode / LstmNetwork
+    "scratch-nicodjimenez-lstm": nicodjimenez,
     "scratch-doctorteeth-rnn": lambda ns, rng: doctorteeth(ns, rng, "RNN", tuple(RNN_NAMES)),
     # asmaloney/min-char-rnn: RNN(vocab, hidden, lr).train(inputs, targets, vocab_size, h0)
     "minchar-asmaloney": minchar_class(
@@ -278,8 +310,10 @@ ADAPTERS: dict[str, Callable[[dict, np.random.RandomState], tuple]] = {
 }
 
 
-# Python 2 integer divisions that 2to3 leaves as `/` (the port of the copy, not a fix of the code)
+# Ports of the copy to today's Python and NumPy, not fixes of the code: Python 2 integer divisions
+# that 2to3 leaves as `/`, and `x == None` on arrays (a scalar False in old NumPy, elementwise now)
 PY2_DIVISIONS: dict[str, list[tuple[str, str]]] = {
+    "scratch-nicodjimenez-lstm": [("s_prev == None", "s_prev is None"), ("h_prev == None", "h_prev is None")],
     "scratch-michaelmastro-gru": [("WGRU.shape[1] / 3", "WGRU.shape[1] // 3")],
     "scratch-karpathy-lstm": [
         ("WLSTM.shape[1]/4", "WLSTM.shape[1]//4"),
