@@ -7,7 +7,9 @@ are skipped; `xrange` is provided for Python 2 files), then for every layer it d
 the hand-written backward with central differences in float64 on tiny seeded data, and prints
 one line per parameter: `layer.param relative-error` (max over entries of
 |a-n| / max(|a|+|n|, 1e-12)). A layer whose backward is still a blank (returns None) or raises
-prints `blank` or `error: ...` instead of a number.
+prints `blank` or `error: ...` instead of a number. Python 2 files are run through a lib2to3 port
+(tabs expanded as Python 2 read them). A last line probes temporal_softmax_loss numerically: the
+loss when one target's probability underflows to exactly 0 (inf means a log without epsilon).
 """
 
 from __future__ import annotations

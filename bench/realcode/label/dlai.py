@@ -9,7 +9,9 @@ statements that fail (tests needing course files, data loading, blanks of the te
 skipped. Imports of the course's helper modules are skipped and replaced by a
 `softmax` over axis 0 and a `sigmoid` (what rnn_utils provides). Python 2 cells are run through a
 lib2to3 port. Then every backward the file defines is compared with central differences in
-float64 on tiny seeded data; one line per parameter: `function.param relative-error`.
+float64 on tiny seeded data; one line per parameter: `function.param relative-error`. For the
+Dinosaurus utils.py a last line gives the loss when a target's probability underflows to exactly 0
+(inf means a log without epsilon).
 """
 
 from __future__ import annotations
@@ -136,7 +138,9 @@ def check(
     """Gradients of sum_k out_k * dout_k: `wrt` maps the gradient's key to an input name or parameter name."""
     if fwd not in ns or bwd not in ns:
         if fwd in ns or bwd in ns:  # e.g. a cell that does not parse
-            print(f"{name} error: {bwd if fwd in ns else fwd} is not defined (absent, or its cell does not parse)")
+            print(
+                f"{name} error: {bwd if fwd in ns else fwd} is not defined (absent, or its cell does not parse)"
+            )
         return
     rng = np.random.RandomState(1)
     try:
