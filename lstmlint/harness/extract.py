@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SAFE_MODULES = ("numpy", "math", "scipy.special", "functools", "itertools", "collections")
+SAFE_MODULES = ("numpy", "math", "scipy.special", "functools", "itertools", "collections", "copy")
 # importable, but no attribute of theirs may be used: several hold `sys`, `os` or `builtins`
 HARMLESS_MODULES = ("__future__", "typing", "dataclasses")
 # attributes of a module that lead to the operating system, whatever module holds them
@@ -263,6 +263,14 @@ def _import(stmt, folder, keep_imports: bool, reduced: Reduced, known: set[str])
             return False
         if stmt.level:
             return False
+        if module == "builtins":  # `from builtins import range`: Python 2/3 compatibility
+            pure = [a for a in stmt.names if a.name in PURE_BUILTINS]
+            for alias in stmt.names:
+                if alias in pure:
+                    known.add(alias.asname or alias.name)
+                else:
+                    reduced.other_imports[alias.asname or alias.name] = f"builtins.{alias.name}"
+            return len(pure) == len(stmt.names) or keep_imports
         allowed = _module_allowed(module)
         for alias in stmt.names:
             bound = alias.asname or alias.name
@@ -354,6 +362,19 @@ def loaded_unsafe(reduced: Reduced) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
+def _super_init(node: ast.Attribute, reduced: Reduced) -> bool:
+    """``super().__init__``: the base class's initialiser, with the builtin ``super``."""
+    call = node.value
+    return (
+        node.attr == "__init__"
+        and isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "super"
+        and "super" not in reduced.defined
+        and "super" not in reduced.other_imports
+    )
+
+
 def unsafe_uses(reduced: Reduced, names: Iterable[str]) -> list[str]:
     """What in the definitions ``names`` goes beyond NumPy, math and builtins without I/O."""
     problems: list[str] = []
@@ -374,12 +395,16 @@ def _unsafe_in(reduced: Reduced, node: ast.AST, name: str) -> list[str]:
                 problems.append(f"module `{reduced.other_imports[sub.id]}` in {name}")
             elif sub.id in DYNAMIC_ATTRIBUTES and id(sub) not in called:
                 problems.append(f"`{sub.id}` passed around in {name}")
-        elif isinstance(sub, ast.Attribute) and (
-            sub.attr in FORBIDDEN_NUMPY
-            or sub.attr in FORBIDDEN_MODULE_ATTRIBUTES
-            or sub.attr.startswith("__")
-            or sub.attr.startswith("_")
-            and _root(sub) in modules
+        elif (
+            isinstance(sub, ast.Attribute)
+            and not _super_init(sub, reduced)
+            and (
+                sub.attr in FORBIDDEN_NUMPY
+                or sub.attr in FORBIDDEN_MODULE_ATTRIBUTES
+                or sub.attr.startswith("__")
+                or sub.attr.startswith("_")
+                and _root(sub) in modules
+            )
         ):
             problems.append(f"`.{sub.attr}` in {name}")
         elif isinstance(sub, (ast.Import, ast.ImportFrom)):
