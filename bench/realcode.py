@@ -69,10 +69,18 @@ def run_lstmlint(paths: list[Path], confirm: str, report: Path) -> list[dict]:
     command += ["--isolated", f"--confirm={confirm}", "--show-refuted"]
     if confirm in ("auto", "exec"):
         command += ["--harness-report", str(report)]
-    done = subprocess.run(command + [str(p) for p in paths], capture_output=True, text=True)
+    # run outside the repository, so that the lstmlint installed for this Python is the one
+    # measured (`python -m` puts the working folder first on the path)
+    where = report.parent
+    done = subprocess.run(
+        command + [str(p.resolve()) for p in paths], capture_output=True, text=True, cwd=where
+    )
     if done.returncode not in (0, 1):
         sys.exit(f"lstmlint failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout or "[]")
+    findings = json.loads(done.stdout or "[]")
+    for finding in findings:
+        finding["path"] = str((where / finding["path"]).resolve())
+    return findings
 
 
 def _covers(finding: dict, bug: dict) -> bool:
@@ -135,7 +143,8 @@ def harness_reach(entries: list[dict], report: Path) -> tuple[int, int, dict[str
     """Files whose own code was checked, over runnable Python 3 files with a backward."""
     if not report.exists():
         return 0, 0, {}
-    statuses = {str(Path(r["path"]).resolve()): r for r in json.loads(report.read_text())}
+    records = json.loads(report.read_text())
+    statuses = {str((report.parent / r["path"]).resolve()): r for r in records}
     eligible = [e for e in entries if e.get("python", 3) == 3 and e["label_method"] == "gradcheck"]
     reasons: dict[str, int] = defaultdict(int)
     checked = 0
