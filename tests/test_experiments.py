@@ -175,3 +175,39 @@ def test_experiments_on_overflowing_code_stay_quiet() -> None:
         warnings.simplefilter("error")
         assert experiment.run(probe)["status"] == "confirmed"
         assert experiment.run(slot)["status"] == "confirmed"
+
+
+@pytest.mark.parametrize(
+    ("model", "slot", "name", "role"),
+    [("lstm", "c_prev_df", "C", "c"), ("rnn", "h_prev_whh", "H", "h")],
+)
+def test_zeros_where_the_initial_state_belongs_are_wrong(
+    model: str, slot: str, name: str, role: str
+) -> None:
+    # the reference starts from non-zero states, so reading zeros at t == 0 shows
+    spec = _slot(slot, f"{name}[t - 1] * (t > 0)", f"{name}[t - 1]",
+                 {name: _history(role, "from_minus_1"), **T}, model=model)  # fmt: skip
+    assert experiment.run(spec)["status"] == "confirmed"
+
+
+def test_a_missing_value_bound_directly_is_named() -> None:
+    for spec in (
+        _slot("h_prev_dz", "cur", "cur", {"cur": {"value": "c", "step": 0}}, model="gru"),
+        _slot("h_prev_dz", "cur", "cur", {}, {"cur": {"value": "c", "step": 0}}, model="gru"),
+    ):
+        with pytest.raises(SlotError, match="the reference GRU has no 'c' history"):
+            experiment.run(spec)
+
+
+def test_specs_may_leave_out_empty_bindings() -> None:
+    bare = {"kind": "slot", "model": "lstm", "slot": "dfactor_f", "expr": "0.25", "fix": "0.25"}
+    found = experiment.run({**bare, "file": {"path": None, "text": ""}})
+    assert found["reason"] == "the suggested fix did not make the gradients exact"
+    probe = {
+        "kind": "log-probe",
+        "expr": "np.log(p)",
+        "fix": "np.log(p + 1e-12)",
+        "leaves": {"p": {"value": "p"}},
+        "file": {"path": None, "text": ""},
+    }
+    assert experiment.run(probe)["status"] == "confirmed"

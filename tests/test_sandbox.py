@@ -240,3 +240,57 @@ def test_a_child_that_writes_a_file_is_stopped_and_the_run_goes_on(tmp_path: Pat
     assert marker.stat().st_size == 0  # opening creates it; not one byte reached it
     _, out, _ = run(capsys, "--no-cache", "--confirm=exec", str(code / "writer.py"))
     assert "File too large" in " ".join(out.split())
+
+
+# --- correct programs are run, not merely left without findings ----------------------------------
+
+CORRECT_PROGRAMS = [
+    "minchar/rnn_dict_correct.py",
+    "minchar/lstm_dict_correct.py",
+    "cs231n/lstm_layers_correct.py",
+    "cs231n/rnn_captioning_correct.ipynb",
+    "outhelpers/lstm_outhelpers.py",
+    "reviewed/lstm_scratch_fixed.py",
+    "classbased/lstm_class_correct.py",
+    "gru/gru_lm.py",
+    "outhelpers/lstm_sigprime.py",
+    "vanilla/rnn_prealloc.py",
+    "lookalikes/rnn_inplace_carry.py",
+    "lookalikes/lstm_dict.py",
+    "minchar/rnn_textfile.py",
+]
+
+
+@pytest.mark.parametrize("name", CORRECT_PROGRAMS)
+def test_a_correct_program_is_run_and_its_gradients_are_exact(
+    tmp_path: Path, capsys, monkeypatch, name: str
+) -> None:
+    """No finding on a correct program means something only if its code was run: the answer of
+    the child that ran it must show every gradient checked and exact."""
+    import shutil
+
+    import lstmlint.harness as harness
+
+    answers: list[dict] = []
+    launch = harness._launch
+
+    def spy(job: dict, timeout: float) -> dict:
+        answers.append(launch(job, timeout))
+        return answers[-1]
+
+    monkeypatch.setattr(harness, "_launch", spy)
+    source = FIXTURES / name
+    for extra in ("utils.py", "data.py") if name.startswith("reviewed/") else ():
+        shutil.copy(source.parent / extra, tmp_path / extra)
+    shutil.copy(source, tmp_path / source.name)
+    _, out, _ = run(capsys, "--no-cache", "--format", "json", str(tmp_path / source.name))
+    assert [d["code"] for d in json.loads(out) if d["code"] == "LST900"] == []
+    (answer,) = answers
+    originals = [problem["original"] for problem in answer["problems"]]
+    checked = [o for o in originals if o["status"] == "ok"]
+    assert checked, originals
+    for original in checked:  # every gradient compared, none wrong (a bias may be borderline)
+        assert original["params"]
+        assert all(
+            p["verdict"] != "FAIL" and p["error"] < 1e-5 for p in original["params"].values()
+        )
