@@ -699,3 +699,41 @@ def test_a_base_class_initialiser_is_pure() -> None:
     evil = text + "\n        def evil(self):\n            return self.__init__.__globals__\n"
     assert extract.unsafe_uses(extract.reduce_module(text), ["Model"]) == []
     assert extract.unsafe_uses(extract.reduce_module(evil), ["Model"]) != []
+
+
+def test_code_the_entry_points_never_reach_is_neither_judged_nor_run(
+    tmp_path: Path, capsys
+) -> None:
+    text = (FIXTURES / "minchar" / "rnn_dict_correct.py").read_text()
+    extra = textwrap.dedent(
+        """
+
+        import torch
+
+
+        class Net(torch.nn.Module):
+            def forward(self, x):
+                return x
+
+
+        class TextFile:
+            def read(self):
+                with open("corpus.txt") as handle:
+                    return handle.read()
+        """
+    )
+    unreached = tmp_path / "unreached.py"
+    unreached.write_text(text + extra)
+    reached = tmp_path / "reached.py"  # the same reader called from lossFun: refused
+    reached.write_text(
+        text.replace(
+            "    xs, ys, ps = {}, {}, {}\n", "    xs, ys, ps = {}, {}, {}\n    TextFile().read()\n"
+        )
+        + extra
+    )
+    report = tmp_path / "report.json"
+    run(capsys, "--harness-report", str(report), str(unreached), str(reached))
+    records = {Path(r["path"]).name: r for r in json.loads(report.read_text())}
+    assert records["unreached.py"]["status"] == "checked"
+    assert records["reached.py"]["status"] == "not-run"
+    assert "open" in records["reached.py"]["reason"]

@@ -91,6 +91,8 @@ def _one_file(result, settings) -> None:
         else:
             _record(result, "no-backward", "no hand-written gradient code")
         return
+    entries = [name for problem in problems for name in plan.entry_names(problem)]
+    reduced = extract.restrict(reduced, entries)
     siblings = _siblings(reduced, folder, mode == "exec")
     if mode == "auto":
         unsafe = _unsafe(reduced, problems, siblings)
@@ -116,6 +118,7 @@ def _one_file(result, settings) -> None:
         "memory_mb": settings.harness.memory_mb,
         "siblings": {module: text for module, (text, _) in siblings.items()},
         "problems": problems,
+        "entries": entries,
         "original": doc.text,
         "all_fixed": all_fixed if fixable and complete else None,
         "without": without if complete else {},

@@ -19,7 +19,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-from lstmlint.harness.extract import reduce_module
+from lstmlint.harness.extract import reduce_module, restrict
 
 MAX_ENTRIES = 6  # entries sampled per parameter: a wrong factor shows up in all of them
 STEPS = (1e-5, 1e-6)
@@ -80,6 +80,8 @@ class Loader:
 
     def main(self, text: str) -> dict:
         reduced = reduce_module(text, self.folder, self.job["keep_imports"])
+        if self.job.get("entries") is not None:  # what the entry points reach, and no more
+            reduced = restrict(reduced, self.job["entries"])
         namespace: dict[str, Any] = {
             "__name__": "lstmlint_checked_module",
             "__file__": self.job["path"],

@@ -327,6 +327,31 @@ def reachable(reduced: Reduced, entries: Iterable[str]) -> set[str]:
     return seen
 
 
+def restrict(reduced: Reduced, entries: Iterable[str]) -> Reduced:
+    """``reduced`` without the functions and classes that neither the entry points nor the kept
+    constants reach: what they would run (a data-loading class, a PyTorch model in another
+    notebook cell) is never run, so it is neither judged nor loaded."""
+    constants = [n for n, stmt in reduced.defined.items() if not _is_definition(stmt)]
+    keep = reachable(reduced, [*entries, *constants])
+    body = [
+        stmt
+        for stmt in (reduced.tree.body if reduced.tree is not None else [])
+        if not _is_definition(stmt) or stmt.name in keep
+    ]
+    return Reduced(
+        text=reduced.text,
+        defined={n: stmt for n, stmt in reduced.defined.items() if n in keep},
+        siblings=reduced.siblings,
+        safe_aliases=reduced.safe_aliases,
+        other_imports=reduced.other_imports,
+        tree=ast.Module(body=body, type_ignores=[]),
+    )
+
+
+def _is_definition(stmt: ast.AST) -> bool:
+    return isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+
+
 def definition_time(stmt: ast.AST) -> list[ast.AST]:
     """The parts of a definition that run when the module is loaded, called or not:
     decorators, default values, annotations, base classes and a class body's statements."""
