@@ -737,3 +737,21 @@ def test_code_the_entry_points_never_reach_is_neither_judged_nor_run(
     assert records["unreached.py"]["status"] == "checked"
     assert records["reached.py"]["status"] == "not-run"
     assert "open" in records["reached.py"]["reason"]
+
+
+def test_a_file_with_a_syntax_error_is_run_from_what_the_analysis_read(
+    tmp_path: Path, capsys
+) -> None:
+    text = (FIXTURES / "minchar" / "rnn_dict_correct.py").read_text()
+    broken = tmp_path / "broken.py"  # a leftover line the parser rejects, outside the backward
+    broken.write_text(text + "\nprint 'done'\n")
+    paths = _copy(tmp_path, "reviewed/lstm_template.ipynb", "reviewed/utils.py", "reviewed/data.py")
+    report = tmp_path / "report.json"
+    run(capsys, "--harness-report", str(report), str(broken), paths[0])
+    records = {Path(r["path"]).name: r for r in json.loads(report.read_text())}
+    assert records["broken.py"]["status"] == "checked"
+    template = records["lstm_template.ipynb"]
+    assert template["status"] == "not-callable"
+    assert (
+        template["reason"] == "a statement left blank is needed to run it: `f =` (cell 9, line 35)"
+    )

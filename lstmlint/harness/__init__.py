@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 from lstmlint.diagnostics import Diagnostic, Severity, Span
 from lstmlint.harness import extract, plan
 from lstmlint.harness.variants import with_fixes
+from lstmlint.parse import BLANK
 
 GRADIENT_CODES = ("LST1", "LST2", "LST301")
 FIXABLE_CODES = ("LST1", "LST2", "LST301", "LST302", "LST303")
@@ -74,8 +75,15 @@ def _one_file(result, settings) -> None:
         return
     folder = Path(result.path).absolute().parent
     mode = settings.confirm
+    text = doc.text
     try:
-        reduced = extract.reduce_module(doc.text, folder, keep_imports=mode == "exec")
+        try:
+            reduced = extract.reduce_module(text, folder, keep_imports=mode == "exec")
+        except SyntaxError:  # run what the analysis read: broken statements blanked
+            from lstmlint.parse import parse_document
+
+            text = parse_document(doc).text
+            reduced = extract.reduce_module(text, folder, keep_imports=mode == "exec")
     except (SyntaxError, ValueError, RecursionError) as exc:
         _record(result, "not-callable", f"its definitions could not be read ({exc})")
         return
@@ -106,12 +114,12 @@ def _one_file(result, settings) -> None:
             )
             return
     fixable = [d for d in result.diagnostics if d.code.startswith(FIXABLE_CODES) and d.edits]
-    all_fixed, complete = with_fixes(doc.text, [e for d in fixable for e in d.edits])
+    all_fixed, complete = with_fixes(text, [e for d in fixable for e in d.edits])
     without = {}
     for index, diag in enumerate(fixable):
         if diag.code.startswith(GRADIENT_CODES):
             others = [e for d in fixable if d is not diag for e in d.edits]
-            without[str(index)] = with_fixes(doc.text, others)[0]
+            without[str(index)] = with_fixes(text, others)[0]
     job = {
         "path": str(Path(result.path).absolute()),
         "keep_imports": mode == "exec",
@@ -119,7 +127,7 @@ def _one_file(result, settings) -> None:
         "siblings": {module: text for module, (text, _) in siblings.items()},
         "problems": problems,
         "entries": entries,
-        "original": doc.text,
+        "original": text,
         "all_fixed": all_fixed if fixable and complete else None,
         "without": without if complete else {},
     }
@@ -133,8 +141,20 @@ def _one_file(result, settings) -> None:
     for problem, outcome in zip(problems, answer["problems"], strict=True):
         _judge(result, doc, reduced, problem, outcome, fixable, settings)
     originals = [outcome.get("original") or {} for outcome in answer["problems"]]
+    for original in originals:
+        if BLANK in (original.get("reason") or ""):
+            original["reason"] = _blank_needed(doc, text)
     _say_when_not_run(result, originals)
     _record_outcome(result, problems, originals)
+
+
+def _blank_needed(doc, text: str) -> str:
+    """Why code with an exercise's blank cannot run: the first blank, where the user sees it."""
+    number = next(n for n, line in enumerate(text.splitlines(), 1) if BLANK in line)
+    cell, line = doc.locate(number)
+    where = f"cell {cell}, line {line}" if cell is not None else f"line {line}"
+    shown = doc.display_lines[number - 1].strip() if number <= len(doc.display_lines) else ""
+    return f"a statement left blank is needed to run it: `{shown}` ({where})"
 
 
 def _record_outcome(result, problems: list[dict], originals: list[dict]) -> None:

@@ -103,7 +103,7 @@ def write(results: list[FileResult], out: TextIO, context=None) -> None:
     if not diagnostics:
         console.print(f"All checks passed ({checked} file{'s' if checked != 1 else ''} checked).")
         if reach:
-            console.print(reach, highlight=False)
+            console.print(reach, highlight=False, soft_wrap=True)
         _hidden_lines(out, console, context)
         return
     per_rule = Counter((d.code, d.name) for _, d in diagnostics)
@@ -115,7 +115,7 @@ def write(results: list[FileResult], out: TextIO, context=None) -> None:
     for (code, name), count in sorted(per_rule.items()):
         console.print(f"  {count:>4}  {code}  {name}", highlight=False)
     if reach:
-        console.print(reach, highlight=False)
+        console.print(reach, highlight=False, soft_wrap=True)
     _fixable_line(console, [d for _, d in diagnostics], context)
     if refuted_hidden:
         console.print(
