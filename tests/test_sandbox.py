@@ -294,3 +294,68 @@ def test_a_correct_program_is_run_and_its_gradients_are_exact(
         assert all(
             p["verdict"] != "FAIL" and p["error"] < 1e-5 for p in original["params"].values()
         )
+
+
+# --- the safety reading, statement by statement ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "problems"),
+    [
+        ("x = getattr(self, 'W')", []),  # a literal attribute name, or a variable holding one
+        ("x = getattr(self, name)", []),
+        ("x = hasattr(self, 'W') and setattr(self, 'W', 1)", []),
+        ("x = self._cache", []),  # a private attribute of an object is not a module's
+        ("x = self.get()._cache", []),
+        ("x = getattr(self, '_W')", ["`getattr` with a built attribute name in f"]),
+        ("x = getattr(np, 'save')", ["`getattr` with a built attribute name in f"]),
+        ("x = getattr(m, 'os')", ["`getattr` with a built attribute name in f"]),
+        ("x = getattr(self, 'W' + 'x')", ["`getattr` with a built attribute name in f"]),
+        ("x = getattr(self)", ["`getattr` with a built attribute name in f"]),
+        ("g = getattr", ["`getattr` passed around in f"]),
+        ("x = np._core", ["`._core` in f"]),
+        ("x = self.__class__", ["`.__class__` in f"]),
+        ("x = np.ma.core.inspect.os", ["`.os` in f"]),
+        ("x = np.savez", ["`.savez` in f"]),
+        ("import math", ["an import inside f"]),
+        ("x = sh.rmtree", ["module `shutil` in f"]),
+        ("x = breakpoint", ["`breakpoint` in f"]),
+    ],
+)
+def test_the_safety_reading_of_one_line(line: str, problems: list[str]) -> None:
+    text = f"import numpy as np\nimport shutil as sh\ndef f(self, name, m):\n    {line}\n"
+    reduced = extract.reduce_module(text)
+    assert extract.unsafe_uses(reduced, ["f"]) == problems
+
+
+def test_every_part_of_a_definition_that_runs_when_loaded_is_read() -> None:
+    text = (
+        "import os\n"
+        "def helper():\n    return open('f')\n"
+        "@os.fspath\n"
+        "def a(x: input = eval, *, k=exec, o=helper()) -> compile:\n    return x\n"
+        "class B(os.PathLike, metaclass=vars):\n"
+        "    size = globals\n"
+        "    def m(self, v=locals):\n        return v\n"
+        "    class Inner:\n        w = breakpoint\n"
+        "def clean(x=1) -> int:\n    return x\n"
+    )
+    assert set(extract.loaded_unsafe(extract.reduce_module(text))) == {
+        "module `os` in the definition of a",
+        "`input` in the definition of a",
+        "`eval` in the definition of a",
+        "`exec` in the definition of a",
+        "`compile` in the definition of a",
+        "module `os` in the definition of B",
+        "`vars` in the definition of B",
+        "`globals` in the definition of B",
+        "`locals` in the definition of B",
+        "`breakpoint` in the definition of B",
+        "`open` in helper",  # called by a default value
+    }
+
+
+def test_a_star_import_is_refused_whatever_it_binds() -> None:
+    reduced = extract.reduce_module("from math import *\ndef f(x):\n    return x\n")
+    assert extract.loaded_unsafe(reduced) == ["`from math import *`"]
+    assert extract.loaded_unsafe(extract.reduce_module("from math import tanh\n")) == []
