@@ -359,3 +359,22 @@ def test_a_star_import_is_refused_whatever_it_binds() -> None:
     reduced = extract.reduce_module("from math import *\ndef f(x):\n    return x\n")
     assert extract.loaded_unsafe(reduced) == ["`from math import *`"]
     assert extract.loaded_unsafe(extract.reduce_module("from math import tanh\n")) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "allowed"),
+    [
+        ("import numpy.linalg as la", True),
+        ("import scipy.special as sp", True),
+        ("from numpy.random import default_rng as la", True),
+        ("import numpy.f2py as la", False),
+        ("import numpy.lib.format as la", False),
+        ("from numpy.ctypeslib import as_array as la", False),
+        ("import numpyx as la", False),
+        ("import scipy.io as la", False),
+    ],
+)
+def test_which_imports_count_as_numpy(line: str, allowed: bool) -> None:
+    text = f"{line}\ndef f(x):\n    return la.thing(x)\n"
+    problems = extract.unsafe_uses(extract.reduce_module(text), ["f"])
+    assert (problems == []) is allowed, problems
