@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import io
 import re
+import threading
 import tokenize
 import warnings
 from collections.abc import Iterator
@@ -271,15 +272,25 @@ def _parser_nodes_trusted() -> Iterator[None]:
     left out for the parse alone."""
     from libcst._nodes.base import CSTNode
 
-    check = CSTNode.__dict__.get("__post_init__")
-    if check is None:
-        yield
-        return
-    CSTNode.__post_init__ = _unchecked
+    global _trusting, _node_check
+    with _trust_lock:  # parses in several threads: the first switches the check off, the last on
+        if _trusting == 0:
+            _node_check = CSTNode.__dict__.get("__post_init__")
+            if _node_check is not None:
+                CSTNode.__post_init__ = _unchecked
+        _trusting += 1
     try:
         yield
     finally:
-        CSTNode.__post_init__ = check
+        with _trust_lock:
+            _trusting -= 1
+            if _trusting == 0 and _node_check is not None:
+                CSTNode.__post_init__ = _node_check
+
+
+_trust_lock = threading.Lock()
+_trusting = 0  # parses under way with the check left out
+_node_check = None  # libcst's own check, while it is left out
 
 
 def _unchecked(self) -> None:

@@ -723,3 +723,27 @@ def test_libcst_checks_the_nodes_it_builds_again_after_a_parse(text: str) -> Non
         _parse_cst(text)
     with pytest.raises(libcst.CSTValidationError):
         libcst.Name("not a name")
+
+
+def test_libcst_checks_nodes_again_after_parses_in_several_threads() -> None:
+    import threading
+
+    import libcst
+
+    from lstmlint.parse import _parse_cst
+
+    text = "import numpy as np\n" + "h = np.tanh(h)\n" * 400
+    barrier = threading.Barrier(6)
+
+    def parse() -> None:
+        barrier.wait()
+        for _ in range(5):
+            _parse_cst(text)
+
+    threads = [threading.Thread(target=parse) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with pytest.raises(libcst.CSTValidationError):
+        libcst.Name("not a name")

@@ -377,7 +377,9 @@ def loaded_unsafe(reduced: Reduced) -> list[str]:
     definition-time parts of every definition and what they call of the module's own."""
     problems: list[str] = []
     if "*" in reduced.other_imports:
-        problems.append(f"`from {reduced.other_imports['*']} import *`")
+        wanted = sorted(_free_names(reduced))
+        if wanted:  # names the code reads that only the star import could bind
+            problems.append(f"`{wanted[0]}` from `from {reduced.other_imports['*']} import *`")
     used: set[str] = set()
     for name, stmt in reduced.defined.items():
         for part in definition_time(stmt):
@@ -385,6 +387,40 @@ def loaded_unsafe(reduced: Reduced) -> list[str]:
             used |= {n.id for n in ast.walk(part) if isinstance(n, ast.Name)}
     problems += unsafe_uses(reduced, reachable(reduced, used))
     return list(dict.fromkeys(problems))
+
+
+def _free_names(reduced: Reduced) -> set[str]:
+    """Names the kept definitions read that nothing in the module binds: neither a definition,
+    an import, a builtin, nor a name bound inside the definition itself."""
+    bound = set(reduced.defined) | reduced.safe_aliases | set(reduced.other_imports)
+    bound |= {name for _, _, name in reduced.siblings} | set(dir(builtins))
+    free: set[str] = set()
+    for stmt in reduced.defined.values():
+        local = {
+            sub.id
+            for sub in ast.walk(stmt)
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del))
+        }
+        local |= {
+            a.arg
+            for sub in ast.walk(stmt)
+            if isinstance(sub, ast.arguments)
+            for a in (*sub.posonlyargs, *sub.args, *sub.kwonlyargs, sub.vararg, sub.kwarg)
+            if a is not None
+        }
+        local |= {
+            sub.name
+            for sub in ast.walk(stmt)
+            if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        }
+        local |= {
+            alias.asname or alias.name.split(".")[0]
+            for sub in ast.walk(stmt)
+            if isinstance(sub, (ast.Import, ast.ImportFrom))
+            for alias in sub.names
+        }
+        free |= names_read(stmt) - local - bound
+    return free
 
 
 def _super_init(node: ast.Attribute, reduced: Reduced) -> bool:
