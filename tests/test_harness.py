@@ -626,6 +626,13 @@ def test_a_forward_with_unseeded_random_draws_is_not_checked(tmp_path: Path, cap
     assert status == 0
 
 
+def _harness_report(capsys, tmp_path: Path, *paths: str) -> tuple[dict[str, dict], int, str]:
+    """The --harness-report records of a run by file name, its exit status and its output."""
+    report = tmp_path / "report.json"
+    status, out, _ = run(capsys, "--harness-report", str(report), *paths)
+    return {Path(r["path"]).name: r for r in json.loads(report.read_text())}, status, out
+
+
 def test_harness_report_says_how_each_file_went(tmp_path: Path, capsys) -> None:
     _copy(tmp_path, "minchar/rnn_dict_correct.py", "cs231n/lstm_layers_buggy.py")
     refused = tmp_path / "refused.py"
@@ -649,9 +656,7 @@ def test_harness_report_says_how_each_file_went(tmp_path: Path, capsys) -> None:
         "        ys[t] = np.dot(Why, hs[t]) + by + 1e-3 * np.random.default_rng().standard_normal((vocab_size, 1))\n",
         "noisy.py",
     )
-    report = tmp_path / "report.json"
-    status, out, _ = run(capsys, "--harness-report", str(report), str(tmp_path))
-    records = {Path(r["path"]).name: r for r in json.loads(report.read_text())}
+    records, status, out = _harness_report(capsys, tmp_path, str(tmp_path))
     assert records["rnn_dict_correct.py"]["status"] == "checked"
     assert records["rnn_dict_correct.py"]["entry"] == "lossFun(...)"
     params = {p["name"]: p["verdict"] for p in records["rnn_dict_correct.py"]["parameters"]}
@@ -677,9 +682,7 @@ def test_compatibility_imports_of_builtins_are_pure(tmp_path: Path, capsys) -> N
         "from builtins import open as range\n"
         + text.replace("    H = prev_h.shape[1]\n", "    H = prev_h.shape[1]\n    range('x')\n", 1)
     )
-    report = tmp_path / "report.json"
-    run(capsys, "--harness-report", str(report), str(pure), str(hidden))
-    records = {Path(r["path"]).name: r for r in json.loads(report.read_text())}
+    records, _, _ = _harness_report(capsys, tmp_path, str(pure), str(hidden))
     assert records["pure.py"]["status"] == "checked"
     assert records["hidden.py"]["status"] == "not-run"
     assert "builtins.open" in records["hidden.py"]["reason"]
@@ -736,9 +739,7 @@ def test_code_the_entry_points_never_reach_is_neither_judged_nor_run(
         )
         + extra
     )
-    report = tmp_path / "report.json"
-    run(capsys, "--harness-report", str(report), str(unreached), str(reached))
-    records = {Path(r["path"]).name: r for r in json.loads(report.read_text())}
+    records, _, _ = _harness_report(capsys, tmp_path, str(unreached), str(reached))
     assert records["unreached.py"]["status"] == "checked"
     assert records["reached.py"]["status"] == "not-run"
     assert "open" in records["reached.py"]["reason"]
@@ -751,9 +752,7 @@ def test_a_file_with_a_syntax_error_is_run_from_what_the_analysis_read(
     broken = tmp_path / "broken.py"  # a leftover line the parser rejects, outside the backward
     broken.write_text(text + "\nprint 'done'\n")
     paths = _copy(tmp_path, "reviewed/lstm_template.ipynb", "reviewed/utils.py", "reviewed/data.py")
-    report = tmp_path / "report.json"
-    run(capsys, "--harness-report", str(report), str(broken), paths[0])
-    records = {Path(r["path"]).name: r for r in json.loads(report.read_text())}
+    records, _, _ = _harness_report(capsys, tmp_path, str(broken), paths[0])
     assert records["broken.py"]["status"] == "checked"
     template = records["lstm_template.ipynb"]
     assert template["status"] == "not-callable"
