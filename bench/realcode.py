@@ -66,7 +66,7 @@ class Tally:
 def run_lstmlint(paths: list[Path], confirm: str, report: Path) -> list[dict]:
     """lstmlint's JSON findings for ``paths`` (no cache, so every figure is a cold run)."""
     command = [sys.executable, "-m", "lstmlint", "--format", "json", "--no-cache", "--exit-zero"]
-    command += ["--isolated", f"--confirm={confirm}", "--show-refuted"]
+    command += ["--isolated", f"--confirm={confirm}", "--show-refuted", "--confirm-timeout", "900"]
     if confirm in ("auto", "exec"):
         command += ["--harness-report", str(report)]
     # run outside the repository, so that the lstmlint installed for this Python is the one
