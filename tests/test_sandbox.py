@@ -395,14 +395,20 @@ def test_a_module_imported_beside_a_sibling_is_still_read(tmp_path: Path) -> Non
 
 
 def test_everything_the_entry_point_reaches_is_read() -> None:
-    # twenty functions that call each other in every direction: a reading that stops at the
-    # first name it has seen, or never marks one seen, misses some or never ends
-    names = [f"a{i}" for i in range(20)]
-    calls = " + ".join(f"{n}(x)" for n in names)
-    text = "def f(x):\n    return a0(x)\n" + "".join(
-        f"def {n}(x):\n    return {calls}\n" for n in names
-    )
-    assert extract.reachable(extract.reduce_module(text), ["f"]) == {"f", *names}
+    # f calls a_i and b_i, and each a_i calls b_i again: a reading that stopped at the first
+    # name it had seen already would miss names still waiting. Which are waiting depends on
+    # set order, so the shape is tried under ten sets of names. The mutual calls of c and d
+    # would make a reading that never marks a name seen go on forever.
+    for trial in range(10):
+        a = [f"a{trial}_{i}" for i in range(10)]
+        b = [f"b{trial}_{i}" for i in range(10)]
+        text = (
+            "def f(x):\n    return " + " + ".join(f"{n}(x)" for n in [*a, *b, "c"]) + "\n"
+            + "".join(f"def {m}(x):\n    return {n}(x)\n" for m, n in zip(a, b, strict=True))
+            + "".join(f"def {n}(x):\n    return x\n" for n in b)
+            + "def c(x):\n    return d(x)\ndef d(x):\n    return c(x)\n"
+        )  # fmt: skip
+        assert extract.reachable(extract.reduce_module(text), ["f"]) == {"f", "c", "d", *a, *b}
 
 
 def test_an_import_of_another_module_is_never_executed(tmp_path: Path, capsys, monkeypatch) -> None:
