@@ -428,3 +428,31 @@ def test_an_import_of_another_module_is_never_executed(tmp_path: Path, capsys, m
     found = _lint_folder(code)["rnn.py"]
     assert [(d["code"], d["confirmation"]["method"]) for d in found] == [("LST900", "your-code")]
     assert not marker.exists()
+
+
+def test_names_imported_at_the_top_level_stay_usable_there(tmp_path: Path) -> None:
+    # constants built from what a module imports are kept (else nothing could be called)
+    (tmp_path / "consts.py").write_text("SIZE = 6\n")
+    sizes = "hidden_size, vocab_size = 6, 5\n"
+    seed = "rng = np.random.default_rng(0)\n"
+    assert sizes in TRANSPOSED and seed in TRANSPOSED
+    variants = {
+        "from_sibling.py": ("from consts import SIZE\n", "hidden_size, vocab_size = SIZE, 5\n"),
+        "sibling_module.py": ("import consts\n", "hidden_size, vocab_size = consts.SIZE, 5\n"),
+        "sibling_alias.py": ("from consts import SIZE as S\n", "hidden_size, vocab_size = S, 5\n"),
+    }
+    for name, (header, line) in variants.items():
+        (tmp_path / name).write_text(header + TRANSPOSED.replace(sizes, line))
+    (tmp_path / "dotted.py").write_text(
+        "import numpy.random\n" + TRANSPOSED.replace(seed, "rng = numpy.random.default_rng(0)\n")
+    )
+    found = _lint_folder(tmp_path)
+    for name in [*variants, "dotted.py"]:
+        assert [d["code"] for d in found[name]] == ["LST900"], name
+    # in exec mode an import of any module is kept, and so are constants built from it
+    (tmp_path / "other.py").write_text(
+        "import statistics\nSCALE = statistics.mean([1.0, 1.0])\n"
+        + TRANSPOSED.replace("    return loss,", "    loss = loss * SCALE\n    return loss,")
+    )
+    found = _lint_folder(tmp_path, "--confirm=exec")
+    assert [d["code"] for d in found["other.py"]] == ["LST900"]
