@@ -1,7 +1,8 @@
 """Gradient check of the deeplearning.ai "Building a Recurrent Neural Network - Step by Step" code
 (notebook or .py), and of the Dinosaurus Island `utils.py` (rnn_step_backward / rnn_backward).
 
-    python bench/realcode/label/dlai.py FILE [ENTRY_ID]
+    python bench/realcode/label/dlai.py FILE                    # the file as it is
+    python bench/realcode/label/dlai.py FILE ENTRY_ID --fixed   # with the entry's fixes
 
 The file's definitions, assignments and random seeds (each notebook code cell's, in order) are run
 in one scratch namespace, so the notebook's own test globals exist as they did for its author;
@@ -17,11 +18,19 @@ Dinosaurus utils.py a last line gives the loss when a target's probability under
 from __future__ import annotations
 
 import ast
-import json
-import sys
-from typing import Callable
 
 import numpy as np
+from common import (
+    Cell,
+    cell_sources,
+    cells_of,
+    error_line,
+    numeric_grad,
+    python2_port,
+    sigmoid,
+    start,
+    try_execute,
+)
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -29,41 +38,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=0, keepdims=True)
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-x))
-
-
-def python2_port(src: str) -> str:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from lib2to3.refactor import RefactoringTool, get_fixers_from_package
-
-        return str(
-            RefactoringTool(get_fixers_from_package("lib2to3.fixes")).refactor_string(src, "<py2>")
-        )
-
-
-def chunks(path: str) -> list[str]:
-    """The file's code: one string per notebook code cell, or the whole .py file."""
-    text = open(path, encoding="utf-8", errors="replace").read()
-    if not path.endswith(".ipynb"):
-        return [text]
-    out = []
-    for cell in json.loads(text)["cells"]:
-        if cell["cell_type"] == "code":
-            src = cell["source"]
-            src = "".join(src) if isinstance(src, list) else src
-            out.append(
-                "\n".join(
-                    "pass" if l.lstrip().startswith(("%", "!")) else l for l in src.split("\n")
-                )
-            )
-    return out
-
-
-def load(path: str) -> dict:
+def load(cells: list[Cell]) -> dict:
     ns: dict = {
         "__name__": "dlai_under_test",
         "np": np,
@@ -71,7 +46,7 @@ def load(path: str) -> dict:
         "sigmoid": sigmoid,
         "xrange": range,
     }
-    for src in chunks(path):
+    for src in cell_sources(cells):
         try:
             tree = ast.parse(src)
         except SyntaxError:
@@ -85,44 +60,20 @@ def load(path: str) -> dict:
                 if not any(n.split(".")[0] in ("numpy", "math", "copy", "random") for n in names):
                     continue
             if isinstance(stmt, ast.Expr) and "random.seed" not in ast.unparse(stmt):
-                continue  # prints and test calls; the seeds are kept so the notebook's test globals are reproducible
+                # prints and test calls; the seeds are kept so the notebook's test globals are
+                # reproducible
+                continue
             if not isinstance(
                 stmt, (ast.Expr, ast.FunctionDef, ast.Import, ast.ImportFrom, ast.Assign)
             ):
                 continue  # loops of the notebook's tests
-            try:
-                exec(compile(ast.Module([stmt], []), path, "exec"), ns)
-            except Exception:
-                pass
+            try_execute(stmt, ns, quiet=True)
     return ns
-
-
-def numeric_grad(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        plus = f()
-        x[i] = old - h
-        minus = f()
-        x[i] = old
-        grad[i] = (plus - minus) / (2 * h)
-    return grad
-
-
-def rel_error(a: np.ndarray, n: np.ndarray) -> float:
-    a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
-    return float(np.max(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12)))
 
 
 def report(name: str, grads: dict, key: str, num: np.ndarray) -> None:
     g = grads.get(key)
-    if g is None:
-        print(f"{name}.{key} blank")
-    elif np.size(g) != np.size(num):
-        print(f"{name}.{key} shape {np.shape(g)} != {np.shape(num)}")
-    else:
-        print(f"{name}.{key} {rel_error(np.reshape(g, np.shape(num)), num):.2e}")
+    print(f"{name}.{key} blank" if g is None else error_line(f"{name}.{key}", g, num))
 
 
 def check(
@@ -135,12 +86,12 @@ def check(
     outs: list[int],
     wrt: dict[str, str],
 ) -> None:
-    """Gradients of sum_k out_k * dout_k: `wrt` maps the gradient's key to an input name or parameter name."""
+    """Gradients of sum_k out_k * dout_k: `wrt` maps the gradient's key to an input name or
+    parameter name."""
     if fwd not in ns or bwd not in ns:
         if fwd in ns or bwd in ns:  # e.g. a cell that does not parse
-            print(
-                f"{name} error: {bwd if fwd in ns else fwd} is not defined (absent, or its cell does not parse)"
-            )
+            missing = bwd if fwd in ns else fwd
+            print(f"{name} error: {missing} is not defined (absent, or its cell does not parse)")
         return
     rng = np.random.RandomState(1)
     try:
@@ -156,7 +107,7 @@ def check(
 
     def loss() -> float:
         r = ns[fwd](*inputs, params)
-        return float(sum(np.sum(r[k] * d) for k, d in zip(outs, douts)))
+        return float(sum(np.sum(r[k] * d) for k, d in zip(outs, douts, strict=True)))
 
     names = ["x", "a_prev", "c_prev"]
     for key, target in wrt.items():
@@ -178,25 +129,29 @@ def check_dinosaurus(ns: dict, rng: np.random.RandomState) -> None:
         "by": rng.randn(v, 1),
     }
     X = [3, 7, 1, 20, 5]  # no None: some versions index x[t][None] = 1 (a vector of ones)
-    Y = X[1:] + [0]
+    Y = [*X[1:], 0]
     a0 = rng.randn(n_a, 1)
-    loss, cache = ns["rnn_forward"](X, Y, a0, p)
+
+    def loss() -> float:
+        return float(ns["rnn_forward"](X, Y, a0, p)[0])
+
+    _, cache = ns["rnn_forward"](X, Y, a0, p)
     gradients, _ = ns["rnn_backward"](X, Y, p, cache)
     for key in ["Wax", "Waa", "Wya", "b", "by"]:
-        num = numeric_grad(lambda: float(ns["rnn_forward"](X, Y, a0, p)[0]), p[key])
-        report("dinosaurus_rnn", gradients, "d" + key, num)
+        report("dinosaurus_rnn", gradients, "d" + key, numeric_grad(loss, p[key]))
     # numeric probe: a target whose logit is 2000 below the others has probability exactly 0
     p["by"][Y[0]] -= 2000
     print(
-        f"dinosaurus_rnn.loss with a zero target probability: {float(ns['rnn_forward'](X, Y, a0, p)[0]):.4g} (inf: log without epsilon)"
+        f"dinosaurus_rnn.loss with a zero target probability: {loss():.4g}"
+        " (inf: log without epsilon)"
     )
 
 
-def main(path: str) -> None:
-    ns = load(path)
+def main(cells: list[Cell]) -> None:
+    ns = load(cells)
     rng = np.random.RandomState(0)
     n_x, n_a, n_y, m, T = 3, 5, 2, 4, 4
-    r = lambda *s: rng.randn(*s)
+    r = rng.randn
     if "rnn_forward" in ns and ns["rnn_forward"].__code__.co_argcount >= 4:
         check_dinosaurus(ns, rng)
         return
@@ -255,5 +210,4 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
-    main(sys.argv[1])
+    main(cells_of(start(__doc__)))

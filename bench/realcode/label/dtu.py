@@ -1,7 +1,7 @@
 """Gradient check of the DTU 02456 recurrent-networks notebook (NumPy RNN and LSTM from scratch).
 
-    python bench/realcode/label/dtu.py FILE                      # the file as it is
-    python bench/realcode/label/dtu.py FILE PART.json ENTRY_ID   # with the entry's `fix`es applied
+    python bench/realcode/label/dtu.py FILE                    # the file as it is
+    python bench/realcode/label/dtu.py FILE ENTRY_ID --fixed   # with the entry's fixes
 
 Executes only the `def`s of the notebook's code cells (a cell that does not parse is skipped) in
 a scratch namespace. Blanks of the published exercise (`f = `, `d_W += ` ...) are filled with the
@@ -17,12 +17,11 @@ Prints one line per parameter: `model.param relative-error` (max over entries).
 from __future__ import annotations
 
 import ast
-import json
 import re
-import sys
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
+from common import Cell, cells_of, execute, identity_clip, numeric_grad, rel_error, start
 
 H, V, T = 3, 5, 4
 RNN_NAMES = ["U", "V", "W", "b_hidden", "b_out"]
@@ -35,39 +34,33 @@ FILL = {  # (function, name) -> the correct statement's right-hand side
     ("forward", "g"): "tanh(np.dot(W_g, z) + b_g)",
     ("forward", "C_prev"): "f * C_prev + i * g",
     ("forward", "o"): "sigmoid(np.dot(W_o, z) + b_o)",
-    ("forward_pass", "hidden_state"): "tanh(np.dot(U, inputs[t]) + np.dot(V, hidden_state) + b_hidden)",
+    ("forward_pass", "hidden_state"): (
+        "tanh(np.dot(U, inputs[t]) + np.dot(V, hidden_state) + b_hidden)"
+    ),
     ("forward_pass", "out"): "softmax(np.dot(W, hidden_state) + b_out)",
     ("backward_pass", "loss"): "-np.sum(np.log(outputs[t] + 1e-12) * targets[t])",
     ("backward_pass", "d_o[]"): "1",
     ("backward_pass", "d_W"): "np.dot(d_o, hidden_states[t].T)",
     ("backward_pass", "d_U"): "np.dot(d_f, inputs[t].T)",
-    ("backward_pass", "d_V"): "np.dot(d_f, (hidden_states[t - 1] if t > 0 else 0 * hidden_states[0]).T)",
+    ("backward_pass", "d_V"): (
+        "np.dot(d_f, (hidden_states[t - 1] if t > 0 else 0 * hidden_states[0]).T)"
+    ),
 }
 
 
-def code_cells(path: str) -> list[tuple[int, list[str]]]:
-    """(cell index, lines) of every code cell; a .py file is one cell with index None."""
-    text = open(path, encoding="utf-8", errors="replace").read()
-    if not path.endswith(".ipynb"):
-        return [(None, text.split("\n"))]
-    out = []
-    for k, cell in enumerate(json.loads(text)["cells"]):
-        if cell["cell_type"] == "code":
-            src = cell["source"]
-            out.append((k, ("".join(src) if isinstance(src, list) else src).split("\n")))
-    return out
+def one_hot_sequence(rng: np.random.RandomState) -> np.ndarray:
+    """T random one-hot columns of size V, shape (T, V, 1)."""
+    return np.array([np.eye(V)[:, [k]] for k in rng.randint(V, size=T)])
 
 
-def apply_fixes(cells: list[tuple[int, list[str]]], part: str, entry_id: str) -> None:
-    """Replace each bug's line (cell, 1-based line; its stripped text must match) by its fix."""
-    entry = next(e for e in json.load(open(part)) if e["id"] == entry_id)
-    by_cell = dict(cells)
-    for bug in entry["bugs"]:
-        lines = by_cell[bug["cell"]]
-        old = lines[bug["line"] - 1]
-        if old.strip() != bug["text"] and old.strip() != bug["fix"]:
-            sys.exit(f"fix does not apply: cell {bug['cell']} line {bug['line']}: {old.strip()!r}")
-        lines[bug["line"] - 1] = old[: len(old) - len(old.lstrip())] + bug["fix"]
+def lstm_params(rng: np.random.RandomState) -> list[np.ndarray]:
+    """The NumPy LSTM's parameters in LSTM_NAMES order, seeded random."""
+    return [
+        *(rng.randn(H, H + V) * 0.5 for _ in range(4)),
+        rng.randn(V, H) * 0.5,
+        *(rng.randn(H, 1) * 0.5 for _ in range(4)),
+        rng.randn(V, 1) * 0.5,
+    ]
 
 
 def fill_blanks(lines: list[str]) -> list[str]:
@@ -84,36 +77,22 @@ def fill_blanks(lines: list[str]) -> list[str]:
     return out
 
 
-def load(cells: list[tuple[int, list[str]]]) -> dict:
+def load(cells: list[Cell]) -> dict:
     ns: dict = {"np": np, "hidden_size": H, "vocab_size": V, "params": None, "z_size": H + V}
     for _, lines in cells:
         try:
             tree = ast.parse("\n".join(fill_blanks(lines)))
         except SyntaxError:
             continue
-        defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.Import, ast.ImportFrom))
-                and not (isinstance(n, (ast.Import, ast.ImportFrom)) and "numpy" not in ast.dump(n))]
-        exec(compile(ast.Module(body=defs, type_ignores=[]), "<nb>", "exec", optimize=1), ns)  # asserts dropped
-    ns["clip_gradient_norm"] = lambda grads, *a, **k: grads
+        defs = [
+            n
+            for n in tree.body
+            if isinstance(n, (ast.FunctionDef, ast.Import, ast.ImportFrom))
+            and not (isinstance(n, (ast.Import, ast.ImportFrom)) and "numpy" not in ast.dump(n))
+        ]
+        execute(defs, ns, "<nb>", optimize=1)  # asserts dropped
+    ns["clip_gradient_norm"] = identity_clip
     return ns
-
-
-def numeric_grad(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        plus = f()
-        x[i] = old - h
-        minus = f()
-        x[i] = old
-        grad[i] = (plus - minus) / (2 * h)
-    return grad
-
-
-def rel_error(a: np.ndarray, n: np.ndarray) -> float:
-    a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
-    return float(np.max(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12)))
 
 
 def check(model: str, names: list[str], params: list[np.ndarray], run: Callable[[], tuple]) -> None:
@@ -122,43 +101,49 @@ def check(model: str, names: list[str], params: list[np.ndarray], run: Callable[
     except Exception as exc:
         print(f"{model} error: {type(exc).__name__}: {exc}")
         return
-    for name, p, g in zip(names, params, grads):
+
+    def loss() -> float:
+        return float(run()[0])
+
+    # a backward returning fewer gradients leaves the last parameters unchecked
+    for name, p, g in zip(names, params, grads, strict=False):
         try:
-            num = numeric_grad(lambda: float(run()[0]), p)
+            num = numeric_grad(loss, p)
         except Exception as exc:  # e.g. a loss that is not a scalar
             print(f"{model}.{name} error: {type(exc).__name__}: {exc}")
             continue
         print(f"{model}.{name} {rel_error(g, num):.2e}")
 
 
-def main(path: str, part: str | None = None, entry_id: str | None = None) -> None:
-    cells = code_cells(path)
-    if part:
-        apply_fixes(cells, part, entry_id)
+def main(cells: list[Cell]) -> None:
     ns = load(cells)
     rng = np.random.RandomState(0)
-    onehot = lambda k: np.eye(V)[:, [k]]
-    xs = np.array([onehot(k) for k in rng.randint(V, size=T)])
-    ys = np.array([onehot(k) for k in rng.randint(V, size=T)])
+    xs, ys = one_hot_sequence(rng), one_hot_sequence(rng)
     if "forward_pass" in ns and "backward_pass" in ns:
-        rp = [rng.randn(H, V) * .5, rng.randn(H, H) * .5, rng.randn(V, H) * .5, rng.randn(H, 1) * .5, rng.randn(V, 1) * .5]
+        rp = [
+            rng.randn(H, V) * 0.5,
+            rng.randn(H, H) * 0.5,
+            rng.randn(V, H) * 0.5,
+            rng.randn(H, 1) * 0.5,
+            rng.randn(V, 1) * 0.5,
+        ]
         h0 = np.zeros((H, 1))
 
         def run_rnn() -> tuple:
             outputs, hs = ns["forward_pass"](xs, h0.copy(), rp)
             return ns["backward_pass"](xs, outputs, hs, ys, rp)
+
         check("rnn", RNN_NAMES, rp, run_rnn)
     if "forward" in ns and "backward" in ns:
-        lp = [rng.randn(H, H + V) * .5 for _ in range(4)] + [rng.randn(V, H) * .5] + \
-             [rng.randn(H, 1) * .5 for _ in range(4)] + [rng.randn(V, 1) * .5]
-        h0, c0 = rng.randn(H, 1) * .5, rng.randn(H, 1) * .5
+        lp = lstm_params(rng)
+        h0, c0 = rng.randn(H, 1) * 0.5, rng.randn(H, 1) * 0.5
 
         def run_lstm() -> tuple:
             cache = ns["forward"](xs, h0.copy(), c0.copy(), lp)
             return ns["backward"](*cache, ys, lp)
+
         check("lstm", LSTM_NAMES, lp, run_lstm)
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
-    main(*sys.argv[1:4])
+    main(cells_of(start(__doc__)))

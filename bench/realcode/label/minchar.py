@@ -1,6 +1,7 @@
 """Gradient check of a min-char-rnn style script (Karpathy's gist and its ports, RNN/LSTM/GRU).
 
-    python bench/realcode/label/minchar.py FILE [ENTRY_ID]
+    python bench/realcode/label/minchar.py FILE                    # the file as it is
+    python bench/realcode/label/minchar.py FILE ENTRY_ID --fixed   # with the entry's fixes
 
 The script's top-level statements are executed one by one in a scratch namespace, except its
 training loops (top-level `while`/`for` and `if __name__ == "__main__"`), with `open` reading a
@@ -13,7 +14,7 @@ parameter is refilled with seeded random numbers, the loss function is run on a 
 (extra state arguments random too), and each returned gradient is compared with fourth-order
 central differences of the returned loss in float64. Prints one line per parameter:
 `name relative-error` (entries where |a|+|n| < 1e-10 count as exact: round-off around a true 0).
-Python 2 files are converted in memory by `2to3`.
+Python 2 files are converted in memory by lib2to3 (the fixers of `2to3`).
 """
 
 from __future__ import annotations
@@ -21,15 +22,20 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
-import json
-import subprocess
-import sys
-import tempfile
-from typing import Any, Callable
 
 import numpy as np
+from common import (
+    FAKE_TEXT,
+    Cell,
+    FakeFile,
+    cells_of,
+    numeric_grad4,
+    python3_source,
+    rel_error,
+    start,
+    try_execute,
+)
 
-FAKE_TEXT = "the quick brown fox jumps over the lazy dog; hello world.\n" * 4
 SMALL = {
     "hidden_size": 7,
     "H": 7,
@@ -44,33 +50,6 @@ SMALL = {
     "num_hidden": 7,
     "hsize": 7,
 }
-
-
-def source_of(path: str) -> str:
-    """Python 3 source of the file (a notebook's code cells joined; Python 2 converted by 2to3)."""
-    text = open(path, encoding="utf-8", errors="replace").read()
-    if path.endswith(".ipynb"):
-        cells = [c for c in json.loads(text)["cells"] if c["cell_type"] == "code"]
-        srcs = [
-            "".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells
-        ]
-        text = "\n\n".join(
-            "\n".join("pass" if l.lstrip().startswith(("%", "!")) else l for l in s.split("\n"))
-            for s in srcs
-        )
-    try:
-        ast.parse(text)
-    except SyntaxError:
-        with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as tmp:
-            tmp.write(text)
-        subprocess.run(["2to3", "-w", "-n", tmp.name], capture_output=True)
-        text = open(tmp.name).read()
-    return text
-
-
-class FakeFile(io.StringIO):
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(FAKE_TEXT)
 
 
 def shrink(stmt: ast.stmt) -> ast.stmt:
@@ -101,12 +80,9 @@ def load(src: str) -> dict:
             isinstance(stmt, ast.If) and "__main__" in ast.unparse(stmt.test)
         ):
             continue
-        try:
-            exec(compile(ast.Module([shrink(stmt)], []), "<corpus>", "exec"), ns)
-        except (Exception, SystemExit) as exc:
-            print(f"# skipped: {ast.unparse(stmt)[:60]!r}: {exc}", file=sys.stderr)
-            if isinstance(stmt, ast.Assign) and ast.unparse(stmt.targets[0]) == "data":
-                ns["data"] = FAKE_TEXT  # data read in a way the fake `open` does not cover
+        ran = try_execute(shrink(stmt), ns, catch=(Exception, SystemExit))
+        if not ran and isinstance(stmt, ast.Assign) and ast.unparse(stmt.targets[0]) == "data":
+            ns["data"] = FAKE_TEXT  # data read in a way the fake `open` does not cover
     return ns
 
 
@@ -145,7 +121,7 @@ def wiring(src: str) -> tuple[str, list[str], dict[str, str]]:
         ):
             ps, ds = ([e.id for e in a.elts if isinstance(e, ast.Name)] for a in node.args[:2])
             if set(ds) <= set(unpacked) and not mapping:
-                mapping = dict(zip(ds, ps))
+                mapping = dict(zip(ds, ps, strict=False))  # the file's own update loop
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -164,28 +140,8 @@ def wiring(src: str) -> tuple[str, list[str], dict[str, str]]:
     return fname, unpacked, mapping
 
 
-def numeric_grad(f: Callable[[], float], x: np.ndarray, h: float = 1e-3) -> np.ndarray:
-    """Fourth-order central differences (error O(h^4), round-off about 1e-13 here)."""
-    g = np.zeros_like(x)
-    for i in np.ndindex(*x.shape):
-        old = x[i]
-        vals = []
-        for step in (2 * h, h, -h, -2 * h):
-            x[i] = old + step
-            vals.append(f())
-        x[i] = old
-        g[i] = (-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h)
-    return g
-
-
-def rel_error(a: np.ndarray, n: np.ndarray) -> float:
-    """max |a-n| / max(|a|+|n|, 1e-12); entries with |a|+|n| < 1e-10 (round-off around an exact 0) count as 0."""
-    err = np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12)
-    return float(np.max(np.where(np.abs(a) + np.abs(n) < 1e-10, 0.0, err)))
-
-
-def main(path: str) -> None:
-    src = source_of(path)
+def main(cells: list[Cell]) -> None:
+    src = python3_source(cells)
     fname, unpacked, mapping = wiring(src)
     with contextlib.redirect_stdout(io.StringIO()):
         ns = load(src)
@@ -197,21 +153,24 @@ def main(path: str) -> None:
     n_args = ns[fname].__code__.co_argcount
     args = [list(rng.randint(vocab, size=5)), list(rng.randint(vocab, size=5))]
     args += [rng.randn(hidden, 1) * 0.5 for _ in range(n_args - 2)]
-    quiet = contextlib.redirect_stdout(io.StringIO())
-    quiet.__enter__()
-    out = ns[fname](*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
-    loss = lambda: float(np.sum(  # np.sum: some losses are (1,) or (1, 1) arrays
-        ns[fname](*[a.copy() if isinstance(a, np.ndarray) else a for a in args])[0]))
+
+    def call() -> tuple:
+        return ns[fname](*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+
+    def loss() -> float:
+        return float(np.sum(call()[0]))  # np.sum: some losses are (1,) or (1, 1) arrays
+
     results = []
-    for dname, pname in mapping.items():
-        name, _, index = dname.partition("[")
-        g = out[unpacked.index(name)]
-        g = np.asarray(g[int(index[:-1])] if index else g, dtype=np.float64)
-        results.append(f"{pname} {rel_error(g, numeric_grad(loss, ns[pname])):.2e}")
-    quiet.__exit__(None, None, None)
+    with contextlib.redirect_stdout(io.StringIO()):
+        out = call()
+        for dname, pname in mapping.items():
+            name, _, index = dname.partition("[")
+            g = out[unpacked.index(name)]
+            g = np.asarray(g[int(index[:-1])] if index else g, dtype=np.float64)
+            num = numeric_grad4(loss, ns[pname])
+            results.append(f"{pname} {rel_error(g, num, floor=1e-10):.2e}")
     print("\n".join(results))
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
-    main(sys.argv[1])
+    main(cells_of(start(__doc__)))

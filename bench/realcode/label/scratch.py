@@ -1,7 +1,8 @@
 """Gradient check of class-based from-scratch NumPy RNN/LSTM/GRU code (min-char-rnn rewrites as
 classes, GRU/LSTM classes), one small adapter per entry because every class has its own API.
 
-    python bench/realcode/label/scratch.py FILE ENTRY_ID
+    python bench/realcode/label/scratch.py FILE ENTRY_ID           # the file as it is
+    python bench/realcode/label/scratch.py FILE ENTRY_ID --fixed   # with the entry's fixes
 
 Only the file's imports of numpy, its classes and its functions are executed (no data, no
 training). The adapter named by the entry id (the part before `--`, or the whole id)
@@ -16,14 +17,21 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
-import os
-import sys
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from minchar import FakeFile, numeric_grad, rel_error, source_of  # noqa: E402
+from common import (
+    Cell,
+    FakeFile,
+    cells_of,
+    numeric_grad4,
+    python3_source,
+    rel_error,
+    sigmoid,
+    start,
+    tanh_derivative,
+    try_execute,
+)
 
 Run = Callable[[], tuple[float, dict[str, np.ndarray]]]
 V, H, T = 6, 5, 4  # vocabulary (input) size, hidden size, sequence length
@@ -37,10 +45,7 @@ def load(src: str) -> dict:
             isinstance(stmt, (ast.Import, ast.ImportFrom))
             and ("numpy" in text or "random" in text or "math" in text)
         ):
-            try:
-                exec(compile(ast.Module([stmt], []), "<corpus>", "exec"), ns)
-            except Exception as exc:
-                print(f"# skipped: {text[:60]!r}: {exc}", file=sys.stderr)
+            try_execute(stmt, ns)
     return ns
 
 
@@ -80,7 +85,7 @@ def minchar_class(
 
         def run() -> tuple[float, dict[str, np.ndarray]]:
             out = call(model, inputs, targets, h0.copy())
-            return float(out[0]), dict(zip(names, grads_at(out)))
+            return float(out[0]), dict(zip(names, grads_at(out), strict=False))
 
         return params, run
 
@@ -125,7 +130,7 @@ def bobliu(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray],
 
     def run() -> tuple[float, dict[str, np.ndarray]]:
         loss = m.forward(inputs, targets, h0.copy())
-        return float(loss), dict(zip(names, m.backward()))
+        return float(loss), dict(zip(names, m.backward(), strict=False))
 
     return params, run
 
@@ -140,7 +145,7 @@ def bluberry(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray
 
     def run() -> tuple[float, dict[str, np.ndarray]]:
         xs, hs, ps, loss = m.forward(inputs, targets, h0.copy())
-        return float(loss), dict(zip(RNN_NAMES, m.backward(xs, hs, ps, targets)))
+        return float(loss), dict(zip(RNN_NAMES, m.backward(xs, hs, ps, targets), strict=False))
 
     return params, run
 
@@ -156,55 +161,42 @@ def gaomingqi(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarra
     )(ns, rng)
 
 
-def mastro(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
-    """Karpathy-style batched cell: forward(X, W, h0) -> (Hout, h_last, cache); loss = sum(Hout * R)."""
-    cell, b = ns["GRU"], 2
-    params = {
-        "WGRU": rng.randn(V + H + 1, 3 * H) * 0.3,
-        "X": rng.randn(T, b, V),
-        "h0": rng.randn(b, H) * 0.5,
-    }
-    wrand = rng.randn(T, b, H)
+def karpathy_batched(
+    cls: str, gates: int, states: list[str]
+) -> Callable[[dict, np.random.RandomState], tuple[dict[str, np.ndarray], Run]]:
+    """Karpathy's batched LSTM gist and its GRU fork, static methods with weights and biases in one
+    matrix W: forward(X, W, *states) -> (Hout, ..., cache); backward(dHout, cache) -> (dX, dW,
+    *dstates). Loss = sum(Hout * R) for a random R."""
+    w = "W" + cls
 
-    def run() -> tuple[float, dict[str, np.ndarray]]:
-        hout, _, cache = cell.forward(params["X"], params["WGRU"], params["h0"])
-        dx, dw, dh0 = cell.backward(wrand, cache)
-        return float(np.sum(hout * wrand)), {"WGRU": dw, "X": dx, "h0": dh0}
+    def make(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
+        cell, b = ns[cls], 2
+        params = {w: rng.randn(V + H + 1, gates * H) * 0.3, "X": rng.randn(T, b, V)}
+        params.update({s: rng.randn(b, H) * 0.5 for s in states})
+        wrand = rng.randn(T, b, H)
 
-    return params, run
+        def run() -> tuple[float, dict[str, np.ndarray]]:
+            out = cell.forward(params["X"], params[w], *(params[s] for s in states))
+            dx, dw, *dstates = cell.backward(wrand, out[-1])
+            grads = {w: dw, "X": dx, **dict(zip(states, dstates, strict=True))}
+            return float(np.sum(out[0] * wrand)), grads
 
+        return params, run
 
-def karpathy_lstm(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
-    """Karpathy's batched LSTM gist: LSTM.forward(X, WLSTM, c0, h0) -> (Hout, c, h, cache); loss = sum(Hout * R)."""
-    cell, b = ns["LSTM"], 2
-    params = {
-        "WLSTM": rng.randn(V + H + 1, 4 * H) * 0.3,
-        "X": rng.randn(T, b, V),
-        "c0": rng.randn(b, H) * 0.5,
-        "h0": rng.randn(b, H) * 0.5,
-    }
-    wrand = rng.randn(T, b, H)
-
-    def run() -> tuple[float, dict[str, np.ndarray]]:
-        out = cell.forward(params["X"], params["WLSTM"], params["c0"], params["h0"])
-        dx, dw, dc0, dh0 = cell.backward(wrand, out[-1])
-        return float(np.sum(out[0] * wrand)), {"WLSTM": dw, "X": dx, "c0": dc0, "h0": dh0}
-
-    return params, run
+    return make
 
 
 def landa(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], Run]:
     """CifgLSTM(M, N).forward(x) -> (y, state); .backward(deltas, state) -> (dx, grads, _); loss = sum(y * R).
     The helpers come from the repository's utils.py: sigma, g, h are sigmoid, tanh, tanh and
     dsigma, dg, dh their derivatives taken of the pre-activation."""
-    sig = lambda x: 1 / (1 + np.exp(-x))
     ns.update(
-        sigma=sig,
-        dsigma=lambda x: sig(x) * (1 - sig(x)),
+        sigma=sigmoid,
+        dsigma=lambda x: sigmoid(x) * (1 - sigmoid(x)),
         g=np.tanh,
-        dg=lambda x: 1 - np.tanh(x) ** 2,
+        dg=tanh_derivative,
         h=np.tanh,
-        dh=lambda x: 1 - np.tanh(x) ** 2,
+        dh=tanh_derivative,
     )
     m = ns["CifgLSTM"](V, H)
     names = ["Wz", "Wi", "Wo", "Rz", "Ri", "Ro", "pi", "po", "bz", "bi", "bo"]
@@ -215,7 +207,7 @@ def landa(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.ndarray], 
     def run() -> tuple[float, dict[str, np.ndarray]]:
         y, state = m.forward(params["x"])
         dx, grads, _ = m.backward(deltas, state)
-        return float(np.sum(y * deltas)), dict(zip(names + ["x"], list(grads) + [dx]))
+        return float(np.sum(y * deltas)), dict(zip([*names, "x"], [*grads, dx], strict=False))
 
     return params, run
 
@@ -247,12 +239,28 @@ def nicodjimenez(ns: dict, rng: np.random.RandomState) -> tuple[dict[str, np.nda
             net.x_list_add(x)
         loss = net.y_list_is(ys, SquaredLoss)
         return float(loss), {n: getattr(p, n + "_diff").copy() for n in names}
+
     return params, run
 
 
-def doctorteeth(ns: dict, rng: np.random.RandomState, cls: str = "GRU",
-                names: tuple[str, ...] = ("Wxc", "Wxr", "Wxz", "Rhc", "Rhr", "Rhz", "Why", "bc", "br", "bz", "by"),
-                ) -> tuple[dict[str, np.ndarray], Run]:
+def doctorteeth(
+    ns: dict,
+    rng: np.random.RandomState,
+    cls: str = "GRU",
+    names: tuple[str, ...] = (
+        "Wxc",
+        "Wxr",
+        "Wxz",
+        "Rhc",
+        "Rhr",
+        "Rhz",
+        "Why",
+        "bc",
+        "br",
+        "bz",
+        "by",
+    ),
+) -> tuple[dict[str, np.ndarray], Run]:
     """GRU (or RNN)(in, out, hidden).lossFun(bit-vector inputs, bit-vector targets) with sigmoid outputs."""
     m = ns[cls](V, V, H)
     names = list(names)
@@ -262,18 +270,18 @@ def doctorteeth(ns: dict, rng: np.random.RandomState, cls: str = "GRU",
 
     def run() -> tuple[float, dict[str, np.ndarray]]:
         loss, deltas, _ = m.lossFun(inputs, targets)
-        return float(np.sum(loss)), dict(zip(names, deltas))
+        return float(np.sum(loss)), dict(zip(names, deltas, strict=False))
 
     return params, run
 
 
 ADAPTERS: dict[str, Callable[[dict, np.random.RandomState], tuple]] = {
     # MichaelMastro/Batched-Gated-Recurrent-Unit: static GRU.forward / GRU.backward, weights and biases in one matrix
-    "scratch-michaelmastro-gru": mastro,
+    "scratch-michaelmastro-gru": karpathy_batched("GRU", 3, ["h0"]),
     # younesslanda/LSTM-Numpy: a coupled-input-forget-gate LSTM with peepholes
     "scratch-younesslanda-cifg-lstm": landa,
     # copies of Karpathy's batched LSTM gist (lstm.py)
-    "scratch-karpathy-lstm": karpathy_lstm,
+    "scratch-karpathy-lstm": karpathy_batched("LSTM", 4, ["c0", "h0"]),
     # DoctorTeeth/gru: GRU(in, out, hidden).lossFun(inputs, targets) -> (loss, deltas, ps)
     "scratch-doctorteeth-gru": doctorteeth,
     # nicodjimenez/lstm and its copies: LstmParam / LstmNode / LstmNetwork
@@ -293,10 +301,22 @@ ADAPTERS: dict[str, Callable[[dict, np.random.RandomState], tuple]] = {
     "minchar-bobliu20": bobliu,
     # adamnellis/is-this-a-place: RecurrentNeuralNet(data file).lossFun(inputs, targets, hprev); built without the file
     "minchar-adamnellis": minchar_class(
-        "RecurrentNeuralNet", lambda c: sized(c, hidden_size=H, vocab_size=V, seq_length=T, Wxh=np.zeros((H, V)),
-                                              Whh=np.zeros((H, H)), Why=np.zeros((V, H)), bh=np.zeros((H, 1)),
-                                              by=np.zeros((V, 1))),
-        RNN_NAMES, lambda m, i, t, h: m.lossFun(i, t, h), lambda out: out[1:6]),
+        "RecurrentNeuralNet",
+        lambda c: sized(
+            c,
+            hidden_size=H,
+            vocab_size=V,
+            seq_length=T,
+            Wxh=np.zeros((H, V)),
+            Whh=np.zeros((H, H)),
+            Why=np.zeros((V, H)),
+            bh=np.zeros((H, 1)),
+            by=np.zeros((V, 1)),
+        ),
+        RNN_NAMES,
+        lambda m, i, t, h: m.lossFun(i, t, h),
+        lambda out: out[1:6],
+    ),
     # BluberryPie/min-char-rnn: batched RNN(in, hidden, out).forward(...) then .backward(xs, hs, ps, targets)
     "minchar-bluberrypie": bluberry,
     # androclassic/min-char-gru: GRUModel(input_size, hidden_size).lossFun(one-hot inputs, targets, hprev)
@@ -313,7 +333,10 @@ ADAPTERS: dict[str, Callable[[dict, np.random.RandomState], tuple]] = {
 # Ports of the copy to today's Python and NumPy, not fixes of the code: Python 2 integer divisions
 # that 2to3 leaves as `/`, and `x == None` on arrays (a scalar False in old NumPy, elementwise now)
 PY2_DIVISIONS: dict[str, list[tuple[str, str]]] = {
-    "scratch-nicodjimenez-lstm": [("s_prev == None", "s_prev is None"), ("h_prev == None", "h_prev is None")],
+    "scratch-nicodjimenez-lstm": [
+        ("s_prev == None", "s_prev is None"),
+        ("h_prev == None", "h_prev is None"),
+    ],
     "scratch-michaelmastro-gru": [("WGRU.shape[1] / 3", "WGRU.shape[1] // 3")],
     "scratch-karpathy-lstm": [
         ("WLSTM.shape[1]/4", "WLSTM.shape[1]//4"),
@@ -322,8 +345,8 @@ PY2_DIVISIONS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def main(path: str, entry_id: str) -> None:
-    src = source_of(path)
+def main(cells: list[Cell], entry_id: str) -> None:
+    src = python3_source(cells)
     for old, new in PY2_DIVISIONS.get(entry_id.split("--")[0], []):
         src = src.replace(old, new)
     ns = load(src)
@@ -332,14 +355,17 @@ def main(path: str, entry_id: str) -> None:
     with contextlib.redirect_stdout(io.StringIO()):
         params, run = ADAPTERS[entry_id.split("--")[0]](ns, rng)
         _, grads = run()
-        loss = lambda: run()[0]
+
+        def loss() -> float:
+            return run()[0]
+
         lines = [
-            f"{n} {rel_error(np.asarray(grads[n], dtype=np.float64), numeric_grad(loss, p)):.2e}"
+            f"{n} {rel_error(grads[n], numeric_grad4(loss, p), floor=1e-10):.2e}"
             for n, p in params.items()
         ]
     print("\n".join(lines))
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
-    main(sys.argv[1], sys.argv[2])
+    args = start(__doc__, entry_required=True)
+    main(cells_of(args), args.entry_id)

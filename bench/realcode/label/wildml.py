@@ -2,7 +2,8 @@
 `forward_propagation`, `calculate_total_loss` and `bptt` (a .py file or the tutorial notebook,
 where the methods are defined as functions and attached with `RNNNumpy.bptt = bptt`).
 
-    python bench/realcode/label/wildml.py FILE [ENTRY_ID]
+    python bench/realcode/label/wildml.py FILE                    # the file as it is
+    python bench/realcode/label/wildml.py FILE ENTRY_ID --fixed   # with the entry's fixes
 
 Only the class, the top-level functions and the `RNNNumpy.name = name` attachments are executed
 (no data loading, no training). `softmax` (and, for some rewrites, `one_hot`) come from the tutorial's
@@ -22,13 +23,9 @@ import ast
 import contextlib
 import io
 import operator
-import os
-import sys
 
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from minchar import numeric_grad, rel_error, source_of  # noqa: E402
+from common import Cell, cells_of, numeric_grad4, python3_source, rel_error, start, try_execute
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -65,10 +62,7 @@ def load(src: str) -> dict:
         ):
             keep = False
         if keep:
-            try:
-                exec(compile(ast.Module([stmt], []), "<corpus>", "exec"), ns)
-            except Exception as exc:
-                print(f"# skipped: {ast.unparse(stmt)[:60]!r}: {exc}", file=sys.stderr)
+            try_execute(stmt, ns)
     return ns
 
 
@@ -83,8 +77,8 @@ def param_names(src: str) -> list[str]:
     return ["U", "V", "W"]
 
 
-def main(path: str) -> None:
-    src = source_of(path)
+def main(cells: list[Cell]) -> None:
+    src = python3_source(cells)
     ns = load(src)
     cls = (
         "RNNNumpy"
@@ -99,19 +93,20 @@ def main(path: str) -> None:
     with contextlib.redirect_stdout(io.StringIO()):
         try:
             grads = model.bptt(x, y)
-        except (
-            Exception
-        ):  # a batched rewrite: one-hot x of shape (T, batch=1, word_dim), y of shape (T, 1)
+        except Exception:  # a batched rewrite: one-hot x (T, batch=1, word_dim), y (T, 1)
             grads = model.bptt(one_hot(x, word_dim)[:, None, :], np.array(y)[:, None])
-        total = getattr(model, "calculate_total_loss", None) or getattr(model, "compute_total_loss")
-        loss = lambda: float(total([x], [y]))
+        total = getattr(model, "calculate_total_loss", None) or model.compute_total_loss
+
+        def loss() -> float:
+            return float(total([x], [y]))
+
         results = [
-            f"{p} {rel_error(np.asarray(g, dtype=np.float64), numeric_grad(loss, getattr(model, p))):.2e}"
-            for p, g in zip(param_names(src), grads)
+            f"{p} {rel_error(g, numeric_grad4(loss, getattr(model, p)), floor=1e-10):.2e}"
+            # model_parameters may name more parameters than bptt returns gradients
+            for p, g in zip(param_names(src), grads, strict=False)
         ]
     print("\n".join(results))
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
-    main(sys.argv[1])
+    main(cells_of(start(__doc__)))
