@@ -11,6 +11,7 @@ and leave their marker, which proves that each one would have had an effect.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -417,7 +418,10 @@ def test_an_import_of_another_module_is_never_executed(tmp_path: Path, capsys, m
     library.mkdir()
     marker = tmp_path / "imported"
     (library / "sidefx.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
-    monkeypatch.setenv("PYTHONPATH", str(library))
+    # added to the search path the children get, not in place of it
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(library), os.environ.get("PYTHONPATH", "")])
+    )
     code = tmp_path / "code"
     code.mkdir()
     header = "import sidefx\nfrom .nowhere import thing\nfrom numpy import zeros as nz\n"
