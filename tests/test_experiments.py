@@ -211,3 +211,16 @@ def test_specs_may_leave_out_empty_bindings() -> None:
         "file": {"path": None, "text": ""},
     }
     assert experiment.run(probe)["status"] == "confirmed"
+
+
+def test_a_carried_gradient_bound_by_name_and_a_fix_the_reference_computes() -> None:
+    carried = {"g": {"gradient": "dc"}}
+    forget = {"ft": {"value": "f", "step": 0}}
+    # the carried cell gradient times the forget gate is what the reference carries
+    assert experiment.run(_slot("carry_c", "g * ft", "g * ft", carried, forget))["status"] == (
+        "refuted"
+    )
+    # without the gate it is wrong; with no fix given, the fixed run is the reference itself
+    found = experiment.run(_slot("carry_c", "g", None, carried))
+    assert found["status"] == "confirmed"
+    assert all(e["fixed_error"] < 1e-7 for e in found["evidence"])
