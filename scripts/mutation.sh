@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing of the modules that carry lstmlint's guarantees (docs/testing.md), with
 # mutmut 3 and the [tool.mutmut] table of pyproject.toml. Not part of the default test run: a
-# full run takes about an hour on two cores.
+# full run takes hours on two cores, so name the mutants to run (globs) where you can.
 #
 #   scripts/mutation.sh                                  # every guarantee module
 #   scripts/mutation.sh 'lstmlint.confirm.experiment.*'  # one module (mutant name globs)
