@@ -53,6 +53,18 @@ Autofix
         Valid(CS231N_STEP),
         # the derivative multiplied in place, as a lone factor
         Valid(swap(LSTM_PREPENDED, "dg = dg * (1 - g[t] ** 2)", "dg *= (1 - g[t] ** 2)")),
+        # a derivative computed by a method the analysis cannot read, named as one
+        Valid(
+            swap(
+                swap(
+                    MINCHAR_RNN,
+                    "dhraw = (1 - hs[t] * hs[t]) * dh",
+                    "dhraw = cell.dtanh(hs[t]) * dh",
+                ),
+                "Why, bh, by):",
+                "Why, bh, by, cell):",
+            )
+        ),
     ]
     invalid = [
         Invalid(

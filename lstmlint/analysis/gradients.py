@@ -19,7 +19,7 @@ from lstmlint.analysis import facts as F
 from lstmlint.analysis.algebra import factors, is_call_to, matmul_operands, strip_transpose, terms
 from lstmlint.analysis.backward import ACT, IDENTITY, OK, Group, groups, statement_value
 from lstmlint.analysis.flow import LoopInfo, Point, _one_minus
-from lstmlint.analysis.names import key_of, memoised, nodes_of, string_key, walk
+from lstmlint.analysis.names import dotted, key_of, memoised, nodes_of, string_key, walk
 
 PARTNERS = {"g": "i", "i": "g"}  # c = f*c_prev + i*g: the gradient of i is dc * g, of g is dc * i
 
@@ -149,6 +149,9 @@ class _Marks:
                     # sigmoid(a_f, derivative=True) on a value not recognised as a gate's: a
                     # derivative is there, of a gate that cannot be told
                     unnamed_derivative = True
+                elif called is None and DERIVATIVE_NAME.search(dotted(bare.func) or ""):
+                    # cell.dtanh(h), act.backward(h): a derivative the analysis cannot read
+                    unnamed_derivative = True
             if fact is not None and fact.kind == F.STATE and fact.state == "c":
                 partner = "f"
             elif fact is not None and fact.kind == F.ACT and fact.gate in PARTNERS:
@@ -234,6 +237,7 @@ def _branch_uses(model) -> list[BranchUse]:
                         and vanilla
                         and "needs:h" in component
                         and "deriv:h" not in component
+                        and "deriv:*" not in component
                         and not any(m.startswith("partner:") for m in component)
                     ):
                         missing = ["h"]
@@ -540,6 +544,10 @@ def _has_cell_derivative(reader, point: Point) -> bool:
 
 
 CONTAINERS = (cst.Dict, cst.Tuple, cst.List)
+# the last name of a call that computes an activation's derivative by its name
+DERIVATIVE_NAME = re.compile(
+    r"(^|\.)(d_?(tanh|sigm\w*|sig|act\w*|relu)|\w*(deriv|prime|grad)\w*|backward)$", re.IGNORECASE
+)
 CELL_GRADIENT_KEY = re.compile(r"^d_?(c|cell)(_?prev|_?next|_?t|_?0)?$|^d_?prev_?c$", re.IGNORECASE)
 
 

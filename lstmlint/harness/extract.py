@@ -75,6 +75,25 @@ FORBIDDEN_NUMPY = {
     "distutils",
     "testing",
 }
+# what a frame, generator or traceback holds: the globals and builtins of running code
+FRAME_ATTRIBUTES = {
+    "f_builtins",
+    "f_globals",
+    "f_locals",
+    "f_back",
+    "f_code",
+    "gi_frame",
+    "gi_code",
+    "cr_frame",
+    "ag_frame",
+    "tb_frame",
+    "tb_next",
+    "inspect",
+}
+# the submodules of an allowed module that code may name (np.random.randn); any other chain
+# of two or more names (np.ma.core.inspect) walks into modules that hold the operating system
+SUBMODULES_ALLOWED = {"linalg", "random", "fft", "emath", "special"}
+UFUNC_METHODS = {"at", "reduce", "accumulate", "outer", "reduceat"}
 PURE_BUILTINS = {
     name for name in dir(builtins) if not name.startswith("_") and name not in FORBIDDEN_BUILTINS
 }
@@ -423,6 +442,21 @@ def _free_names(reduced: Reduced) -> set[str]:
     return free
 
 
+def _into_submodules(node: ast.Attribute, reduced: Reduced) -> bool:
+    """``np.ma.core``: a chain of names from an allowed module that goes past its functions and
+    its few plain submodules (``np.random.randn`` is fine)."""
+    chain: list[str] = []
+    current: ast.AST = node
+    while isinstance(current, ast.Attribute):
+        chain.insert(0, current.attr)
+        current = current.value
+    if not isinstance(current, ast.Name) or current.id not in reduced.safe_aliases:
+        return False
+    if len(chain) == 2 and chain[1] in UFUNC_METHODS:  # np.add.at(dW, x, dout)
+        return False
+    return len(chain) > 2 or len(chain) == 2 and chain[0] not in SUBMODULES_ALLOWED
+
+
 def _super_init(node: ast.Attribute, reduced: Reduced) -> bool:
     """``super().__init__``: the base class's initialiser, with the builtin ``super``."""
     call = node.value
@@ -458,13 +492,17 @@ def _unsafe_in(reduced: Reduced, node: ast.AST, name: str) -> list[str]:
                 problems.append(f"`{sub.id}` passed around in {name}")
         elif (
             isinstance(sub, ast.Attribute)
-            and not _super_init(sub, reduced)
-            and (
-                sub.attr in FORBIDDEN_NUMPY
-                or sub.attr in FORBIDDEN_MODULE_ATTRIBUTES
-                or sub.attr.startswith("__")
-                or sub.attr.startswith("_")
-                and _root(sub) in modules
+            and (sub.attr in FRAME_ATTRIBUTES or _into_submodules(sub, reduced))
+            or (
+                isinstance(sub, ast.Attribute)
+                and not _super_init(sub, reduced)
+                and (
+                    sub.attr in FORBIDDEN_NUMPY
+                    or sub.attr in FORBIDDEN_MODULE_ATTRIBUTES
+                    or sub.attr.startswith("__")
+                    or sub.attr.startswith("_")
+                    and _root(sub) in modules
+                )
             )
         ):
             problems.append(f"`.{sub.attr}` in {name}")
