@@ -430,7 +430,11 @@ def _groups_in(
     if depth > 6:
         return
     parts_of = terms(expr)
-    if len(parts_of) > 1 and len({code_of(n) for n, _ in _leaves(reader, expr)}) == 1:
+    if (
+        len(parts_of) > 1
+        and any(isinstance(term, cst.Integer | cst.Float) for _, term in parts_of)
+        and len({code_of(n) for n, _ in _leaves(reader, expr)}) == 1
+    ):
         parts_of = [(1, expr)]  # a derivative written alone, `dtanh = 1 - h ** 2`: one factor
     for _, term in parts_of:
         parts = factors(term)
