@@ -435,10 +435,13 @@ def test_an_internal_error_costs_one_file_not_the_run(tmp_path: Path, capsys, mo
 
     monkeypatch.setattr(harness, "_siblings", broken)
     (path,) = _copy(tmp_path, "minchar/rnn_dict_buggy.py")
-    status, out, _ = run(capsys, path)
+    records, status, out = _harness_report(capsys, tmp_path, path)
     out = " ".join(out.split())
     assert status == 1 and "LST206" in out
     assert "your code was not checked after an internal error (RuntimeError: boom)" in out
+    # the report still lists the file, and says why it was not checked
+    assert records["rnn_dict_buggy.py"]["status"] == "not-run"
+    assert "RuntimeError: boom" in records["rnn_dict_buggy.py"]["reason"]
 
 
 def test_a_size_computed_from_data_gets_a_stand_in() -> None:

@@ -58,10 +58,9 @@ def _guarded(result, settings) -> None:
     try:
         _one_file(result, settings)
     except Exception as exc:  # a harness bug must cost this file's check, never the run
-        result.notes.append(
-            f"your code was not checked after an internal error "
-            f"({exc.__class__.__name__}: {exc}); please report it"
-        )
+        reason = f"an internal error ({exc.__class__.__name__}: {exc})"
+        result.notes.append(f"your code was not checked after {reason}; please report it")
+        _record(result, "not-run", reason)
 
 
 def _record(result, status: str, reason: str | None = None, **more: Any) -> None:
