@@ -46,6 +46,17 @@ Autofix
     a vanilla RNN, the current hidden state) spelled as the loop already reads it. None when
     the loop reads that value in several spellings or not at all, or when the gradient is
     built by ``+=``.
+
+Not flagged
+    A derivative written on the activation recomputed from its argument
+    (``1 - np.tanh(a) * np.tanh(a)``, ``sigmoid(a) * (1 - sigmoid(a))``) counts, whatever
+    ``a`` holds.
+
+Confirmation
+    The reference replay runs the model with this factor left out, which shows what a missing
+    factor costs but runs none of the file's code, so by itself it leaves the finding
+    ``unconfirmed``. With ``--confirm=auto`` the file's own code is run with and without the
+    fix, and that confirms or refutes it.
 """
     valid = [
         Valid(LSTM_PREPENDED),
@@ -63,6 +74,30 @@ Autofix
                 ),
                 "Why, bh, by):",
                 "Why, bh, by, cell):",
+            )
+        ),
+        # derivatives written on the activation recomputed from the weights, whatever the
+        # analysis knows of its argument
+        Valid(
+            swap(
+                MINCHAR_RNN,
+                "dhraw = (1 - hs[t] * hs[t]) * dh",
+                "a = Wxh @ xs[t] + Whh @ hs[t - 1] + bh\n"
+                "        dhraw = dh * (1 - np.tanh(a) * np.tanh(a))",
+            )
+        ),
+        Valid(
+            swap(
+                LSTM_PREPENDED,
+                "df = df * f[t] * (1 - f[t])",
+                "df = df * sigmoid(Wf @ zs[t] + bf) * (1 - sigmoid(Wf @ zs[t] + bf))",
+            )
+        ),
+        Valid(
+            swap(
+                LSTM_PREPENDED,
+                "dg = dg * (1 - g[t] ** 2)",
+                "dg = dg * (1 - np.tanh(Wg @ zs[t] + bg) ** 2)",
             )
         ),
     ]
@@ -124,6 +159,6 @@ Autofix
                 f"`{use.name}` is on the {gate}'s branch but was never multiplied by its derivative "
                 f"before it is used here",
                 f"multiply `{use.name}` by `{DERIVATIVES.get(use.gate, 'the derivative')}` first",
-                experiment_facts(constant_spec(model, use.gate, "ones")),
+                experiment_facts(constant_spec(model, use.gate, "ones", read_only=True)),
                 branch_edits(model, use),
             )

@@ -9,9 +9,9 @@ from lstmlint.analysis.gradients import (
     dead_store_edits,
     forget_edits,
     lacks_forget_gate,
+    read_after_loop,
     step_cell_carries,
 )
-from lstmlint.analysis.names import walk
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
@@ -145,7 +145,7 @@ def lstm_backward(dh, cache):
             elif (
                 carry.writes
                 and not carry.reads
-                and not _read_after_loop(carry)
+                and not read_after_loop(carry)
                 # `if t == 0: dh0 = dh_prev`: the gradient of the initial state, kept once
                 and not all(point.guarded for _, point in carry.writes)
             ):
@@ -189,22 +189,6 @@ def lstm_backward(dh, cache):
                 _carry_facts(model, carry.point, carry.value, carry.cell_gradients),
                 forget_edits(model, carry.statement),
             )
-
-
-def _read_after_loop(carry) -> bool:
-    """A name the loop writes and the code after the loop reads (``dh0 = dh_prev`` in the loop,
-    then ``return dx, dh0``) is the loop's output, not a gradient that was meant to be carried."""
-    loop = carry.loop.loop.node
-    nodes = walk(carry.loop.scope.node, attribute_names=False)
-    inside = {id(n) for n in walk(loop, attribute_names=False)}
-    after = False
-    for node in nodes:
-        if node is loop:
-            after = True
-        elif after and id(node) not in inside and isinstance(node, cst.Name):
-            if node.value == carry.name:
-                return True
-    return False
 
 
 def _carry_facts(model, point, value, gradients: frozenset[str]) -> dict:

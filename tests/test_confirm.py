@@ -68,6 +68,18 @@ ALIGNED_C = {"C": {"history": "c", "convention": "aligned", "container": "list"}
         # LST206 and LST203: a carry or a factor left out
         ({"kind": "constant", "model": "lstm", "slot": "carry_c", "value": "dc"}, "confirmed"),
         ({"kind": "constant", "model": "rnn", "slot": "dfactor_h", "value": "ones"}, "confirmed"),
+        # ... but a factor that only the analysis's reading says is missing is never proved by
+        # a replay that runs none of the user's code
+        (
+            {
+                "kind": "constant",
+                "model": "lstm",
+                "slot": "dfactor_f",
+                "value": "ones",
+                "read_only": True,
+            },
+            "unconfirmed",
+        ),
         # vanilla RNN, derivative at the previous step's h
         (
             _slot(
@@ -79,6 +91,14 @@ ALIGNED_C = {"C": {"history": "c", "convention": "aligned", "container": "list"}
 )
 def test_experiments_in_both_directions(spec: dict, status: str) -> None:
     assert run(spec)["status"] == status
+
+
+def test_a_read_only_replay_still_shows_what_the_missing_factor_costs() -> None:
+    spec = {"kind": "constant", "model": "gru", "slot": "dfactor_n", "value": "ones"}
+    result = run({**spec, "read_only": True})
+    assert result["evidence"] and all(item["error"] > 1e-3 for item in result["evidence"])
+    assert "rests on reading it alone" in result["reason"]
+    assert run(spec)["status"] == "confirmed"
 
 
 def test_confirmed_experiment_names_the_wrong_parameters() -> None:
@@ -232,3 +252,18 @@ def test_every_review_bug_in_the_exercise_template_is_confirmed(capsys) -> None:
     gradient = [d for d in found if d["code"].startswith(("LST1", "LST2", "LST301"))]
     assert len(gradient) == 12
     assert {d["confirmation"]["status"] for d in gradient} == {"confirmed"}
+
+
+def test_findings_sharing_an_experiment_get_confirmations_of_their_own() -> None:
+    spec = {"kind": "constant", "model": "rnn", "slot": "dfactor_h", "value": "ones"}
+    first, second = (
+        Diagnostic("a.py", "LST203", "x", "m", Span(line, 1, line, 2), Severity.ERROR)
+        for line in (3, 4)
+    )
+    for diag in (first, second):
+        diag.facts = {"experiment": dict(spec)}
+    assert confirm([first, second])
+    assert first.confirmation == second.confirmation
+    first.confirmation["reason"] = "changed later for this finding alone"
+    first.confirmation["evidence"].clear()
+    assert second.confirmation["reason"] is None and second.confirmation["evidence"]

@@ -202,13 +202,32 @@ def role_spec(
     }
 
 
-def constant_spec(model, slot_role: str, value: str) -> dict | None:
-    """A factor or carry that the code leaves out: the slot gets ``ones``, ``zeros`` or ``dc``."""
+def constant_spec(model, slot_role: str, value: str, read_only: bool = False) -> dict | None:
+    """A factor or carry that the code leaves out: the slot gets ``ones``, ``zeros`` or ``dc``.
+    ``read_only``: that it is left out is the analysis's reading of the code, not a plain fact
+    of it (a name never written), so the replay can show the cost but never confirm."""
     kind = model_kind(model)
     slot = DERIVATIVE_SLOTS.get(kind or "", {}).get(slot_role) if value == "ones" else slot_role
     if kind is None or slot is None:
         return None
-    return {"kind": "constant", "model": kind, "slot": slot, "value": value}
+    spec = {"kind": "constant", "model": kind, "slot": slot, "value": value}
+    return {**spec, "read_only": True} if read_only else spec
+
+
+def overwrite_spec(model) -> dict | None:
+    """Weight gradients assigned at every step instead of summed: the reference keeps only the
+    last step's share. That they are weight gradients is read from their names, so the replay
+    shows the cost and never confirms."""
+    kind = model_kind(model)
+    if kind is None:
+        return None
+    return {
+        "kind": "constant",
+        "model": kind,
+        "slot": "overwrite",
+        "value": "ones",
+        "read_only": True,
+    }
 
 
 def leaf_roles(model, point: Point, node: cst.CSTNode) -> dict[str, Any] | None:

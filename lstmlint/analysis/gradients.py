@@ -19,7 +19,7 @@ from lstmlint.analysis import facts as F
 from lstmlint.analysis.algebra import factors, is_call_to, matmul_operands, strip_transpose, terms
 from lstmlint.analysis.backward import ACT, IDENTITY, OK, Group, groups, statement_value
 from lstmlint.analysis.flow import LoopInfo, Point, _one_minus
-from lstmlint.analysis.names import dotted, key_of, memoised, nodes_of, string_key, walk
+from lstmlint.analysis.names import code_of, dotted, key_of, memoised, nodes_of, string_key, walk
 
 PARTNERS = {"g": "i", "i": "g"}  # c = f*c_prev + i*g: the gradient of i is dc * g, of g is dc * i
 
@@ -165,6 +165,8 @@ class _Marks:
             operands = matmul_operands(part)
             if operands is not None and any(self.of(o) or _is_prob(reader, o) for o in operands):
                 inherited.add("needs:h")
+        if _recomputed_derivative(reader, parts):
+            unnamed_derivative = True
         derived = {"deriv:*"} if unnamed_derivative else set()
         for group in found:
             if group.kind in (IDENTITY, None) or not any(n in parts for n in group.nodes):
@@ -176,6 +178,34 @@ class _Marks:
                 derived.add("cellpath")
         base = {f"partner:{partner}"} if partner else inherited
         return base | derived
+
+
+def _recomputed_derivative(reader, parts: list[cst.BaseExpression]) -> bool:
+    """A derivative written on the activation recomputed from its argument, whatever that
+    argument holds: ``1 - np.tanh(a) * np.tanh(a)``, ``(1 - np.tanh(a) ** 2)``,
+    ``sigmoid(a) * (1 - sigmoid(a))``."""
+
+    def text(node: cst.BaseExpression) -> str:
+        return code_of(node.with_changes(lpar=[], rpar=[]))
+
+    texts = {text(p) for p in parts}
+    for part in parts:
+        rest = _one_minus(part)
+        if rest is None:
+            continue
+        if reader.activation_call(rest) == "sigmoid" and text(rest) in texts:
+            return True
+        if isinstance(rest, cst.BinaryOperation):
+            if isinstance(rest.operator, cst.Multiply):
+                pair = (rest.left, rest.right)
+            elif isinstance(rest.operator, cst.Power) and code_of(rest.right) == "2":
+                pair = (rest.left, rest.left)
+            else:
+                continue
+            left, right = pair
+            if reader.activation_call(left) == "tanh" and text(left) == text(right):
+                return True
+    return False
 
 
 def _factor_fact(reader, node: cst.BaseExpression) -> F.Fact | None:
@@ -227,7 +257,7 @@ def _branch_uses(model) -> list[BranchUse]:
                 for component in component_marks:
                     missing = [
                         m.split(":")[1]
-                        for m in component
+                        for m in sorted(component)
                         if m.startswith("partner:")
                         and f"deriv:{m.split(':')[1]}" not in component
                         and "deriv:*" not in component
@@ -657,6 +687,22 @@ def branch_uses(model):
 
 def carries(model):
     return model.memo("carries", _carries)
+
+
+def read_after_loop(carry: Carry) -> bool:
+    """A name the loop writes and the code after the loop reads (``dh0 = dh_prev`` in the loop,
+    then ``return dx, dh0``) is the loop's output, not a gradient that was meant to be carried."""
+    loop = carry.loop.loop.node
+    nodes = walk(carry.loop.scope.node, attribute_names=False)
+    inside = {id(n) for n in walk(loop, attribute_names=False)}
+    after = False
+    for node in nodes:
+        if node is loop:
+            after = True
+        elif after and id(node) not in inside and isinstance(node, cst.Name):
+            if node.value == carry.name:
+                return True
+    return False
 
 
 # fix edits ---------------------------------------------------------------------------------

@@ -47,7 +47,9 @@ def confirm(diagnostics: Iterable[Diagnostic], timeout: float = DEFAULT_TIMEOUT)
     results, ran = _run(specs, timeout)
     for key, result in zip(pending, results, strict=True):
         for diag in pending[key]:
-            diag.confirmation = result
+            # one copy each: what is added to one finding's confirmation later (the reason the
+            # user's own code was not run) must not be added again through the others
+            diag.confirmation = {**result, "evidence": list(result.get("evidence", []))}
     return ran
 
 

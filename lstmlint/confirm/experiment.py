@@ -221,7 +221,10 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         return _verdict(before, after)
     if kind == "constant":
         before = _check(spec["model"], {spec["slot"]: _constant_hook(spec["slot"], spec["value"])})
-        return _verdict(before, _check(spec["model"]))
+        verdict = _verdict(before, _check(spec["model"]))
+        if spec.get("read_only") and verdict["status"] == "confirmed":
+            return _cost_only(spec["model"], verdict)
+        return verdict
     if kind == "loss":
         context = _context(spec)
         sign = spec.get("sign", 1.0)
@@ -234,6 +237,22 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     if kind in ("log-probe", "softmax-probe"):
         return _probe(spec)
     raise Unbound(f"unknown experiment {kind!r}")
+
+
+def _cost_only(model: str, verdict: dict[str, Any]) -> dict[str, Any]:
+    """A claim that something is missing which only the analysis's reading makes: the
+    reference shows what it would cost, but no code of the user's took part, so it proves
+    nothing about that code."""
+    worst = verdict["evidence"][0] if verdict["evidence"] else None
+    cost = f" (d{worst['param']} rel. error {worst['error']:.1e})" if worst else ""
+    return {
+        "status": "unconfirmed",
+        "method": "reference",
+        "reason": f"the reference {model.upper()} shows what this mistake costs{cost}, but "
+        "none of your code is replayed, so whether your code makes it rests on reading it "
+        "alone",
+        "evidence": verdict["evidence"],
+    }
 
 
 def _probe(spec: dict[str, Any]) -> dict[str, Any]:
