@@ -173,6 +173,7 @@ def _correct_hooks(model: str, params: dict, calls: dict[str, int]) -> dict:
     P = params
     if model == "lstm":
         formulas = {
+            "overwrite": lambda v: np.zeros(1),
             "dy": lambda v: v.p - v.y,
             "h_readout": lambda v: v.hs[v.t],
             "c_in_do": lambda v: v.cs[v.t],
@@ -188,6 +189,7 @@ def _correct_hooks(model: str, params: dict, calls: dict[str, int]) -> dict:
         }
     elif model == "gru":
         formulas = {
+            "overwrite": lambda v: np.zeros(1),
             "dy": lambda v: v.ps[v.t] - v.y,
             "h_readout": lambda v: v.h,
             "h_prev_dz": lambda v: v.hs[v.t - 1] if v.t > 0 else v.h0,
@@ -203,6 +205,7 @@ def _correct_hooks(model: str, params: dict, calls: dict[str, int]) -> dict:
         }
     else:
         formulas = {
+            "overwrite": lambda v: np.zeros(1),
             "dy": lambda v: v.p - v.y,
             "h_readout": lambda v: v.h,
             "dfactor_h": lambda v: 1.0 - np.tanh(v.a_h) ** 2,
@@ -304,3 +307,21 @@ def test_forward_leaves_float32_params_alone_and_works_in_float64() -> None:
     for name, value in params.items():
         assert value.dtype == np.float32
         np.testing.assert_array_equal(value, before[name])
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_overwritten_weight_gradients_keep_only_the_first_steps_share(model: str) -> None:
+    module = MODELS[model]
+    params, inputs, targets, h0, c0 = _problem(model, 4, 5, 3, 4)
+    on = {"overwrite": lambda v: np.ones(1)}
+    # one step: nothing to forget, the gradients are the same
+    single = module.forward(params, inputs[:1], h0, c0)
+    plain = module.backward(params, single, targets[:1])
+    overwritten = module.backward(params, single, targets[:1], on)
+    assert all(np.allclose(plain[k], overwritten[k]) for k in plain)
+    # several: the backward ends at t = 0, so what is left is that step's share alone, which
+    # differs from the sum over steps
+    cache = module.forward(params, inputs, h0, c0)
+    summed = module.backward(params, cache, targets)
+    last = module.backward(params, cache, targets, on)
+    assert any(not np.allclose(summed[k], last[k]) for k in summed)

@@ -159,6 +159,19 @@ def check_hooks(hooks: Mapping[str, Hook] | None, slots: Iterable[str]) -> None:
         raise SlotError(f"unknown slot(s) {', '.join(unknown)}; known: {', '.join(known)}")
 
 
+OVERWRITE = "a flag: when set, the weight gradients keep only the latest step's share (default: the sum over steps)"
+
+
+def keep_only_this_step(
+    hooks: Mapping[str, Hook] | None, view: StepView, grads: dict[str, np.ndarray]
+) -> None:
+    """With the ``overwrite`` hook set, forget what earlier steps added to the weight
+    gradients, as code that assigns them at every step instead of adding to them."""
+    if hooks and "overwrite" in hooks and np.all(hooks["overwrite"](view)):
+        for value in grads.values():
+            value[...] = 0.0
+
+
 def resolve_slot(
     hooks: Mapping[str, Hook] | None, name: str, view: StepView, default: np.ndarray
 ) -> np.ndarray:

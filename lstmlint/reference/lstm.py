@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lstmlint.reference.common import (
+    OVERWRITE,
     Hook,
     LossTerm,
     Params,
@@ -17,6 +18,7 @@ from lstmlint.reference.common import (
     check_targets,
     cross_entropy,
     initial_state,
+    keep_only_this_step,
     normal_params,
     one_hot,
     resolve_slot,
@@ -28,6 +30,7 @@ GATES = ("f", "i", "g", "o")
 
 # In the order the backward consults them.
 SLOTS: dict[str, str] = {
+    "overwrite": OVERWRITE,
     "dy": "output-logit gradient (default p - y)",
     "h_readout": "the h in dW_y += dy h^T (default h_t)",
     "c_in_do": "the c inside tanh(c) in do = dh * tanh(c) (default c_t)",
@@ -190,6 +193,8 @@ def backward(
 
         def slot(name: str, default: np.ndarray, view: StepView = view) -> np.ndarray:
             return resolve_slot(hooks, name, view, default)
+
+        keep_only_this_step(hooks, view, grads)
 
         # readout: v = W_y h + b_y, p = softmax(v)
         dy = view.dy = slot("dy", cache.ps[t] - y)

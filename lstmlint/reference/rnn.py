@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lstmlint.reference.common import (
+    OVERWRITE,
     Hook,
     LossTerm,
     Params,
@@ -17,6 +18,7 @@ from lstmlint.reference.common import (
     check_targets,
     cross_entropy,
     initial_state,
+    keep_only_this_step,
     normal_params,
     one_hot,
     resolve_slot,
@@ -25,6 +27,7 @@ from lstmlint.reference.common import (
 
 # In the order the backward consults them.
 SLOTS: dict[str, str] = {
+    "overwrite": OVERWRITE,
     "dy": "output-logit gradient (default p - y)",
     "h_readout": "the h in dW_y += dy h^T (default h_t)",
     "dfactor_h": "tanh derivative factor (default 1 - h_t**2)",
@@ -132,6 +135,8 @@ def backward(
 
         def slot(name: str, default: np.ndarray, view: StepView = view) -> np.ndarray:
             return resolve_slot(hooks, name, view, default)
+
+        keep_only_this_step(hooks, view, grads)
 
         dy = view.dy = slot("dy", cache.ps[t] - y)
         grads["W_y"] += dy @ slot("h_readout", h).T
