@@ -10,7 +10,8 @@ statements that fail (tests needing course files, data loading, blanks of the te
 skipped. Imports of the course's helper modules are skipped and replaced by a
 `softmax` over axis 0 and a `sigmoid` (what rnn_utils provides). Python 2 cells are run through a
 lib2to3 port. Then every backward the file defines is compared with central differences in
-float64 on tiny seeded data; one line per parameter: `function.param relative-error`. For the
+float64 on tiny seeded data (an lstm_backward(da, dc, caches) also gets the gradient of the cell
+states); one line per parameter: `function.param relative-error`. For the
 Dinosaurus utils.py a last line gives the loss when a target's probability underflows to exactly 0
 (inf means a log without epsilon).
 """
@@ -197,6 +198,10 @@ def main(cells: list[Cell]) -> None:
         [0, 1],
         {"dxt": "x", "da_prev": "a_prev", "dc_prev": "c_prev", **lstm_w},
     )
+    # lstm_backward(da, caches), or lstm_backward(da, dc, caches) with the gradient of the cell
+    # states lstm_forward returns (a, y, c, caches) as well
+    code = getattr(ns.get("lstm_backward"), "__code__", None)
+    takes_dc = code is not None and code.co_argcount == 3
     check(
         ns,
         "lstm",
@@ -204,7 +209,7 @@ def main(cells: list[Cell]) -> None:
         "lstm_backward",
         [r(n_x, m, T), r(n_a, m)],
         lp,
-        [0],
+        [0, 2] if takes_dc else [0],
         {"dx": "x", "da0": "a_prev", **lstm_w},
     )
 
