@@ -6,6 +6,7 @@ import libcst as cst
 from lstmlint.analysis.experiments import overwrite_spec
 from lstmlint.analysis.gradients import carries, read_after_loop
 from lstmlint.analysis.names import code_of, walk
+from lstmlint.parse import BLANK
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
@@ -93,7 +94,8 @@ Autofix
 Not flagged
     The gradient of the initial state (``dh0 = dh_prev`` inside the loop: the last step's value
     is the right one), a value the loop reads again (a carried gradient, ``dW = dW + g``), a
-    write under a condition (``if t == 0:``) and names that are not a weight's gradient.
+    write under a condition (``if t == 0:``), an exercise's placeholder (``dWf = None``) and
+    names that are not a weight's gradient.
 
 Confirmation
     The reference replay keeps only the last step's share of every weight gradient, which
@@ -117,6 +119,8 @@ Confirmation
                 "        dhnext = Whh.T @ dhraw\n        dh0 = dhnext\n",
             )
         ),
+        # an exercise not done yet: the placeholder is a blank, not a step's share
+        Valid(swap(MINCHAR_RNN, "dWxh += dhraw @ xs[t].T", "dWxh = None")),
         # summed by a plain assignment that reads the gradient itself
         Valid(swap(MINCHAR_RNN, "dWxh += dhraw @ xs[t].T", "dWxh = dWxh + dhraw @ xs[t].T")),
     ]
@@ -154,6 +158,7 @@ Confirmation
                 or not carry.writes
                 or all(point.guarded for _, point in carry.writes)
                 or any(_reads_itself(statement, carry.name) for statement, _ in carry.writes)
+                or any(_placeholder(statement) for statement, _ in carry.writes)
                 or not read_after_loop(carry)
             ):
                 continue
@@ -184,6 +189,12 @@ def _reads_itself(statement: cst.CSTNode, name: str) -> bool:
     return value is not None and any(
         isinstance(n, cst.Name) and n.value == name for n in walk(value, attribute_names=False)
     )
+
+
+def _placeholder(statement: cst.CSTNode) -> bool:
+    """``dWf = None`` in an exercise not yet done: a blank to fill in, not a step's share."""
+    value = getattr(statement, "value", None)
+    return isinstance(value, cst.Name) and value.value in ("None", BLANK)
 
 
 def _plus_equals(statement: cst.CSTNode, name: str) -> list[tuple[cst.CSTNode, str]]:
