@@ -14,6 +14,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import run
 
@@ -467,3 +468,25 @@ def test_names_imported_at_the_top_level_stay_usable_there(tmp_path: Path) -> No
     )
     found = _lint_folder(tmp_path, "--confirm=exec")
     assert [d["code"] for d in found["other.py"]] == ["LST900"]
+
+
+def test_missing_course_utilities_get_lstmlint_own_activations() -> None:
+    text = (
+        "from rnn_utils import *\nimport numpy as np\n"
+        "def f(x):\n    return sigmoid(x) + softmax(x)\n"
+    )
+    reduced = extract.reduce_module(text)
+    assert extract.loaded_unsafe(reduced) == []
+    assert reduced.stand_ins == ["sigmoid", "softmax"]
+    namespace: dict = {}
+    exec(compile(reduced.tree, "<test>", "exec"), namespace)
+    x = np.array([[0.5, -1.0], [2.0, 0.0]])
+    expected = 1 / (1 + np.exp(-x)) + np.exp(x) / np.exp(x).sum(axis=0)
+    assert np.allclose(namespace["f"](x), expected)
+    # any other name only the star import could bind is still refused
+    other = extract.reduce_module("from rnn_utils import *\ndef f(x):\n    return rnn_step(x)\n")
+    assert extract.loaded_unsafe(other) == ["`rnn_step` from `from rnn_utils import *`"]
+    assert other.stand_ins == []
+    # a module that is there binds its own helper, which may differ: no stand-in
+    scipy = extract.reduce_module("from scipy.special import *\ndef f(x):\n    return softmax(x)\n")
+    assert extract.loaded_unsafe(scipy) == ["`softmax` from `from scipy.special import *`"]

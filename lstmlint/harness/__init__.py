@@ -137,6 +137,7 @@ def _one_file(result, settings) -> None:
         _annotate(result, answer["error"])
         _record(result, "not-run", answer["error"])
         return
+    _mention_stand_ins(answer, reduced)
     for problem, outcome in zip(problems, answer["problems"], strict=True):
         _judge(result, doc, reduced, problem, outcome, fixable, settings)
     originals = [outcome.get("original") or {} for outcome in answer["problems"]]
@@ -145,6 +146,22 @@ def _one_file(result, settings) -> None:
             original["reason"] = _blank_needed(doc, text)
     _say_when_not_run(result, originals)
     _record_outcome(result, problems, originals)
+
+
+def _mention_stand_ins(answer: dict, reduced) -> None:
+    """Every verdict on code that ran with lstmlint's own helpers in place of a missing module's
+    (``extract.STAND_IN_HELPERS``) says so, where it says what inputs were used."""
+    if not reduced.stand_ins:
+        return
+    names = ", ".join(f"`{name}`" for name in reduced.stand_ins)
+    modules = ", ".join(f"`{module}`" for module in reduced.star_modules)
+    note = f"; lstmlint's own {names} standing in for those of {modules}"
+    for outcome in answer["problems"]:
+        checks = [outcome.get("original"), outcome.get("all_fixed")]
+        checks += list((outcome.get("without") or {}).values())
+        for check in checks:
+            if check and check.get("how"):
+                check["how"] += note
 
 
 def _blank_needed(doc, text: str) -> str:

@@ -109,6 +109,9 @@ class Reduced:
     safe_aliases: set[str] = field(default_factory=set)  # names bound to NumPy, math, ...
     other_imports: dict[str, str] = field(default_factory=dict)  # name -> module, not allowed
     tree: ast.Module | None = None  # the kept statements: what the child process executes
+    stand_ins: list[str] = field(default_factory=list)  # helpers of STAND_IN_HELPERS put in
+    star_modules: list[str] = field(default_factory=list)  # `from M import *`, every M
+    module: ast.Module | None = None  # the whole module as parsed: where its own calls are read
 
 
 def _module_allowed(module: str) -> bool:
@@ -221,7 +224,7 @@ def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = Fa
     """Reduce ``text``; ``keep_imports`` keeps imports of any module (``--confirm=exec``)."""
     tree = ast.parse(text)
     lines = text.splitlines(keepends=True)
-    reduced = Reduced(text="")
+    reduced = Reduced(text="", module=tree)
     blank: list[tuple[int, int]] = []
     stand_ins: dict[int, str] = {}  # line -> assignments of stand-in sizes written there
     known: set[str] = set()
@@ -259,10 +262,43 @@ def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = Fa
             ending = lines[index][len(lines[index].rstrip("\r\n")) :]
             lines[index] = stand_ins.get(index + 1, "") + ending
     reduced.text = "".join(lines)
+    if "*" in reduced.other_imports:
+        body = _helpers_standing_in(reduced) + body
     # what runs is built from the kept statements themselves, never from edited text (blanking
     # lines could make a string's contents code)
     reduced.tree = ast.Module(body=body, type_ignores=[])
     return reduced
+
+
+# Course utilities imported with `*` from a module that is not there (`from rnn_utils import *`)
+# define the activations under these names; the analysis reads a one-argument `sigmoid` of an
+# unreadable module as the sigmoid, and so does the check of the user's code.
+STAND_IN_HELPERS = {
+    "sigmoid": "def sigmoid(x):\n    return 1.0 / (1.0 + lstmlint_numpy.exp(-x))\n",
+    "softmax": (
+        "def softmax(x):\n"
+        "    e = lstmlint_numpy.exp(x - lstmlint_numpy.max(x, axis=0, keepdims=True))\n"
+        "    return e / lstmlint_numpy.sum(e, axis=0, keepdims=True)\n"
+    ),
+}
+
+
+def _helpers_standing_in(reduced: Reduced) -> list[ast.stmt]:
+    """Definitions of lstmlint's own for the helpers the code reads that only its star import
+    could bind, recorded in ``reduced.stand_ins``; the verdicts say they were used."""
+    if any(_module_allowed(module) for module in reduced.star_modules):
+        return []  # `from scipy.special import *` binds a softmax of its own
+    wanted = sorted(_free_names(reduced) & set(STAND_IN_HELPERS))
+    if not wanted:
+        return []
+    statements: list[ast.stmt] = ast.parse("import numpy as lstmlint_numpy\n").body
+    reduced.safe_aliases.add("lstmlint_numpy")
+    for name in wanted:
+        definition = ast.parse(STAND_IN_HELPERS[name]).body[0]
+        reduced.defined[name] = definition
+        reduced.stand_ins.append(name)
+        statements.append(definition)
+    return statements
 
 
 def _stand_in(name: str, where: ast.stmt) -> ast.stmt:
@@ -296,6 +332,7 @@ def _import(stmt, folder, keep_imports: bool, reduced: Reduced, known: set[str])
             if alias.name == "*":
                 allowed = False  # what a star import binds cannot be checked
                 reduced.other_imports["*"] = module
+                reduced.star_modules.append(module)
             elif allowed and alias.name not in FORBIDDEN_NUMPY:
                 reduced.safe_aliases.add(bound)
             else:  # `from numpy import save` is file I/O under another name
@@ -364,6 +401,9 @@ def restrict(reduced: Reduced, entries: Iterable[str]) -> Reduced:
         safe_aliases=reduced.safe_aliases,
         other_imports=reduced.other_imports,
         tree=ast.Module(body=body, type_ignores=[]),
+        stand_ins=reduced.stand_ins,
+        star_modules=reduced.star_modules,
+        module=reduced.module,
     )
 
 
