@@ -9,6 +9,7 @@ The answer is one JSON object on the real stdout.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import contextlib
 import io
@@ -47,6 +48,23 @@ def _stub_clipping(namespace: dict) -> None:
             namespace[name] = lambda *args, **kwargs: args[0] if args else None
 
 
+def _load(tree: ast.Module, path: str, namespace: dict) -> None:
+    """Run the kept statements one by one. A top-level value that fails (a demonstration's
+    ``cache = rnn_cell_forward(x, a, parameters)`` whose dict was filled by statements that
+    were dropped) is left unbound, as if it had been dropped too; definitions never fail."""
+    for stmt in tree.body:
+        code = compile(ast.Module(body=[stmt], type_ignores=[]), path, "exec")
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            try:
+                exec(code, namespace)
+            except MemoryError:
+                raise
+            except Exception:  # the names it binds stay unbound: what needs them says so
+                continue
+        else:
+            exec(code, namespace)
+
+
 class Loader:
     def __init__(self, job: dict) -> None:
         self.job = job
@@ -73,7 +91,7 @@ class Loader:
             made.__file__ = str(self.folder / (module.replace(".", "/") + ".py"))
             reduced = reduce_module(text, self.folder, self.job["keep_imports"])
             self._bind(reduced, made.__dict__)
-            exec(compile(reduced.tree, made.__file__, "exec"), made.__dict__)
+            _load(reduced.tree, made.__file__, made.__dict__)
             _stub_clipping(made.__dict__)
             self.modules[module] = made
         return self.modules[module]
@@ -88,7 +106,7 @@ class Loader:
             "__builtins__": builtins,
         }
         self._bind(reduced, namespace)
-        exec(compile(reduced.tree, self.job["path"], "exec"), namespace)
+        _load(reduced.tree, self.job["path"], namespace)
         _stub_clipping(namespace)
         return namespace
 

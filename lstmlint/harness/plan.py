@@ -20,6 +20,7 @@ import ast
 import re
 from typing import Any
 
+from lstmlint.harness import callsite
 from lstmlint.harness.extract import Reduced, reachable
 
 RECURRENT = re.compile(r"lstm|gru|rnn|recurrent|cell", re.IGNORECASE)
@@ -161,7 +162,8 @@ def _lossfun(reduced: Reduced, func, initialiser, params: list[str] | None = Non
     return problem if problem["params"] and (params or not takes_params) else None
 
 
-def _layer(forward, backward) -> dict:
+def _layer(forward, backward, reduced: Reduced | None = None) -> dict:
+    site = callsite.find(reduced.module, forward.name) if reduced and reduced.module else None
     return {
         "kind": "layer",
         "forward": forward.name,
@@ -169,6 +171,9 @@ def _layer(forward, backward) -> dict:
         "args": _params(forward),
         "required": _required(forward),
         "grads": _longest_return(backward),
+        "backward_args": _params(backward),
+        "forward_returns": _longest_return(forward),
+        "call_site": site,
         "lines": [_span(forward), _span(backward)],
     }
 
@@ -208,7 +213,7 @@ def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
             continue
         partner = f"{match.group(1)}_backward" if name.endswith("_forward") else None
         if partner in functions:
-            problems.append(_layer(func, functions[partner]))
+            problems.append(_layer(func, functions[partner], reduced))
     forward = next(
         (f for n, f in functions.items() if n.lower() in ("forward", "fwd", "forward_pass")), None
     )
@@ -333,7 +338,7 @@ def configured(reduced: Reduced, harness: Any) -> list[dict[str, Any]]:
         return [problem] if problem is not None else []
     pieces = [functions.get(given.get(k, "")) for k in ("forward", "backward", "init")]
     if kind == "layer" and None not in pieces[:2]:
-        return [_layer(*pieces[:2])]
+        return [_layer(*pieces[:2], reduced)]
     if kind == "pair" and None not in pieces:
         return [_pair(*pieces)]
     return []

@@ -374,6 +374,14 @@ def pair(problem: dict, ns: dict, rng) -> Iterator[Check]:
 
 
 def layer(problem: dict, ns: dict, rng) -> Iterator[Check]:
+    if problem.get("call_site"):
+        try:
+            found = list(_layer_as_called(problem, ns))
+        except NoBinding:
+            found = []
+        if found:  # the file's own inputs: no sizes are guessed from names
+            yield from found
+            return
     forward, backward = ns[problem["forward"]], ns[problem["backward"]]
     names = problem["required"]
     for gates, x_rank in itertools.product((4, 1, 3), (3, 2)):
@@ -395,6 +403,94 @@ def layer(problem: dict, ns: dict, rng) -> Iterator[Check]:
             start[name] = rng.normal(size=shape)
         loss, grads = _layer_functions(forward, backward, names)
         yield loss, grads, start, f"{gates} gate blocks, x of rank {x_rank}"
+
+
+def _layer_as_called(problem: dict, ns: dict) -> Iterator[Check]:
+    """The arguments the module's own code passes to the forward (``callsite``): its arrays,
+    and the arrays of the dicts among them, are the parameters; the loss weights the outputs
+    the backward takes a gradient for by fixed random upstream gradients."""
+    from lstmlint.harness import callsite
+
+    site = problem["call_site"]
+    try:
+        args, kwargs = callsite.arguments(site)
+    except Exception as exc:  # any failure means this source gives no inputs
+        raise NoBinding(
+            f"its own call of {problem['forward']} cannot be replayed ({exc})"
+        ) from None
+    names = problem["args"]
+    given = dict(zip(names, args, strict=False)) | kwargs
+    start: dict[str, np.ndarray] = {}
+    for name, value in given.items():
+        if _arrays(value):
+            start[name] = value.astype(np.float64)
+        elif isinstance(value, dict):
+            start.update({k: v.astype(np.float64) for k, v in value.items() if _arrays(v)})
+    forward, backward = ns[problem["forward"]], ns[problem["backward"]]
+    taken = _upstream_outputs(problem)
+    upstream: dict[int, np.ndarray] = {}
+
+    def call(p):
+        values = {}
+        for name, value in given.items():
+            if name in p:
+                values[name] = p[name].copy()
+            elif isinstance(value, dict):
+                values[name] = {k: p[k].copy() if k in p else fresh(v) for k, v in value.items()}
+            else:
+                values[name] = fresh(value)
+        out = forward(**values) if kwargs else forward(*(values[n] for n in names[: len(args)]))
+        outs = list(out) if isinstance(out, tuple) else [out]
+        for index in taken(len(outs)):
+            if index not in upstream:
+                rng = np.random.default_rng(index)
+                upstream[index] = rng.normal(size=np.shape(outs[index]))
+        return outs
+
+    def loss(p):
+        outs = call(p)
+        return float(sum(np.sum(outs[i] * upstream[i]) for i in taken(len(outs))))
+
+    def grads(p):
+        outs = call(p)
+        back = backward(*(fresh(upstream[i]) for i in taken(len(outs))), outs[-1])
+        return {
+            target: value
+            for name, value in _flatten(back)
+            if _arrays(value)
+            for target in _grad_of(str(name))[1:2]
+            if target in p and p[target].shape == value.shape
+        }
+
+    def complete(p: dict) -> dict:
+        return {**start, **p}
+
+    returned = grads(start)
+    if not returned:
+        raise NoBinding(f"{problem['backward']} returns no gradient named after an input")
+    chosen = {k: start[k] for k in returned}
+    where = f"line {site['line']}"
+    how = f"the arguments of its own call of {problem['forward']} ({where})"
+    yield (lambda p: loss(complete(p))), (lambda p: grads(complete(p))), chosen, how
+
+
+def _upstream_outputs(problem: dict):
+    """Which of the forward's outputs the backward takes gradients of: ``da_next`` for
+    ``a_next`` by name, else the leading ones; the last output is the cache."""
+    wanted = problem.get("backward_args", [])[:-1]
+    returns = [r if isinstance(r, str) else None for r in problem.get("forward_returns", [])]
+
+    def indices(count: int) -> list[int]:
+        by_name = [
+            returns.index(_grad_of(w)[1])
+            for w in wanted
+            if _grad_of(w)[1:2] and _grad_of(w)[1] in returns[: count - 1]
+        ]
+        if len(by_name) == len(wanted):
+            return by_name
+        return list(range(min(len(wanted), count - 1)))
+
+    return indices
 
 
 def _layer_functions(forward, backward, names: list[str]):

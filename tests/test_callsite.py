@@ -1,0 +1,143 @@
+"""Inputs read from the file's own calls (a notebook's demonstration cell), and the helpers of
+a missing course module that lstmlint stands in for."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import run
+
+from lstmlint.harness import callsite
+from lstmlint.harness.child import _load
+
+PROGRAM = """\
+import numpy as np
+from rnn_utils import *
+
+
+def rnn_cell_forward(xt, a_prev, parameters):
+    Wax = parameters["Wax"]
+    Waa = parameters["Waa"]
+    Wya = parameters["Wya"]
+    ba = parameters["ba"]
+    by = parameters["by"]
+    a_next = np.tanh(np.dot(Wax, xt) + np.dot(Waa, a_prev) + ba)
+    yt_pred = softmax(np.dot(Wya, a_next) + by)
+    cache = (a_next, a_prev, xt, parameters)
+    return a_next, yt_pred, cache
+
+
+def rnn_cell_backward(da_next, cache):
+    (a_next, a_prev, xt, parameters) = cache
+    Wax = parameters["Wax"]
+    Waa = parameters["Waa"]
+    dtanh = (1 - a_next**2) * da_next
+    dxt = np.dot(Wax.T, dtanh)
+    dWax = np.dot(dtanh, xt.T)
+    da_prev = np.dot(Waa.T, dtanh)
+    dWaa = np.dot(dtanh, a_prev.T)
+    dba = np.sum(dtanh, axis=1, keepdims=True)
+    return {"dxt": dxt, "da_prev": da_prev, "dWax": dWax, "dWaa": dWaa, "dba": dba}
+
+
+np.random.seed(1)
+xt_tmp = np.random.randn(3, 10)
+a_prev_tmp = np.random.randn(5, 10)
+parameters_tmp = {}
+parameters_tmp["Waa"] = np.random.randn(5, 5)
+parameters_tmp["Wax"] = np.random.randn(5, 3)
+parameters_tmp["Wya"] = np.random.randn(2, 5)
+parameters_tmp["ba"] = np.random.randn(5, 1)
+parameters_tmp["by"] = np.random.randn(2, 1)
+a_next_tmp, yt_pred_tmp, cache_tmp = rnn_cell_forward(xt_tmp, a_prev_tmp, parameters_tmp)
+print("a_next[4] = ", a_next_tmp[4])
+gradients_tmp = rnn_cell_backward(np.random.randn(5, 10), cache_tmp)
+"""
+FIXED = "np.dot(Waa.T, dtanh)"
+
+
+def _report(capsys, tmp_path: Path, text: str) -> tuple[dict, str]:
+    path = tmp_path / "cells.py"
+    path.write_text(text)
+    report = tmp_path / "report.json"
+    _, out, _ = run(capsys, "--harness-report", str(report), str(path))
+    return json.loads(report.read_text())[0], " ".join(out.split())
+
+
+def test_a_layer_is_called_with_the_arguments_of_its_own_demonstration(
+    tmp_path: Path, capsys
+) -> None:
+    record, out = _report(capsys, tmp_path, PROGRAM)
+    assert record["status"] == "checked"
+    assert "its own call of rnn_cell_forward (line 39)" in record["inputs"]
+    # the helper of the missing module is lstmlint's, and the verdict says so
+    assert "lstmlint's own `softmax` standing in for those of `rnn_utils`" in record["inputs"]
+    verdicts = {p["name"]: p["verdict"] for p in record["parameters"]}
+    assert verdicts == dict.fromkeys(["xt", "a_prev", "Wax", "Waa", "ba"], "PASS")
+    assert "LST900" not in out
+
+
+def test_a_wrong_gradient_is_found_with_those_arguments(tmp_path: Path, capsys) -> None:
+    record, out = _report(capsys, tmp_path, PROGRAM.replace(FIXED, "np.dot(Waa, dtanh)"))
+    assert {p["name"] for p in record["parameters"] if p["verdict"] == "FAIL"} == {"a_prev"}
+    assert "LST900" in out and "confirmed on your code" in out
+
+
+def test_without_a_demonstration_no_sizes_are_known(tmp_path: Path, capsys) -> None:
+    cut = PROGRAM.index("np.random.seed(1)")
+    record, _ = _report(capsys, tmp_path, PROGRAM[:cut])
+    assert record["status"] == "not-callable"
+    assert "no shape known" in record["reason"]
+
+
+PAYLOADS = [
+    "open('marker', 'w')",
+    "x = open('marker', 'w')",
+    "x = __import__('os')",
+    "x = np.load('marker')",
+    "x = np.random.__dict__",
+    "x = np.zeros(3).tofile('marker')",
+    "x = [open('marker', 'w') for _ in range(1)]",
+    "x = (lambda: open('marker', 'w'))()",
+    "x = getattr(np, 'save')",
+    "np.save('marker', np.zeros(1))",
+    "x = _secret",
+    "import os",
+    "x = np.lib.npyio.save",
+]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_only_statements_that_make_arrays_are_taken(payload: str) -> None:
+    text = (
+        f"import numpy as np\ndef f(a):\n    return a\na = np.random.randn(2, 3)\n{payload}\nf(a)\n"
+    )
+    site = callsite.find(ast.parse(text), "f")
+    assert site is not None and site["statements"] == "a = np.random.randn(2, 3)"
+    args, _ = callsite.arguments(site)
+    assert args[0].shape == (2, 3)
+    # a site whose text was changed after it was read is checked again before it runs
+    tampered = {**site, "statements": site["statements"] + "\n" + payload}
+    with pytest.raises(ValueError, match="may not run"):
+        callsite.arguments(tampered)
+
+
+def test_an_argument_must_be_a_name_or_a_literal() -> None:
+    text = "import numpy as np\ndef f(a):\n    return a\nf(open('marker'))\n"
+    assert callsite.find(ast.parse(text), "f") is None
+    site = {"statements": "", "aliases": ["np"], "args": ["open('marker')"], "kwargs": {}}
+    with pytest.raises(ValueError, match="not a name or a literal"):
+        callsite.arguments(site)
+
+
+def test_a_top_level_value_that_fails_is_left_unbound() -> None:
+    tree = ast.parse(
+        "import numpy as np\nd = {}\nv = f(d['W'])\ndef f(x):\n    return x\nw = np.ones(2)\n"
+    )
+    namespace: dict = {}
+    _load(tree, "<test>", namespace)
+    assert "v" not in namespace and callable(namespace["f"]) and np.all(namespace["w"] == 1)
