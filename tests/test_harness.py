@@ -748,6 +748,62 @@ def test_code_the_entry_points_never_reach_is_neither_judged_nor_run(
     assert "open" in records["reached.py"]["reason"]
 
 
+def test_top_level_values_and_shadowed_names_do_not_reach_more_code(tmp_path: Path, capsys) -> None:
+    text = (FIXTURES / "minchar" / "rnn_dict_correct.py").read_text()
+    # a model built at the top level that nothing the check calls reads, and a top-level
+    # name that lossFun only ever uses as a local of its own
+    extra = textwrap.dedent(
+        """
+
+        import torch
+
+
+        class Net(torch.nn.Module):
+            def forward(self, x):
+                return x
+
+
+        net = Net()
+        xs = net
+        """
+    )
+    unreached = tmp_path / "unreached.py"
+    unreached.write_text(text + extra)
+    # the same model read by the loss function: refused
+    reached = tmp_path / "reached.py"
+    reached.write_text(
+        text.replace("    loss = 0.0\n", "    loss = 0.0 * len(str(net))\n", 1) + extra
+    )
+    assert "0.0 * len(str(net))" in reached.read_text()
+    records, _, _ = _harness_report(capsys, tmp_path, str(unreached), str(reached))
+    assert records["unreached.py"]["status"] == "checked"
+    assert records["reached.py"]["status"] == "not-run"
+    assert "torch" in records["reached.py"]["reason"]
+
+
+def test_the_initialiser_is_the_one_no_other_initialiser_calls() -> None:
+    text = textwrap.dedent(
+        """
+        import numpy as np
+
+        def init_orthogonal(param):
+            return param
+
+        def init_rnn(hidden_size, vocab_size):
+            U = init_orthogonal(np.zeros((hidden_size, vocab_size)))
+            return (U,)
+
+        def forward(inputs, hidden_state, params):
+            return inputs
+
+        def backward(inputs, outputs, params):
+            return (params[0],)
+        """
+    )
+    (problem,) = [p for p in plan.find_problems(extract.reduce_module(text)) if p["kind"] == "pair"]
+    assert problem["init"] == "init_rnn"
+
+
 def test_a_file_with_a_syntax_error_is_run_from_what_the_analysis_read(
     tmp_path: Path, capsys
 ) -> None:

@@ -368,6 +368,30 @@ def names_read(node: ast.AST) -> set[str]:
     }
 
 
+def _globals_read(stmt: ast.AST) -> set[str]:
+    """The names a definition may read from the module: in a function, a name it assigns or
+    takes as an argument is its own local everywhere in it (``outputs = []`` in a forward
+    never reads a top-level ``outputs``); a class's methods are functions, the rest of its
+    body is read as it is. Names left out here are not kept, so they cannot run unjudged."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        local = {a.arg for a in ast.walk(stmt.args) if isinstance(a, ast.arg)}
+        local |= {
+            sub.id
+            for sub in ast.walk(stmt)
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del))
+        }
+        inner = set().union(*(names_read(part) for part in definition_time(stmt)))
+        return (names_read(stmt) - local) | inner
+    if isinstance(stmt, ast.ClassDef):
+        found: set[str] = set()
+        for part in stmt.body:
+            found |= _globals_read(part) if isinstance(part, ast.FunctionDef) else names_read(part)
+        for part in [*stmt.decorator_list, *stmt.bases, *(k.value for k in stmt.keywords)]:
+            found |= names_read(part)
+        return found
+    return names_read(stmt)
+
+
 def reachable(reduced: Reduced, entries: Iterable[str]) -> set[str]:
     """The top-level names the entry points use, directly or through each other."""
     seen: set[str] = set()
@@ -377,22 +401,23 @@ def reachable(reduced: Reduced, entries: Iterable[str]) -> set[str]:
         if name in seen:
             continue
         seen.add(name)
-        for used in names_read(reduced.defined[name]):
+        for used in _globals_read(reduced.defined[name]):
             if used in reduced.defined and used not in seen:
                 todo.append(used)
     return seen
 
 
 def restrict(reduced: Reduced, entries: Iterable[str]) -> Reduced:
-    """``reduced`` without the functions and classes that neither the entry points nor the kept
-    constants reach: what they would run (a data-loading class, a PyTorch model in another
-    notebook cell) is never run, so it is neither judged nor loaded."""
-    constants = [n for n, stmt in reduced.defined.items() if not _is_definition(stmt)]
-    keep = reachable(reduced, [*entries, *constants])
+    """``reduced`` without the functions, classes and top-level values the entry points do not
+    reach: what they would run (a data-loading class, a PyTorch model in another notebook cell,
+    ``net = Net()`` at the top level) is never run, so it is neither judged nor loaded."""
+    keep = reachable(reduced, entries)
     body = [
         stmt
         for stmt in (reduced.tree.body if reduced.tree is not None else [])
-        if not _is_definition(stmt) or stmt.name in keep
+        if isinstance(stmt, (ast.Import, ast.ImportFrom))
+        or (_is_definition(stmt) and stmt.name in keep)
+        or (not _is_definition(stmt) and any(n in keep for n in _targets(stmt) or []))
     ]
     return Reduced(
         text=reduced.text,

@@ -194,11 +194,24 @@ def _pair(forward, backward, init) -> dict:
     }
 
 
+def _initialiser(functions: dict[str, ast.FunctionDef]) -> ast.FunctionDef | None:
+    """The function named as an initialiser that no other one calls: ``init_lstm``, not the
+    ``init_orthogonal(param)`` it uses for each matrix."""
+    named = [f for n, f in functions.items() if INIT.match(n)]
+    called = {
+        sub.func.id
+        for f in named
+        for sub in ast.walk(f)
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id != f.name
+    }
+    return next((f for f in named if f.name not in called), named[0] if named else None)
+
+
 def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
     """Every runnable problem in the module, in the order of their backward definitions."""
     functions = _functions(reduced)
     problems: list[dict[str, Any]] = []
-    initialiser = next((f for n, f in functions.items() if INIT.match(n)), None)
+    initialiser = _initialiser(functions)
     for name, func in functions.items():
         if not LOSS_AND_GRADS.search(name) or len(_required(func)) < 2:
             continue
