@@ -55,7 +55,8 @@ What it finds
     Where lstmlint can run your own forward and backward (see "Running your code" in the
     README), it gradient-checks them on tiny random data: each gradient your backward returns
     is compared with central differences of your own loss. When some gradients are still
-    wrong after every fix lstmlint knows has been applied, the backward gets this finding,
+    wrong after every fix lstmlint knows has been applied, and no single edit the repair
+    search tries (LST901) makes them exact, the backward gets this finding,
     with the parameters whose gradients are wrong and how wrong (the maximum relative error
     over the checked entries).
 
@@ -65,15 +66,16 @@ Why it breaks training
     extra transpose, a stale variable from the previous step, a term left out of a sum.
 
 Example
-    ``dWhh += hs[t - 1] @ dhraw.T`` has the right shape (the matrix is square) but is the
-    transpose of the gradient; the check reports ``dWhh`` with a relative error near 1.
+    ``dWhh += 2 * dhraw @ hs[t - 1].T`` has the right shape but counts each step twice; the
+    check reports ``dWhh`` with a relative error near 1/3. (A bug one edit of a known kind
+    repairs, such as a transpose, is reported as LST901 at its line instead.)
 
 Fix
     Check the listed gradients against the forward equations, term by term;
     ``lstmlint.gradcheck.gradcheck`` on your own functions shows the worst entries. There is
     no automatic fix.
 """
-    invalid = [Invalid(PROGRAM.replace("HS_PREV_TIMES_DHRAW", "hs[t - 1] @ dhraw.T"))]
+    invalid = [Invalid(PROGRAM.replace("HS_PREV_TIMES_DHRAW", "2 * dhraw @ hs[t - 1].T"))]
     valid = [Valid(PROGRAM.replace("HS_PREV_TIMES_DHRAW", "dhraw @ hs[t - 1].T"))]
 
     def check(self, model) -> Iterator[Report]:

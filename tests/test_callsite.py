@@ -84,7 +84,9 @@ def test_a_layer_is_called_with_the_arguments_of_its_own_demonstration(
 def test_a_wrong_gradient_is_found_with_those_arguments(tmp_path: Path, capsys) -> None:
     record, out = _report(capsys, tmp_path, PROGRAM.replace(FIXED, "np.dot(Waa, dtanh)"))
     assert {p["name"] for p in record["parameters"] if p["verdict"] == "FAIL"} == {"a_prev"}
-    assert "LST900" in out and "confirmed on your code" in out
+    # the missing transpose is found by repairing it, at its line
+    assert "LST901" in out and "`Waa` -> `Waa.T` makes the gradients of a_prev exact" in out
+    assert "confirmed on your code" in out and "LST900" not in out
 
 
 def test_without_a_demonstration_no_sizes_are_known(tmp_path: Path, capsys) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from lstmlint.diagnostics import Diagnostic, Severity, Span
-from lstmlint.harness import extract, plan
+from lstmlint.harness import extract, plan, repaired
 from lstmlint.harness.variants import with_fixes
 from lstmlint.parse import BLANK
 
@@ -129,6 +129,9 @@ def _one_file(result, settings) -> None:
         "original": text,
         "all_fixed": all_fixed if fixable and complete else None,
         "without": without if complete else {},
+        "repair_budget": repaired.DEFAULT_BUDGET
+        if settings.selection.enabled(*repaired.REPAIRED)
+        else 0,
     }
     answer = _launch(job, settings.harness.timeout)
     if "error" in answer:
@@ -138,6 +141,7 @@ def _one_file(result, settings) -> None:
         _record(result, "not-run", answer["error"])
         return
     _mention_stand_ins(answer, reduced)
+    repaired.place(answer["problems"], text, job["all_fixed"])
     for problem, outcome in zip(problems, answer["problems"], strict=True):
         _judge(result, doc, reduced, problem, outcome, fixable, settings)
     originals = [outcome.get("original") or {} for outcome in answer["problems"]]
@@ -406,9 +410,10 @@ def _judge(result, doc, reduced, problem, outcome, fixable, settings) -> None:
     # a parameter counts only if it is wrong both as written and with every fix, and the fixes
     # did not make it much worse: an error the fixes made points at a wrong fix, not at a bug
     before = dict(_failing(original, NOT_EXACT))
+    last = repaired.report(result, doc, outcome, settings.selection)
     remaining = [
         (name, error)
-        for name, error in _failing(fixed if fixed is not None else original)
+        for name, error in _failing(last or (fixed if fixed is not None else original))
         if name in before and error <= WORSE_BY * before[name]
     ]
     _report_unexplained(result, doc, reduced, problem, remaining, how, settings)

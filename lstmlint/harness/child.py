@@ -129,6 +129,7 @@ def _check(loader: Loader, problem: dict, text: str, preferred: str | None) -> d
             report = gradcheck(
                 loss_fn, _copied_out(grads_fn), params, max_entries=MAX_ENTRIES, steps=STEPS
             )
+            loss = float(loss_fn({k: v.copy() for k, v in params.items()}))
         except MemoryError:
             raise
         except (NoBinding, Exception) as exc:  # this way of calling does not fit; try the next
@@ -137,6 +138,7 @@ def _check(loader: Loader, problem: dict, text: str, preferred: str | None) -> d
         return {
             "status": "ok",
             "how": how,
+            "loss": loss,
             "params": {
                 r.name: {"error": r.max_rel_error, "verdict": r.verdict.value}
                 for r in report.results
@@ -186,6 +188,26 @@ def _passes(outcome: dict) -> bool:
     )
 
 
+def _repair(loader: Loader, problem: dict, job: dict, answer: dict, how: str | None) -> None:
+    """Search single edits of the backward (``repair``) from the text with every known fix, or
+    from the text as written when the fixes do not run, while some gradient is still wrong."""
+    from lstmlint.harness import repair
+
+    fixed = answer.get("all_fixed")
+    base = "all_fixed" if fixed and fixed["status"] == "ok" else "original"
+    if answer[base]["status"] != "ok" or _passes(answer[base]):
+        return
+    answer["repairs"] = repair.search(
+        job[base],
+        problem["lines"],
+        lambda text: _check(loader, problem, text, how),
+        answer[base],
+        job["repair_budget"],
+        [],
+    )
+    answer["repair_base"] = base
+
+
 def run(job: dict) -> dict:
     loader = Loader(job)
     answers = []
@@ -204,6 +226,8 @@ def run(job: dict) -> dict:
                             key: _check(loader, problem, text, how)
                             for key, text in job["without"].items()
                         }
+                if job.get("repair_budget"):
+                    _repair(loader, problem, job, answer, how)
         except MemoryError:
             raise
         except Exception as exc:  # the user's module itself failed to load

@@ -1,0 +1,83 @@
+"""Repairs the search proved (``repair.py``, run in the child) as findings: LST901 at the edited
+code, confirmed on the user's code, with the edit as its fix."""
+
+from __future__ import annotations
+
+from lstmlint.diagnostics import Diagnostic, Severity, Span
+from lstmlint.edits import Edit
+from lstmlint.harness.repair import KINDS
+
+REPAIRED = ("LST901", "repaired-gradient")
+DEFAULT_BUDGET = 4.0  # seconds per problem, within the file's time limit
+
+
+def place(outcomes: list[dict], original: str, all_fixed: str | None) -> None:
+    """Give each repair's edit the place it has in the user's text (``edit["at"]``): an edit of
+    the text with every fix applied keeps its place where that line is the user's own."""
+    mine = original.splitlines()
+    for outcome in outcomes:
+        base = original if outcome.get("repair_base") != "all_fixed" else all_fixed or ""
+        theirs = base.splitlines()
+        for repair in outcome.get("repairs", []):
+            edit = repair["edit"]
+            lines = range(edit["line"] - 1, edit["end_line"])
+            same = len(mine) == len(theirs) and all(mine[i] == theirs[i] for i in lines)
+            repair["at"] = edit if same else None
+
+
+def report(result, doc, outcome: dict, selection) -> dict | None:
+    """An LST901 finding per placed repair; the outcome after the last repair, or None."""
+    from lstmlint.engine import _make, _suppressed
+
+    repairs = outcome.get("repairs") or []
+    code, name = REPAIRED
+    if not repairs or not selection.enabled(code, name):
+        return None
+    for repair in repairs:
+        edit = repair["at"]
+        if edit is None:
+            continue
+        span = Span(edit["line"], edit["column"], edit["end_line"], edit["end_column"])
+        old = _text(doc.text, edit)
+        before, after = repair["before"]["params"], repair["after"]["params"]
+        fixed = sorted(
+            n for n, p in after.items() if p["verdict"] == "PASS" and before[n]["verdict"] != "PASS"
+        )
+        if not fixed:  # defensive: the search accepts no edit that repairs nothing
+            continue
+        diag = _make(
+            doc,
+            code,
+            name,
+            f"`{_short(old)}` -> `{_short(edit['replacement'])}` makes the gradients of "
+            f"{', '.join(fixed)} exact ({KINDS[edit['kind']]})",
+            span,
+            Severity.ERROR,
+            f"write `{_short(edit['replacement'])}`",
+            edits=[Edit(span, edit["replacement"])],
+        )
+        diag.confirmation = {
+            "status": "confirmed",
+            "method": "your-code",
+            "reason": f"inputs: {repair['after'].get('how')}",
+            "evidence": [
+                {"param": n, "error": before[n]["error"], "fixed_error": after[n]["error"]}
+                for n in fixed
+            ],
+        }
+        if not _suppressed(doc, diag):
+            result.diagnostics.append(diag)
+    result.diagnostics.sort(key=Diagnostic.sort_key)
+    return repairs[-1]["after"]
+
+
+def _text(text: str, edit: dict) -> str:
+    lines = text.splitlines(keepends=True)[edit["line"] - 1 : edit["end_line"]]
+    if len(lines) == 1:
+        return lines[0][edit["column"] - 1 : edit["end_column"] - 1]
+    return "".join(lines)[edit["column"] - 1 :].rstrip()
+
+
+def _short(code: str) -> str:
+    flat = " ".join(code.split())
+    return flat if len(flat) <= 60 else flat[:57] + "..."
