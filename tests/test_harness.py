@@ -805,6 +805,91 @@ def test_top_level_values_and_shadowed_names_do_not_reach_more_code(tmp_path: Pa
     assert "torch" in records["reached.py"]["reason"]
 
 
+# wildml's RNNNumpy names: forward_propagation, calculate_loss(x, y), bptt; a gradient_check
+# method that uses more than NumPy and that the check never calls
+CLASS_WITH_OTHER_NAMES = """\
+import operator
+import sys
+
+import numpy as np
+
+
+class RNNNumpy:
+    def __init__(self, word_dim, hidden_dim=4, bptt_truncate=4):
+        self.word_dim = word_dim
+        self.hidden_dim = hidden_dim
+        self.bptt_truncate = bptt_truncate
+        self.U = np.random.uniform(-0.5, 0.5, (hidden_dim, word_dim))
+        self.V = np.random.uniform(-0.5, 0.5, (word_dim, hidden_dim))
+        self.W = np.random.uniform(-0.5, 0.5, (hidden_dim, hidden_dim))
+
+    def forward_propagation(self, x):
+        T = len(x)
+        s = np.zeros((T + 1, self.hidden_dim))
+        o = np.zeros((T, self.word_dim))
+        for t in np.arange(T):
+            s[t] = np.tanh(self.U[:, x[t]] + self.W.dot(s[t - 1]))
+            e = np.exp(self.V.dot(s[t]) - np.max(self.V.dot(s[t])))
+            o[t] = e / np.sum(e)
+        return [o, s]
+
+    def calculate_loss(self, x, y):
+        o, s = self.forward_propagation(x)
+        return -np.sum(np.log(o[np.arange(len(y)), y]))
+
+    def bptt(self, x, y):
+        T = len(y)
+        o, s = self.forward_propagation(x)
+        dLdU = np.zeros(self.U.shape)
+        dLdV = np.zeros(self.V.shape)
+        dLdW = np.zeros(self.W.shape)
+        delta_o = o
+        delta_o[np.arange(len(y)), y] -= 1.0
+        for t in np.arange(T)[::-1]:
+            dLdV += np.outer(delta_o[t], s[t].T)
+            delta_t = self.V.T.dot(delta_o[t]) * (1 - (s[t] ** 2))
+            for bptt_step in np.arange(max(0, t - self.bptt_truncate), t + 1)[::-1]:
+                dLdW += np.outer(delta_t, s[bptt_step - 1])
+                dLdU[:, x[bptt_step]] += delta_t
+                delta_t = self.W.T.dot(delta_t) * (1 - s[bptt_step - 1] ** 2)
+        return [dLdU, dLdV, dLdW]
+
+    def gradient_check(self, x, y):
+        print(operator.itemgetter(0), file=sys.stderr)
+"""
+
+
+def test_a_class_with_forward_propagation_bptt_and_calculate_loss(tmp_path: Path, capsys) -> None:
+    text = CLASS_WITH_OTHER_NAMES
+    checked = tmp_path / "checked.py"
+    checked.write_text(text)
+    # the same gradient_check method called by bptt: it is reached now, so it is judged
+    reached = tmp_path / "reached.py"
+    reached.write_text(
+        text.replace(
+            "        return [dLdU, dLdV, dLdW]\n",
+            "        self.gradient_check(x, y)\n        return [dLdU, dLdV, dLdW]\n",
+        )
+    )
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text(
+        text.replace(
+            "dLdV += np.outer(delta_o[t], s[t].T)", "dLdV += 2 * np.outer(delta_o[t], s[t].T)"
+        )
+    )
+    records, _, _ = _harness_report(capsys, tmp_path, str(checked), str(reached), str(wrong))
+    assert records["checked.py"]["status"] == "checked"
+    assert records["checked.py"]["entry"] == "RNNNumpy(...).forward_propagation / .bptt"
+    assert {p["name"]: p["verdict"] for p in records["checked.py"]["parameters"]} == dict.fromkeys(
+        "UVW", "PASS"
+    )
+    assert records["reached.py"]["status"] == "not-run"
+    assert (
+        "operator" in records["reached.py"]["reason"] and "sys" in records["reached.py"]["reason"]
+    )
+    assert {p["name"] for p in records["wrong.py"]["parameters"] if p["verdict"] == "FAIL"} == {"V"}
+
+
 def test_the_initialiser_is_the_one_no_other_initialiser_calls() -> None:
     text = textwrap.dedent(
         """

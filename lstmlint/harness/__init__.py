@@ -201,7 +201,9 @@ def _entry(problem: dict) -> str:
     """The calls a problem makes, as a user would write them."""
     names = plan.entry_names(problem)
     if problem["kind"] == "class":
-        return f"{names[0]}(...).forward / .backward"
+        forward = problem.get("forward_method", "forward")
+        backward = problem.get("backward_method", "backward")
+        return f"{names[0]}(...).{forward} / .{backward}"
     calls = dict.fromkeys(n for n in names if n not in problem.get("params", []))
     return " + ".join(f"{n}(...)" for n in calls)
 

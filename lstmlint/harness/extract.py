@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import builtins
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 SAFE_MODULES = ("numpy", "math", "scipy.special", "functools", "itertools", "collections", "copy")
@@ -411,9 +411,21 @@ def restrict(reduced: Reduced, entries: Iterable[str]) -> Reduced:
     """``reduced`` without the functions, classes and top-level values the entry points do not
     reach: what they would run (a data-loading class, a PyTorch model in another notebook cell,
     ``net = Net()`` at the top level) is never run, so it is neither judged nor loaded."""
-    keep = reachable(reduced, entries)
+    entries = list(entries)
+    methods: dict[str, set[str]] = {}
+    for entry in entries:  # `Model.forward`: of that class, only the methods the check calls
+        owner, _, method = entry.partition(".")
+        if method:
+            methods.setdefault(owner, set()).add(method)
+    pruned = {
+        owner: _with_methods(reduced.defined[owner], wanted)
+        for owner, wanted in methods.items()
+        if isinstance(reduced.defined.get(owner), ast.ClassDef)
+    }
+    defined = {**reduced.defined, **pruned}
+    keep = reachable(replace(reduced, defined=defined), [e.partition(".")[0] for e in entries])
     body = [
-        stmt
+        pruned.get(getattr(stmt, "name", ""), stmt)
         for stmt in (reduced.tree.body if reduced.tree is not None else [])
         if isinstance(stmt, (ast.Import, ast.ImportFrom))
         or (_is_definition(stmt) and stmt.name in keep)
@@ -421,7 +433,7 @@ def restrict(reduced: Reduced, entries: Iterable[str]) -> Reduced:
     ]
     return Reduced(
         text=reduced.text,
-        defined={n: stmt for n, stmt in reduced.defined.items() if n in keep},
+        defined={n: stmt for n, stmt in defined.items() if n in keep},
         siblings=reduced.siblings,
         safe_aliases=reduced.safe_aliases,
         other_imports=reduced.other_imports,
@@ -429,6 +441,42 @@ def restrict(reduced: Reduced, entries: Iterable[str]) -> Reduced:
         stand_ins=reduced.stand_ins,
         star_modules=reduced.star_modules,
         module=reduced.module,
+    )
+
+
+def _with_methods(node: ast.ClassDef, wanted: set[str]) -> ast.ClassDef:
+    """The class with only the methods in ``wanted`` and those they reach by an attribute of
+    the same name, transitively (its other statements stay): the rest can neither run nor be
+    judged."""
+    methods = {
+        m.name: m for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    used: set[str] = set()
+    todo = [m for m in wanted if m in methods]
+    while todo:
+        name = todo.pop()
+        if name in used:
+            continue
+        used.add(name)
+        for sub in ast.walk(methods[name]):
+            # self.step(...), Model.softmax(...), cls.make(...): any attribute of that name
+            if isinstance(sub, ast.Attribute) and sub.attr in methods:
+                todo.append(sub.attr)
+    body = [
+        s
+        for s in node.body
+        if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) or s.name in used
+    ]
+    return ast.copy_location(
+        ast.ClassDef(
+            name=node.name,
+            bases=node.bases,
+            keywords=node.keywords,
+            body=body or [ast.Pass()],
+            decorator_list=node.decorator_list,
+            **({"type_params": node.type_params} if hasattr(node, "type_params") else {}),
+        ),
+        node,
     )
 
 

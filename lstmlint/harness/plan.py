@@ -248,27 +248,44 @@ def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
         if not isinstance(node, ast.ClassDef) or node.name != name:
             continue
         methods = {m.name: m for m in node.body if isinstance(m, ast.FunctionDef)}
-        if not {"__init__", "forward", "backward"} <= set(methods):
+        forward_name = next((m for m in FORWARD_METHODS if m in methods), None)
+        backward_name = next((m for m in BACKWARD_METHODS if m in methods), None)
+        if "__init__" not in methods or forward_name is None or backward_name is None:
             continue
+        loss_name = next((m for m in LOSS_METHODS if m in methods), None)
         problems.append(
             {
                 "kind": "class",
                 "class": name,
                 "init_args": _params(methods["__init__"], method=True),
-                "forward_args": _params(methods["forward"], method=True),
-                "backward_args": _params(methods["backward"], method=True),
-                "loss_method": "loss" if "loss" in methods else None,
-                "backward": f"{name}.backward",
-                "lines": [_span(methods[m]) for m in _methods_used(methods)],
+                "forward_method": forward_name,
+                "backward_method": backward_name,
+                "forward_args": _params(methods[forward_name], method=True),
+                "backward_args": _params(methods[backward_name], method=True),
+                "loss_method": loss_name,
+                "loss_args": _params(methods[loss_name], method=True) if loss_name else [],
+                "backward": f"{name}.{backward_name}",
+                "lines": [
+                    _span(methods[m]) for m in _methods_used(methods, forward_name, backward_name)
+                ],
             }
         )
     return problems
 
 
-def _methods_used(methods: dict[str, ast.FunctionDef]) -> list[str]:
-    """``forward``, ``backward`` and the methods they call on ``self`` (``self._step_backward``),
-    transitively, in definition order."""
-    used, todo = set(), ["forward", "backward"]
+# a class's methods, by the names people give them (wildml's RNNNumpy: forward_propagation,
+# calculate_loss, bptt), first match wins
+FORWARD_METHODS = ("forward", "forward_propagation", "forward_pass", "fprop")
+BACKWARD_METHODS = ("backward", "bptt", "backward_propagation", "backward_pass", "bprop")
+LOSS_METHODS = ("loss", "calculate_loss", "compute_loss", "loss_fn")
+
+
+def _methods_used(
+    methods: dict[str, ast.FunctionDef], forward: str = "forward", backward: str = "backward"
+) -> list[str]:
+    """The forward, the backward and the methods they call on ``self``
+    (``self._step_backward``), transitively, in definition order."""
+    used, todo = set(), [forward, backward]
     while todo:
         name = todo.pop()
         if name in used:
@@ -323,8 +340,11 @@ def writes_gradients(reduced: Reduced) -> bool:
 
 def entry_names(problem: dict) -> list[str]:
     """The top-level definitions a problem calls first."""
-    if problem["kind"] == "class":
-        return [problem["class"]]
+    if problem["kind"] == "class":  # the class, and the methods the check calls
+        cls = problem["class"]
+        called = ["__init__", problem.get("forward_method"), problem.get("backward_method")]
+        called.append(problem.get("loss_method"))
+        return [cls, *(f"{cls}.{m}" for m in called if m)]
     names = [problem.get(k) for k in ("function", "forward", "backward", "init")]
     return [n for n in names if n] + list(problem.get("params", []))
 

@@ -552,19 +552,28 @@ def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
                 setattr(obj, k, v.copy())
 
     loss_method = getattr(obj, problem["loss_method"]) if problem["loss_method"] else None
+    forward = getattr(obj, problem.get("forward_method", "forward"))
+    backward = getattr(obj, problem.get("backward_method", "backward"))
+    # a loss method of the inputs and targets (wildml's calculate_loss(x, y)) runs its own
+    # forward; one of the outputs and targets is given the forward's output
+    loss_args = problem.get("loss_args", [])
+    from_inputs = bool(loss_args) and _role(loss_args[0]) == "inputs"
     for values, how in _inputs(start, kwargs, rng):
 
         def run(p, values=values):
             place(p)
-            out = _call(obj.forward, problem["forward_args"], values)
+            out = _call(forward, problem["forward_args"], values)
             loss = _scalar(out)
             if loss is None and loss_method is not None:
-                loss = _scalar(loss_method(fresh(out), fresh(values["targets"])))
+                if from_inputs:
+                    loss = _scalar(_call(loss_method, loss_args, values))
+                else:
+                    loss = _scalar(loss_method(fresh(out), fresh(values["targets"])))
             given = {**values, "out": out}
             for name in problem["backward_args"]:
                 if _role(name) not in given:
                     given[name] = out
-            back = _call(obj.backward, problem["backward_args"], given)
+            back = _call(backward, problem["backward_args"], given)
             return loss, back
 
         def grads(p, run=run):
