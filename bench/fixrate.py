@@ -1,0 +1,112 @@
+"""How many buggy programs `lstmlint --fix` repairs, judged by the programs' own gradient check.
+
+    python bench/fixrate.py --half dev      # the corpus files of one half (bench/realcode/)
+    python bench/fixrate.py --fixtures      # the buggy fixtures
+
+A file counts when its own code can be run and gradient-checked (`--harness-report` says
+`checked`) and some of its gradients are wrong. Each such file is copied into a scratch folder
+with its sibling modules, fixed with `lstmlint --fix` (the default `--confirm=auto`, so the
+repair search runs), and checked again: it is repaired when every gradient is then exact. The
+text of a fix is never compared with anything; only the gradient check decides. Prints the
+counts, which codes the applied fixes came from, and the time taken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE / "realcode"))
+from refill import cached_path, load_manifest  # noqa: E402
+
+
+def _lstmlint(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "lstmlint", "--no-cache", "--isolated", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd)
+
+
+def _wrong(path: Path, scratch: Path) -> set[str] | None:
+    """The parameters whose gradients are wrong, or None when the file's code was not checked."""
+    report = scratch / "harness.json"
+    _lstmlint(
+        "--harness-report", str(report), "--format", "json", "--exit-zero", str(path), cwd=scratch
+    )
+    records = json.loads(report.read_text()) if report.exists() else []
+    if not records or records[0]["status"] != "checked":
+        return None
+    return {p["name"] for p in records[0]["parameters"] if p["verdict"] != "PASS"}
+
+
+def measure(files: list[Path]) -> None:
+    runnable = repaired = 0
+    codes: Counter[str] = Counter()
+    started = time.perf_counter()
+    for source in files:
+        with tempfile.TemporaryDirectory(prefix="lstmlint-fixrate-") as folder:
+            scratch = Path(folder)
+            for sibling in source.parent.glob("*.py"):
+                if sibling != source and sibling.stem in source.read_text(errors="replace"):
+                    shutil.copy(sibling, scratch / sibling.name)
+            path = scratch / source.name
+            shutil.copy(source, path)
+            wrong = _wrong(path, scratch)
+            if not wrong:
+                continue
+            runnable += 1
+            found = _lstmlint("--format", "json", "--exit-zero", str(path), cwd=scratch)
+            fixable = [
+                f["code"]
+                for f in json.loads(found.stdout or "[]")
+                if f.get("edits") and (f.get("confirmation") or {}).get("status") == "confirmed"
+            ]
+            _lstmlint("--fix", "--exit-zero", str(path), cwd=scratch)
+            left = _wrong(path, scratch)
+            fixed = left is not None and not left
+            repaired += fixed
+            codes.update(set(fixable))
+            print(
+                f"{'repaired' if fixed else 'not     '}  {source.name}  wrong before: "
+                f"{len(wrong)}, after: {'-' if left is None else len(left)}"
+            )
+    seconds = time.perf_counter() - started
+    share = f"{100 * repaired / runnable:.0f} %" if runnable else "-"
+    print(
+        f"\n{repaired}/{runnable} ({share}) buggy files whose code runs have exact gradients "
+        f"after --fix; {seconds:.0f} s"
+    )
+    print(
+        "codes of the confirmed fixes offered: "
+        + ", ".join(f"{c} {n}" for c, n in codes.most_common())
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--half", choices=["dev", "test"])
+    parser.add_argument("--fixtures", action="store_true")
+    args = parser.parse_args()
+    if args.fixtures:
+        files = sorted(p for p in (ROOT / "fixtures").rglob("*_buggy.py"))
+    else:
+        entries = [
+            e
+            for e in load_manifest()
+            if e.get("half") == (args.half or "dev")
+            and e.get("python", 3) == 3
+            and any(b.get("kind", "gradient") == "gradient" for b in e.get("bugs", []))
+        ]
+        files = [cached_path(e) for e in entries if cached_path(e).exists()]
+    measure(files)
+
+
+if __name__ == "__main__":
+    main()
