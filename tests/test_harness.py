@@ -890,6 +890,25 @@ def test_a_class_with_forward_propagation_bptt_and_calculate_loss(tmp_path: Path
     assert {p["name"] for p in records["wrong.py"]["parameters"] if p["verdict"] == "FAIL"} == {"V"}
 
 
+def test_a_derivative_bug_invisible_at_tiny_weights_is_not_refuted(tmp_path: Path, capsys) -> None:
+    # at weights of 0.01, c is tiny and 1 - c ** 2 equals 1 - tanh(c) ** 2 to ~1e-9: a check
+    # at the file's own values alone would call this code exact and refute the real bug
+    text = (FIXTURES / "minchar" / "lstm_dict_correct.py").read_text()
+    tiny = text.replace("np.random.randn(H, Z) / np.sqrt(Z)", "np.random.randn(H, Z) * 0.01")
+    assert tiny.count("* 0.01") >= 4
+    correct = tmp_path / "correct.py"
+    correct.write_text(tiny)
+    buggy = tmp_path / "buggy.py"
+    buggy.write_text(tiny.replace("(1 - np.tanh(cs[t]) ** 2)", "(1 - cs[t] ** 2)"))
+    found = _json(capsys, "--show-refuted", str(correct), str(buggy))
+    by_file = {(Path(d["path"]).name, d["code"]): d["confirmation"] for d in found}
+    assert by_file[("buggy.py", "LST205")]["status"] == "confirmed"
+    assert by_file[("buggy.py", "LST205")]["method"] == "your-code"
+    assert not [
+        k for k in by_file if k[0] == "correct.py" and k[1].startswith(("LST1", "LST2", "LST9"))
+    ]
+
+
 def test_the_initialiser_is_the_one_no_other_initialiser_calls() -> None:
     text = textwrap.dedent(
         """
