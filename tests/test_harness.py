@@ -909,6 +909,69 @@ def test_a_derivative_bug_invisible_at_tiny_weights_is_not_refuted(tmp_path: Pat
     ]
 
 
+# a recurrent cell as a course's framework writes it: activation objects from a module that is
+# not there, forward(x, h), backward(delta), gradients left on the object beside the weights
+GRU_CELL = """\
+import numpy as np
+from activation import *
+
+
+class GRUCell:
+    def __init__(self, in_dim, hidden_dim):
+        self.d, self.h = in_dim, hidden_dim
+        self.Wzh = np.random.randn(hidden_dim, hidden_dim)
+        self.Wzx = np.random.randn(hidden_dim, in_dim)
+        self.Wh = np.random.randn(hidden_dim, hidden_dim)
+        self.Wx = np.random.randn(hidden_dim, in_dim)
+        self.dWzh = np.zeros((hidden_dim, hidden_dim))
+        self.dWzx = np.zeros((hidden_dim, in_dim))
+        self.dWh = np.zeros((hidden_dim, hidden_dim))
+        self.dWx = np.zeros((hidden_dim, in_dim))
+        self.z_act = Sigmoid()
+        self.h_act = Tanh()
+
+    def forward(self, x, h):
+        self.x, self.hidden = x, h
+        self.z = self.z_act(self.Wzh @ h + self.Wzx @ x)
+        self.n = self.h_act(self.Wh @ h + self.Wx @ x)
+        return (1 - self.z) * h + self.z * self.n
+
+    def backward(self, delta):
+        dz = delta * (self.n - self.hidden) * self.z_act.derivative()
+        dn = delta * self.z * self.h_act.derivative()
+        self.dWzh = np.outer(dz, self.hidden)
+        self.dWzx = np.outer(dz, self.x)
+        self.dWh = np.outer(dn, self.hidden)
+        self.dWx = np.outer(dn, self.x)
+        dx = self.Wzx.T @ dz + self.Wx.T @ dn
+        dh = delta * (1 - self.z) + self.Wzh.T @ dz + self.Wh.T @ dn
+        return dx, dh
+"""
+
+
+def test_a_cell_class_is_checked_one_step_at_a_time(tmp_path: Path, capsys) -> None:
+    correct = tmp_path / "correct.py"
+    correct.write_text(GRU_CELL)
+    buggy = tmp_path / "buggy.py"  # the candidate's derivative left out
+    buggy.write_text(
+        GRU_CELL.replace("dn = delta * self.z * self.h_act.derivative()", "dn = delta * self.z")
+    )
+    # `h` in backward(delta, h, ...) may be the incoming state or the output: never guessed
+    ambiguous = tmp_path / "ambiguous.py"
+    ambiguous.write_text(
+        GRU_CELL.replace("def backward(self, delta):", "def backward(self, delta, h):")
+    )
+    records, _, _ = _harness_report(capsys, tmp_path, str(correct), str(buggy), str(ambiguous))
+    assert records["correct.py"]["status"] == "checked"
+    assert records["correct.py"]["inputs"].startswith("one step of the cell on one vector")
+    assert "lstmlint's own `Sigmoid`, `Tanh` standing in" in records["correct.py"]["inputs"]
+    assert {p["verdict"] for p in records["correct.py"]["parameters"]} == {"PASS"}
+    wrong = {p["name"] for p in records["buggy.py"]["parameters"] if p["verdict"] == "FAIL"}
+    assert wrong == {"Wh", "Wx"}
+    assert records["ambiguous.py"]["status"] == "not-callable"
+    assert not [d for d in _json(capsys, str(correct)) if d["code"] in ("LST900", "LST901")]
+
+
 def test_the_initialiser_is_the_one_no_other_initialiser_calls() -> None:
     text = textwrap.dedent(
         """

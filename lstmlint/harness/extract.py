@@ -270,15 +270,44 @@ def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = Fa
     return reduced
 
 
-# Course utilities imported with `*` from a module that is not there (`from rnn_utils import *`)
-# define the activations under these names; the analysis reads a one-argument `sigmoid` of an
-# unreadable module as the sigmoid, and so does the check of the user's code.
+# Course utilities imported with `*` from a module that is not there (`from rnn_utils import *`,
+# `from activation import *`) define the activations under these names; the analysis reads a
+# one-argument `sigmoid` of an unreadable module as the sigmoid, and so does the check of the
+# user's code.
 STAND_IN_HELPERS = {
     "sigmoid": "def sigmoid(x):\n    return 1.0 / (1.0 + lstmlint_numpy.exp(-x))\n",
     "softmax": (
         "def softmax(x):\n"
         "    e = lstmlint_numpy.exp(x - lstmlint_numpy.max(x, axis=0, keepdims=True))\n"
         "    return e / lstmlint_numpy.sum(e, axis=0, keepdims=True)\n"
+    ),
+    # activation objects as a course's `activation.py` defines them: called (or `forward`) on
+    # a value, then `derivative()` (or `derivative(state=output)`) of what they stored. No
+    # `backward`: its meaning changed between the course's years (the derivative at a state,
+    # or the gradient times it), so code that calls it is not run rather than guessed at
+    "Sigmoid": (
+        "class Sigmoid:\n"
+        "    def __call__(self, x):\n"
+        "        return self.forward(x)\n"
+        "    def forward(self, x):\n"
+        "        self.state = 1.0 / (1.0 + lstmlint_numpy.exp(-x))\n"
+        "        return self.state\n"
+        "    def derivative(self, state=None):\n"
+        "        state = self.state if state is None else state\n"
+        "        return state * (1.0 - state)\n"
+
+    ),
+    "Tanh": (
+        "class Tanh:\n"
+        "    def __call__(self, x):\n"
+        "        return self.forward(x)\n"
+        "    def forward(self, x):\n"
+        "        self.state = lstmlint_numpy.tanh(x)\n"
+        "        return self.state\n"
+        "    def derivative(self, state=None):\n"
+        "        state = self.state if state is None else state\n"
+        "        return 1.0 - state ** 2\n"
+
     ),
 }
 

@@ -35,7 +35,8 @@ ROLES = (
     ("inputs", r"inputs?|xs?|x_?batch|seq|sequence|data|words|chars|ix|ids|tokens"),
     (
         "h0",
-        r"h|hs?_?prev|prev_?h|h0|h_0|h_?init|init_?h|hidden|hidden_?state|state0?|s0|hid0?|h_?t",
+        r"h|hs?_?prev|prev_?h|h0|h_0|h_?init|init_?h|hidden|hidden_?state|state0?|s0|hid0?|h_?t"
+        r"|h_?prev_?t|prev_?hidden|hidden_?prev",
     ),
     ("c0", r"c|cs?_?prev|prev_?c|c0|c_0|c_?init|init_?c|cell|cell_?state|c_?t|mem0?|m0"),
 )

@@ -540,7 +540,10 @@ def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
     if holder is not None:
         start = {k: np.array(v, dtype=np.float64) for k, v in holder.items()}
     else:
-        start = {k: np.array(v, dtype=np.float64) for k, v in vars(obj).items() if _arrays(v)}
+        arrays = {k for k, v in vars(obj).items() if _arrays(v)}
+        # `self.dWzh`, kept beside `self.Wzh`, is where the backward leaves its gradient
+        kept = {k for k in arrays if not any(g in arrays for g in _grad_of(k)[1:])}
+        start = {k: np.array(v, dtype=np.float64) for k, v in vars(obj).items() if k in kept}
     if not start:
         raise NoBinding("no parameter arrays on the object")
 
@@ -578,11 +581,116 @@ def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
 
         def grads(p, run=run):
             _, back = run(p)
-            mapped = _assign(list(start), _flatten(back), p)
-            _complete(mapped, p)
-            return mapped
+            return _object_gradients(obj, holder, back, p)
 
         yield _seeded(lambda p, run=run: _finite(run(p)[0])), _seeded(grads), start, how
+    if problem["backward_args"] and loss_method is None:
+        for batch, row in ((None, False), (None, True), (1, False), (2, False)):
+            yield from _cell(problem, obj, holder, place, start, kwargs, batch, row)
+
+
+def _object_gradients(obj, holder, back, p: dict) -> dict:
+    """The gradients a backward left on its object (``self.dW`` beside ``self.W``), then those
+    it returned, matched to the parameters by name."""
+    mapped = {}
+    if holder is None:
+        attributes = vars(obj)
+        for name in p:
+            for spelled in (f"d{name}", f"d_{name}", f"grad_{name}", f"{name}_grad"):
+                value = attributes.get(spelled)
+                if _arrays(value) and value.shape == p[name].shape:
+                    mapped[name] = np.array(value, dtype=np.float64)
+                    break
+    left = {k: v for k, v in p.items() if k not in mapped}
+    mapped.update(_assign(list(left), _flatten(back), left) if left else {})
+    _complete(mapped, p)
+    return mapped
+
+
+def _cell(
+    problem: dict, obj, holder, place, start: dict, kwargs: dict, batch: int | None, row: bool
+) -> Iterator[Check]:
+    """One step of a recurrent cell, ``forward(x, h)`` -> ``h_next`` and ``backward(delta,
+    ...)``: random vectors (or a batch of them) of the sizes given to its initialiser, and a
+    loss that weights the output by a fixed random upstream gradient, which the backward is
+    given first; its other arguments are the step's own input, state and output, by name
+    (``h_prev_l``, the layer below's output, is the input)."""
+    sizes = {_size_kind(n): v for n, v in kwargs.items() if isinstance(v, int)}
+    rng = np.random.default_rng(2)
+    lead = () if batch is None else (batch,)
+    values = {}
+    for name in problem["forward_args"]:
+        role = _role(name)
+        if role == "inputs":
+            values[name] = rng.normal(size=(*lead, sizes.get("input", VOCAB)))
+        elif role in ("h0", "c0"):
+            values[name] = rng.normal(size=(*lead, sizes.get("hidden", HIDDEN)))
+        else:
+            return
+    by_role = {_role(n): v for n, v in values.items()}
+    forward = getattr(obj, problem.get("forward_method", "forward"))
+    backward = getattr(obj, problem.get("backward_method", "backward"))
+    upstream: list[np.ndarray] = []
+
+    def out(p):
+        place(p)
+        value = forward(*(fresh(values[n]) for n in problem["forward_args"]))
+        if not upstream:
+            upstream.append(np.random.default_rng(3).normal(size=np.shape(value)))
+        return value
+
+    def loss(p):
+        return float(np.sum(out(p) * upstream[0]))
+
+    def delta():  # `row`: the output gradient as a (1, n) row, as some cells expect it
+        return fresh(upstream[0]).reshape(1, -1) if row else fresh(upstream[0])
+
+    sources = _backward_sources(problem["backward_args"][1:], values)
+    if sources is None:
+        return
+
+    def grads(p):
+        output = out(p)
+        given = {n: output if where == "out" else by_role[where] for n, where in sources.items()}
+        _zero_gradients(obj, holder, p)
+        args = [delta(), *(fresh(given[n]) for n in problem["backward_args"][1:])]
+        return _object_gradients(obj, holder, backward(*args), p)
+
+    shape = "one vector" if batch is None else f"a batch of {batch}"
+    shape += ", its gradient as a row" if row else ""
+    yield _seeded(loss), _seeded(grads), start, f"one step of the cell on {shape}"
+
+
+def _backward_sources(names: list[str], values: dict) -> dict[str, str] | None:
+    """Where each argument of a cell's backward after the output gradient comes from: the
+    step's input (``x``, ``h_prev_l``, the layer below), its incoming state (``h_prev_t``), or
+    its output (``h_t``, ``out``). None when a name could mean two of them (``h`` in
+    ``backward(delta, h, ...)`` beside ``forward(x, h)``): no guess is made."""
+    sources = {}
+    for name in names:
+        low, role = name.lower(), _role(name)
+        if "prev_l" in low or role == "inputs":
+            sources[name] = "inputs"
+        elif "prev_t" in low or (role in ("h0", "c0") and "prev" in low):
+            sources[name] = role if role in ("h0", "c0") else "h0"
+        elif name in values:
+            return None
+        elif role in ("h0", "c0") or re.fullmatch(r"out(put)?|y|h_?(t|next)|next_?h", low):
+            sources[name] = "out"
+        else:
+            return None
+    return sources
+
+
+def _zero_gradients(obj, holder, p: dict) -> None:
+    """Gradients the backward adds to (``self.dW += ...``) start from zero at every call."""
+    if holder is not None:
+        return
+    attributes = vars(obj)
+    for name in p:
+        for spelled in (f"d{name}", f"d_{name}", f"grad_{name}", f"{name}_grad"):
+            if _arrays(attributes.get(spelled)):
+                setattr(obj, spelled, np.zeros_like(attributes[spelled]))
 
 
 SHAPES = {"lossfun": lossfun, "pair": pair, "layer": layer, "class": klass}
