@@ -295,7 +295,6 @@ STAND_IN_HELPERS = {
         "    def derivative(self, state=None):\n"
         "        state = self.state if state is None else state\n"
         "        return state * (1.0 - state)\n"
-
     ),
     "Tanh": (
         "class Tanh:\n"
@@ -307,7 +306,6 @@ STAND_IN_HELPERS = {
         "    def derivative(self, state=None):\n"
         "        state = self.state if state is None else state\n"
         "        return 1.0 - state ** 2\n"
-
     ),
 }
 
