@@ -129,7 +129,8 @@ def _job(path: Path, text: str) -> dict:
 
 def test_a_module_that_fails_to_load_is_an_error_of_the_original(tmp_path: Path) -> None:
     path = tmp_path / "rnn.py"
-    text = TRANSPOSED.replace("bh = np.zeros((hidden_size, 1))", "bh = np.zeros((hidden_size, -1))")
+    # a definition that fails (a top-level value that fails is only left unbound)
+    text = TRANSPOSED + "\n\ndef broken(shape=np.zeros((2, -1))):\n    return shape\n"
     path.write_text(text)
     (problem,) = child.run(_job(path, text))["problems"]
     assert problem["original"]["status"] == "error"
@@ -223,3 +224,603 @@ def test_gradients_returned_by_reference_are_copied(tmp_path: Path) -> None:
     child._copied_out(grads)({})
     assert first["W"].tolist() == [2.0, 2.0]
     assert child._not_deterministic(lambda p: 1.0, child._copied_out(grads), {"W": np.ones(2)})
+
+
+# --- each step of a check, with the gradients written by hand ------------------------------------
+
+
+class _Loaded:
+    """A loader whose module is given: `_check` asks it for the namespace of the text."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def main(self, text: str) -> dict:
+        self.texts.append(text)
+        return {"text": text}
+
+
+def _quadratic(factor: float = 2.0) -> tuple:
+    """The loss sum(W ** 2) and a gradient ``factor * W`` (right for factor 2)."""
+    import numpy as np
+
+    params = {"W": np.arange(1.0, 4.0), "b": np.array([0.5])}
+
+    def loss(p: dict) -> float:
+        return float(np.sum(p["W"] ** 2) + np.sum(p["b"] ** 2))
+
+    def grads(p: dict) -> dict:
+        return {"W": factor * p["W"], "b": 2 * p["b"]}
+
+    return loss, grads, params
+
+
+class Shapes:
+    """The candidates `_check` tries for a problem of kind "synthetic", and what it gave them."""
+
+    def __init__(self) -> None:
+        self.use: list[tuple] = []
+        self.seen: list[tuple] = []
+
+    def check(self, candidates: list[tuple], preferred: str | None = None) -> dict:
+        """`_check` with these candidates and a loader whose module is given."""
+        self.use = candidates
+        loader = _Loaded()
+        found = child._check(loader, {"kind": "synthetic"}, "text of the module", preferred)  # type: ignore[arg-type]
+        assert loader.texts == ["text of the module"]
+        return found
+
+
+@pytest.fixture
+def shapes(monkeypatch) -> Shapes:
+    from lstmlint.harness import shapes as module
+
+    made = Shapes()
+
+    def synthetic(problem: dict, namespace: dict, rng) -> list:
+        made.seen.append((problem, namespace, rng.random()))
+        return list(made.use)
+
+    monkeypatch.setitem(module.SHAPES, "synthetic", synthetic)
+    return made
+
+
+def test_a_check_reports_each_parameter_s_error_and_verdict(shapes: Shapes) -> None:
+    import numpy as np
+
+    loss, grads, params = _quadratic(factor=2.5)
+    found = shapes.check([(loss, grads, params, "arrays")])
+    assert found["status"] == "ok" and found["how"] == "arrays"
+    assert {name: p["verdict"] for name, p in found["params"].items()} == {
+        "W": "FAIL",
+        "b": "PASS",
+    }
+    assert found["params"]["W"]["error"] == pytest.approx(0.2, rel=1e-4)  # |2.5 - 2| / 2.5
+    assert found["params"]["b"]["error"] < 1e-7
+    assert found["loss"] == 14.25  # the loss at the point checked: 1 + 4 + 9 + 0.25
+    # the candidates are drawn from a generator seeded with 0, given the module's namespace
+    ((problem, namespace, draw),) = shapes.seen
+    assert problem == {"kind": "synthetic"} and namespace == {"text": "text of the module"}
+    assert draw == np.random.default_rng(0).random()
+
+
+def test_a_check_samples_six_entries_at_two_steps(shapes: Shapes, monkeypatch) -> None:
+    import lstmlint.gradcheck as gradcheck
+
+    calls: list[dict] = []
+    real = gradcheck.gradcheck
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gradcheck, "gradcheck", spy)
+    found = shapes.check([(*_quadratic(), "arrays")])
+    assert found["status"] == "ok"
+    # each gradient check (at the file's values, and again at spread values) is sampled
+    assert calls
+    assert all(kwargs == {"max_entries": 6, "steps": (1e-5, 1e-6)} for kwargs in calls)
+
+
+def test_the_preferred_input_format_is_tried_first(shapes: Shapes) -> None:
+    loss, grads, params = _quadratic()
+    candidates = [(loss, grads, params, "lists"), (loss, grads, params, "arrays")]
+    assert shapes.check(candidates, "arrays")["how"] == "arrays"
+    assert shapes.check(candidates, "lists")["how"] == "lists"
+    assert shapes.check(candidates, None)["how"] == "lists"  # else in the order found
+
+
+def test_an_input_format_that_does_not_fit_gives_way_to_the_next(shapes: Shapes) -> None:
+    from lstmlint.harness.shapes import NoBinding
+
+    loss, grads, params = _quadratic()
+
+    def unbound(p: dict) -> float:
+        raise NoBinding("no hidden size")
+
+    def wrong_keys(p: dict) -> dict:
+        return {"V": p["W"]}
+
+    fits = (loss, grads, params, "a batch")
+    first, second = (unbound, grads, params, "lists"), (loss, wrong_keys, params, "arrays")
+    found = shapes.check([first, second, fits])
+    assert (found["status"], found["how"]) == ("ok", "a batch")
+    found = shapes.check([first, second])
+    assert found == {
+        "status": "error",
+        "reason": "none of 2 input formats fit; the first, lists: NoBinding: no hidden size",
+    }
+    found = shapes.check([second])
+    assert found == {
+        "status": "error",
+        "reason": "arrays: KeyError: \"grads_fn returned no gradient for 'W'\"",
+    }
+    found = shapes.check([])
+    assert found == {"status": "error", "reason": "no way to call it"}
+
+
+def test_running_out_of_memory_ends_the_check(shapes: Shapes) -> None:
+    loss, grads, params = _quadratic()
+
+    def hog(p: dict) -> float:
+        raise MemoryError
+
+    with pytest.raises(MemoryError):
+        shapes.check([(hog, grads, params, "lists"), (loss, grads, params, "arrays")])
+
+
+def test_code_that_changes_between_two_calls_is_not_checked(shapes: Shapes) -> None:
+    import numpy as np
+
+    loss, _, params = _quadratic()
+    store = {"W": np.zeros(3), "b": np.zeros(1)}
+
+    def accumulating(p: dict) -> dict:  # adds to its own gradients and returns them
+        store["W"] += 2 * p["W"]
+        store["b"] += 2 * p["b"]
+        return store
+
+    found = shapes.check([(loss, accumulating, params, "lists"), (*_quadratic(), "x")])
+    assert found == {
+        "status": "error",
+        "reason": "your backward is not deterministic: two calls on the same inputs gave "
+        "different gradients for W (a random draw inside it?)",
+        "how": "lists",
+    }
+
+
+def test_gradients_a_later_forward_resets_are_checked_as_returned(shapes: Shapes) -> None:
+    import numpy as np
+
+    loss, _, params = _quadratic()
+    store: dict = {}
+
+    def forward(p: dict) -> float:
+        for value in store.values():
+            value[:] = 0.0  # the next forward resets the accumulators it returned
+        return loss(p)
+
+    def backward(p: dict) -> dict:
+        store["W"], store["b"] = 2 * p["W"], 2 * p["b"]
+        return store
+
+    found = shapes.check([(forward, backward, params, "lists")])
+    assert {name: p["verdict"] for name, p in found["params"].items()} == {
+        "W": "PASS",
+        "b": "PASS",
+    }
+    assert np.all(store["W"] == 0.0)  # they were reset after they were copied
+
+
+def test_determinism_is_checked_on_the_loss_and_on_every_gradient() -> None:
+    import numpy as np
+
+    params = {"W": np.ones(3)}
+    calls: list[str] = []
+
+    def losses(*values: float):
+        queue = list(values)
+
+        def loss(p: dict) -> float:
+            calls.append("loss")
+            p["W"] += 1.0  # a forward that updates its input must not move the next call
+            return queue.pop(0)
+
+        return loss
+
+    def grads(*values: dict):
+        queue = list(values)
+
+        def grad(p: dict) -> dict:
+            calls.append("grads")
+            p["W"] *= 2.0
+            return queue.pop(0)
+
+        return grad
+
+    same = {"W": np.ones(3)}
+    assert child._not_deterministic(losses(1.0, 1.0), grads(same, same), params) is None
+    assert calls == ["loss", "loss", "grads", "grads"]
+    assert params["W"].tolist() == [1.0, 1.0, 1.0]
+    nan = float("nan")
+    assert child._not_deterministic(losses(nan, nan), grads(same, same), params) is None
+    close = 1.0 + 1e-12  # within the relative tolerance of 1e-10
+    assert child._not_deterministic(losses(1.0, close), grads(same, same), params) is None
+    assert child._not_deterministic(losses(1.0, 1.5), grads(same, same), params) == (
+        "your forward is not deterministic: two calls on the same inputs gave losses 1 and 1.5 "
+        "(a random draw inside it?)"
+    )
+    for first, second in ((1e-3, 2e-3), (1.0, 1.0 + 1e-9), (1.0, nan), (0.0, 1e-300)):
+        assert child._not_deterministic(losses(first, second), grads(same, same), params)
+    for other in (
+        {"W": np.ones(3) + 1e-9},
+        {"W": np.full(3, 1e-3)},
+        {"W": np.full(3, nan)},
+        {"V": np.ones(3)},
+    ):
+        changing = child._not_deterministic(losses(1.0, 1.0), grads(same, other), params)
+        assert changing == (
+            "your backward is not deterministic: two calls on the same inputs gave different "
+            "gradients for W (a random draw inside it?)"
+        )
+    tiny = {"W": np.ones(3) + 1e-12}
+    assert child._not_deterministic(losses(1.0, 1.0), grads(same, tiny), params) is None
+    nans = {"W": np.full(3, nan)}
+    assert child._not_deterministic(losses(1.0, 1.0), grads(nans, dict(nans)), params) is None
+    # a gradient only the second call returns is no disagreement
+    more = {"W": np.ones(3), "V": np.zeros(2)}
+    assert child._not_deterministic(losses(1.0, 1.0), grads(same, more), params) is None
+
+
+def test_clipping_functions_are_replaced_by_the_identity() -> None:
+    def clip_grads(d: float) -> float:
+        return 0.0
+
+    def ClipByNorm(d: float, bound: float = 1.0) -> float:
+        return 0.0
+
+    def softmax(d: float) -> float:
+        return 0.0
+
+    namespace: dict = {"clip_grads": clip_grads, "ClipByNorm": ClipByNorm, "softmax": softmax}
+    namespace["clip_value"] = 5.0  # not a function
+    child._stub_clipping(namespace)
+    assert namespace["clip_grads"](3.0) == 3.0
+    assert namespace["ClipByNorm"](4.0, bound=1e-9) == 4.0
+    assert namespace["ClipByNorm"]() is None
+    assert namespace["softmax"] is softmax
+    assert namespace["clip_value"] == 5.0
+
+
+# --- the order of the checks of one job, with `_check` answering from a table --------------------
+
+
+def _exact() -> dict:
+    return {"status": "ok", "how": "lists", "params": {"W": {"error": 1e-9, "verdict": "PASS"}}}
+
+
+def _wrong(how: str = "lists") -> dict:
+    return {"status": "ok", "how": how, "params": {"W": {"error": 0.5, "verdict": "FAIL"}}}
+
+
+def _unsure() -> dict:
+    return {
+        "status": "ok",
+        "how": "lists",
+        "params": {"W": {"error": 1e-5, "verdict": "INCONCLUSIVE"}},
+    }
+
+
+FAILED = {"status": "error", "reason": "no way to call it"}
+
+
+def _ran(
+    monkeypatch,
+    table: dict,
+    *,
+    fixed: str | None = "fixed",
+    without: dict | None = None,
+    repair_budget: float | None = None,
+):
+    """`run` on a job of two problems, `_check` answering ``table[(problem, text)]``; the
+    answer, and the checks made as (problem, text, preferred input format)."""
+    asked: list[tuple] = []
+    loaders: set[int] = set()
+
+    def check(loader, problem: dict, text: str, preferred: str | None) -> dict:
+        loaders.add(id(loader))
+        assert loader.job is job
+        asked.append((problem["name"], text, preferred))
+        found = table[(problem["name"], text)]
+        if isinstance(found, BaseException):
+            raise found
+        return found
+
+    monkeypatch.setattr(child, "_check", check)
+    job = {
+        "path": "/nowhere/rnn.py",
+        "problems": [{"name": "one"}, {"name": "two"}],
+        "original": "as written",
+        "all_fixed": fixed,
+        "without": {"0": "without 0", "3": "without 3"} if without is None else without,
+    }
+    if repair_budget is not None:
+        job["repair_budget"] = repair_budget
+    found = child.run(job)
+    assert len(loaders) == 1  # one loader for the job: sibling modules are loaded once
+    return found, asked
+
+
+def test_exact_code_and_code_that_cannot_be_called_are_checked_once(monkeypatch) -> None:
+    found, asked = _ran(
+        monkeypatch, {("one", "as written"): _exact(), ("two", "as written"): FAILED}
+    )
+    assert found == {"problems": [{"original": _exact()}, {"original": FAILED}]}
+    assert asked == [("one", "as written", None), ("two", "as written", None)]
+
+
+def test_inexact_code_is_checked_with_every_fix_and_every_fix_but_one(monkeypatch) -> None:
+    table = {
+        ("one", "as written"): _wrong("arrays"),
+        ("one", "fixed"): _exact(),
+        ("one", "without 0"): _wrong(),
+        ("one", "without 3"): _exact(),
+        ("two", "as written"): _unsure(),
+        ("two", "fixed"): _wrong(),
+        ("two", "without 0"): FAILED,
+        ("two", "without 3"): _exact(),
+    }
+    found, asked = _ran(monkeypatch, table)
+    assert found["problems"][0] == {
+        "original": _wrong("arrays"),
+        "all_fixed": _exact(),
+        "without": {"0": _wrong(), "3": _exact()},
+    }
+    assert found["problems"][1]["without"] == {"0": FAILED, "3": _exact()}
+    # the format the original was called with is tried first for its variants
+    assert asked[:4] == [
+        ("one", "as written", None),
+        ("one", "fixed", "arrays"),
+        ("one", "without 0", "arrays"),
+        ("one", "without 3", "arrays"),
+    ]
+    assert asked[4:] == [
+        ("two", "as written", None),
+        ("two", "fixed", "lists"),
+        ("two", "without 0", "lists"),
+        ("two", "without 3", "lists"),
+    ]
+
+
+def test_no_fix_is_checked_when_the_fixes_did_not_all_apply_or_failed(monkeypatch) -> None:
+    table = {("one", "as written"): _wrong(), ("two", "as written"): _wrong()}
+    found, asked = _ran(monkeypatch, table, fixed=None)
+    assert found == {"problems": [{"original": _wrong()}, {"original": _wrong()}]}
+    assert len(asked) == 2
+    table = {**table, ("one", "fixed"): FAILED, ("two", "fixed"): _wrong()}
+    found, asked = _ran(monkeypatch, table, without={})
+    assert found["problems"] == [
+        {"original": _wrong(), "all_fixed": FAILED},
+        {"original": _wrong(), "all_fixed": _wrong(), "without": {}},
+    ]
+
+
+def test_a_failure_while_checking_keeps_what_was_measured(monkeypatch) -> None:
+    table = {
+        ("one", "as written"): ValueError("bad shape"),
+        ("two", "as written"): _wrong(),
+        ("two", "fixed"): RuntimeError("broken fix"),
+    }
+    found, _ = _ran(monkeypatch, table)
+    assert found == {
+        "problems": [
+            {"original": {"status": "error", "reason": "ValueError: bad shape"}},
+            {"original": _wrong()},
+        ]
+    }
+    table[("one", "as written")] = MemoryError()
+    with pytest.raises(MemoryError):
+        _ran(monkeypatch, table)
+
+
+def test_answer_captures_both_streams_and_marks_no_bytecode(
+    limits: list[tuple], monkeypatch, capsys
+) -> None:
+    import sys
+
+    def noisy(job: dict) -> dict:
+        print("out")
+        print("err", file=sys.stderr)
+        sys.stdout.write("written out")  # as code run with --confirm=exec may
+        sys.stderr.write("written err")
+        return {"problems": [job["memory_mb"]]}
+
+    monkeypatch.setattr(child, "run", noisy)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    assert child.answer({"memory_mb": 5}) == {"problems": [5]}
+    assert capsys.readouterr() == ("", "")
+    assert sys.dont_write_bytecode is True
+    assert limits[0] == ("setrlimit", resource.RLIMIT_AS, (5 * 2**20, 5 * 2**20))
+
+
+def test_gradients_are_copied_as_float64() -> None:
+    import numpy as np
+
+    copied = child._copied_out(lambda p: {"W": [1, 2], "b": np.ones(2, dtype=np.float32)})({})
+    assert {name: value.dtype for name, value in copied.items()} == {
+        "W": np.float64,
+        "b": np.float64,
+    }
+
+
+def test_repairs_are_searched_only_when_the_job_has_a_budget(monkeypatch) -> None:
+    searched: list[tuple] = []
+
+    def repair(loader, problem: dict, job: dict, answer: dict, how: str | None) -> None:
+        assert loader.job is job  # the job's own loader: its siblings are loaded once
+        searched.append((problem["name"], job["repair_budget"], dict(answer), how))
+
+    monkeypatch.setattr(child, "_repair", repair)
+    table = {
+        ("one", "as written"): _wrong("arrays"),
+        ("one", "fixed"): _exact(),
+        ("one", "without 0"): _wrong(),
+        ("one", "without 3"): _exact(),
+        ("two", "as written"): _exact(),
+    }
+    _ran(monkeypatch, table)
+    assert searched == []
+    _ran(monkeypatch, table, repair_budget=2.5)
+    assert searched == [
+        (
+            "one",
+            2.5,
+            {
+                "original": _wrong("arrays"),
+                "all_fixed": _exact(),
+                "without": {"0": _wrong(), "3": _exact()},
+            },
+            "arrays",
+        )
+    ]
+
+
+def test_a_repair_starts_from_every_fix_when_they_ran(monkeypatch) -> None:
+    from lstmlint.harness import repair
+
+    calls: list[tuple] = []
+
+    def search(text: str, lines: list, check, before: dict, budget: float, tried: list) -> list:
+        calls.append((text, lines, check("edited"), before, budget, tried))
+        return [{"edit": "found"}]
+
+    checked: list[tuple] = []
+
+    def check(loader, problem: dict, text: str, preferred: str | None) -> dict:
+        checked.append((loader, problem["name"], text, preferred))
+        return _exact()
+
+    monkeypatch.setattr(repair, "search", search)
+    monkeypatch.setattr(child, "_check", check)
+    job = {"original": "as written", "all_fixed": "fixed", "repair_budget": 3.0}
+    problem = {"name": "one", "lines": [[3, 7]]}
+    for answer, base in (
+        ({"original": _wrong(), "all_fixed": _wrong("arrays")}, "all_fixed"),
+        ({"original": _wrong()}, "original"),
+        ({"original": _wrong(), "all_fixed": FAILED}, "original"),
+    ):
+        calls.clear()
+        checked.clear()
+        child._repair("loader", problem, job, answer, "lists")  # type: ignore[arg-type]
+        assert answer["repairs"] == [{"edit": "found"}]
+        assert answer["repair_base"] == base
+        assert calls == [(job[base], [[3, 7]], _exact(), answer[base], 3.0, [])]
+        assert checked == [("loader", "one", "edited", "lists")]
+    # nothing to repair: exact, or not run
+    for answer in (
+        {"original": _wrong(), "all_fixed": _exact()},
+        {"original": _exact()},
+        {"original": FAILED},
+    ):
+        before = dict(answer)
+        calls.clear()
+        child._repair("loader", problem, job, answer, "lists")  # type: ignore[arg-type]
+        assert (calls, answer) == ([], before)
+
+
+def _loader(tmp_path: Path, files: dict[str, str], **job: object) -> child.Loader:
+    for name, text in files.items():
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    siblings = {
+        name.removesuffix(".py").replace("/", "."): text
+        for name, text in files.items()
+        if name != "main.py"
+    }
+    full = {"path": str(tmp_path / "main.py"), "keep_imports": False, "siblings": siblings}
+    return child.Loader({**full, **job})
+
+
+def test_the_checked_module_runs_as_a_module_of_its_own(tmp_path: Path) -> None:
+    import builtins
+
+    main = "import numpy as np\n\ndef f(x):\n    return np.tanh(x)\n"
+    namespace = _loader(tmp_path, {"main.py": main}).main(main)
+    assert namespace["__name__"] == "lstmlint_checked_module"
+    assert namespace["f"].__module__ == "lstmlint_checked_module"
+    assert namespace["__file__"] == str(tmp_path / "main.py")
+    assert namespace["__builtins__"] is builtins
+
+
+def test_only_what_the_entry_points_reach_is_loaded(tmp_path: Path) -> None:
+    main = "def f(x):\n    return g(x)\n\ndef g(x):\n    return x\n\ndef h(x):\n    return x\n"
+    everything = _loader(tmp_path, {"main.py": main}).main(main)
+    assert {"f", "g", "h"} <= set(everything)
+    reached = _loader(tmp_path, {"main.py": main}, entries=["f"]).main(main)
+    assert {"f", "g"} <= set(reached) and "h" not in reached
+
+
+def test_exec_mode_keeps_the_imports_of_the_module_and_its_siblings(tmp_path: Path) -> None:
+    import json
+
+    main = "import json\nfrom helpers import dump\n\ndef f(x):\n    return json.dumps(dump(x))\n"
+    files = {"main.py": main, "helpers.py": "import json\n\ndef dump(x):\n    return x\n"}
+    kept = _loader(tmp_path, files, keep_imports=True)
+    assert kept.main(main)["json"] is json
+    assert kept.modules["helpers"].json is json
+    dropped = _loader(tmp_path, files)
+    assert "json" not in dropped.main(main)
+    assert not hasattr(dropped.modules["helpers"], "json")
+
+
+def test_siblings_are_loaded_with_their_own_siblings_and_file_names(tmp_path: Path) -> None:
+    files = {
+        "main.py": "from pkg.first import outer\n",
+        "pkg/first.py": "from pkg.second import inner\n\ndef outer(x):\n    return inner(x) + 1\n",
+        "pkg/second.py": "def inner(x):\n    return 2 * x\n",
+    }
+    loader = _loader(tmp_path, files)
+    namespace = loader.main(files["main.py"])
+    assert namespace["outer"](3) == 7
+    assert loader.modules["pkg.first"].__file__ == str(tmp_path / "pkg" / "first.py")
+    assert loader.modules["pkg.second"].__file__ == str(tmp_path / "pkg" / "second.py")
+
+
+def test_a_sibling_that_was_not_sent_leaves_the_next_ones_bound(tmp_path: Path) -> None:
+    main = "from gone import lost\nfrom helpers import inner\n"
+    files = {"main.py": main, "gone.py": "def lost(x):\n    return x\n"}
+    files["helpers.py"] = "def inner(x):\n    return 2 * x\n"
+    loader = _loader(tmp_path, files)
+    del loader.job["siblings"]["gone"]  # it could not be read when the job was made
+    namespace = loader.main(main)
+    assert "lost" not in namespace
+    assert namespace["inner"](2) == 4
+
+
+def test_an_import_cycle_between_siblings_ends(tmp_path: Path) -> None:
+    files = {
+        "main.py": "import first\n",
+        "first.py": "import second\n\ndef one(x):\n    return x\n",
+        "second.py": "import first\n\ndef two(x):\n    return x\n",
+    }
+    loader = _loader(tmp_path, files)
+    namespace = loader.main(files["main.py"])
+    assert namespace["first"].second.two(1) == 1
+    assert not hasattr(loader.modules["second"], "first")  # still loading when it was asked
+
+
+def test_a_top_level_value_that_fails_is_left_unbound(tmp_path: Path) -> None:
+    main = (
+        "import numpy as np\n"
+        "broken = np.zeros((2, -1))\n"
+        "kept = np.zeros((2, 1))\n"
+        "def f(x):\n    return x\n"
+    )
+    namespace = _loader(tmp_path, {"main.py": main}).main(main)
+    assert "broken" not in namespace
+    assert namespace["kept"].shape == (2, 1)
+    assert "f" in namespace
+    hog = "def grow():\n    raise MemoryError\n\nbig = grow()\n"
+    with pytest.raises(MemoryError):
+        _loader(tmp_path, {"main.py": hog}).main(hog)

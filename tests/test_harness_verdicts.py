@@ -1,0 +1,827 @@
+"""The verdicts on the user's own code, one rule of judgement at a time.
+
+The child answers with one outcome per problem: the gradient check of the code as written
+(``original``), with every known fix (``all_fixed``) and with every fix but one (``without``,
+keyed by the finding's index among the fixable findings). ``lstmlint.harness`` turns those
+outcomes into confirmations, LST900 findings, notes and the ``--harness-report`` record. Here
+the outcomes are written by hand, so that each rule (and each threshold) is pinned without
+running any code; `test_harness.py` checks the same rules end to end.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+import lstmlint.harness as harness
+from lstmlint.diagnostics import Diagnostic, Severity, Span
+from lstmlint.edits import Edit
+from lstmlint.engine import FileResult
+from lstmlint.harness import extract
+from lstmlint.selection import Selection
+from lstmlint.sources import SourceDocument
+
+TEXT = (
+    "import numpy as np\n"  # 1
+    "\n"  # 2
+    "def lossFun(x, y, h):\n"  # 3
+    "    a = 1\n"  # 4
+    "    b = 2\n"  # 5
+    "    c = 3\n"  # 6
+    "    return a, b, c\n"  # 7
+    "\n"  # 8
+    "def other(x):\n"  # 9
+    "    return x\n"  # 10
+)
+PROBLEM: dict[str, Any] = {
+    "kind": "lossfun",
+    "function": "lossFun",
+    "backward": "lossFun",
+    "params": [],
+    "lines": [[3, 7]],
+}
+REFERENCE = {"status": "confirmed", "method": "reference", "reason": None, "evidence": []}
+
+
+def _checked(errors: dict[str, float], how: str = "index lists") -> dict:
+    """An outcome of a gradient check that ran, with the verdict each error gets."""
+
+    def verdict(error: float) -> str:
+        return "PASS" if error < 1e-7 else "FAIL" if error > 1e-3 else "INCONCLUSIVE"
+
+    return {
+        "status": "ok",
+        "how": how,
+        "params": {n: {"error": e, "verdict": verdict(e)} for n, e in errors.items()},
+    }
+
+
+def _given(verdicts: dict[str, tuple[float, str]]) -> dict:
+    """An outcome whose verdicts are given, not derived from the errors."""
+    return {
+        "status": "ok",
+        "how": "index lists",
+        "params": {n: {"error": e, "verdict": v} for n, (e, v) in verdicts.items()},
+    }
+
+
+FAILED = {"status": "error", "reason": "TypeError: no way to call it"}
+
+
+def _finding(
+    code: str, line: int, *, edits: bool = True, confirmation: dict | None = REFERENCE
+) -> Diagnostic:
+    return Diagnostic(
+        "m.py",
+        code,
+        "rule",
+        "message",
+        Span(line, 5, line, 6),
+        Severity.ERROR,
+        confirmation=dict(confirmation) if confirmation is not None else None,
+        edits=[Edit(Span(line, 9, line, 10), "9")] if edits else [],
+    )
+
+
+def _doc(text: str = TEXT) -> SourceDocument:
+    return SourceDocument(path="m.py", text=text, display_lines=text.split("\n"))
+
+
+def _settings(selection: Selection | None = None) -> SimpleNamespace:
+    return SimpleNamespace(selection=selection or Selection())
+
+
+def _judge(
+    outcome: dict,
+    findings: list[Diagnostic],
+    fixable: list[Diagnostic] | None = None,
+    selection: Selection | None = None,
+) -> list[Diagnostic]:
+    """Judge ``outcome`` for PROBLEM; the LST900 findings it added."""
+    result = FileResult(path="m.py", diagnostics=list(findings))
+    if fixable is None:
+        fixable = [d for d in findings if d.edits]
+    harness._judge(
+        result,
+        _doc(),
+        extract.reduce_module(TEXT),
+        PROBLEM,
+        outcome,
+        fixable,
+        _settings(selection),
+    )
+    return [d for d in result.diagnostics if d.code == "LST900"]
+
+
+def _status(diag: Diagnostic) -> tuple[str, str]:
+    assert diag.confirmation is not None
+    return diag.confirmation["status"], diag.confirmation["method"]
+
+
+# --- _passes and _failing ---------------------------------------------------------------------
+
+
+def test_passes_only_when_the_check_ran_and_every_parameter_passed() -> None:
+    assert harness._passes(_checked({"W": 1e-9, "b": 5e-8}))
+    assert harness._passes(_checked({}))  # nothing was wrong
+    assert not harness._passes(_checked({"W": 1e-9, "b": 1e-5}))  # INCONCLUSIVE is not exact
+    assert not harness._passes(_checked({"W": 1e-9, "b": 0.5}))
+    assert not harness._passes({**_checked({"W": 1e-9}), "status": "error"})
+    assert not harness._passes(None)
+    assert not harness._passes({})
+
+
+def test_failing_lists_the_chosen_verdicts_worst_first() -> None:
+    outcome = _checked({"a": 0.01, "b": 1e-9, "c": 0.5, "d": 1e-5, "e": 0.2})
+    assert harness._failing(outcome) == [("c", 0.5), ("e", 0.2), ("a", 0.01)]
+    assert harness._failing(outcome, harness.NOT_EXACT) == [
+        ("c", 0.5),
+        ("e", 0.2),
+        ("a", 0.01),
+        ("d", 1e-5),
+    ]
+    assert harness._failing(outcome, ("INCONCLUSIVE",)) == [("d", 1e-5)]
+    assert harness._failing(_checked({"W": 1e-9})) == []
+
+
+# --- exact as written, or not checked at all ----------------------------------------------------
+
+
+def test_nothing_is_judged_when_the_code_was_not_checked() -> None:
+    for outcome in ({}, {"original": None}, {"original": FAILED}):
+        finding = _finding("LST101", 4)
+        assert _judge(outcome, [finding]) == []
+        assert finding.confirmation == REFERENCE
+
+
+def test_exact_as_written_refutes_the_problem_s_gradient_findings_only() -> None:
+    inside = _finding("LST101", 4)
+    unfixable = _finding("LST205", 5, edits=False)
+    outside = _finding("LST102", 10)  # in `other`, which this problem does not run
+    not_gradient = _finding("LST302", 6)  # not a gradient rule: running cannot judge it
+    findings = [inside, unfixable, outside, not_gradient]
+    outcome = {"original": _checked({"W": 1e-9, "b": 2e-9}, how="one-hot rows")}
+    assert _judge(outcome, findings) == []
+    for diag in (inside, unfixable):
+        assert diag.confirmation == {
+            "status": "refuted",
+            "method": "your-code",
+            "reason": "your code's gradients are exact as written (inputs: one-hot rows)",
+            "evidence": [],
+        }
+    assert outside.confirmation == REFERENCE
+    assert not_gradient.confirmation == REFERENCE
+
+
+# --- every fix makes the code exact: which fix was needed ---------------------------------------
+
+
+def test_the_fix_needed_for_exact_gradients_is_confirmed_with_its_evidence() -> None:
+    needed, unneeded = _finding("LST101", 4), _finding("LST204", 5)
+    outcome = {
+        "original": _checked({"W": 0.5, "b": 0.2, "c": 1e-9}),
+        "all_fixed": _checked({"W": 1e-9, "b": 2e-9, "c": 3e-9}),
+        "without": {
+            "0": _checked({"W": 0.4, "b": 1e-5, "c": 3e-9}),  # INCONCLUSIVE counts too
+            "1": _checked({"W": 1e-9, "b": 2e-9, "c": 3e-9}),
+        },
+    }
+    assert _judge(outcome, [needed, unneeded]) == []
+    assert needed.confirmation == {
+        "status": "confirmed",
+        "method": "your-code",
+        "reason": None,
+        "evidence": [
+            {"param": "W", "error": 0.4, "fixed_error": 1e-9},
+            {"param": "b", "error": 1e-5, "fixed_error": 2e-9},
+        ],
+    }
+    assert unneeded.confirmation == {
+        "status": "refuted",
+        "method": "your-code",
+        "reason": "with every other fix applied, your code's gradients are exact without this one",
+        "evidence": [],
+    }
+
+
+def test_a_fix_needed_only_for_an_inconclusive_gradient_is_confirmed() -> None:
+    needed = _finding("LST101", 4)
+    outcome = {
+        "original": _checked({"W": 1e-5}),
+        "all_fixed": _checked({"W": 1e-9}),
+        "without": {"0": _checked({"W": 2e-5})},
+    }
+    _judge(outcome, [needed])
+    assert needed.confirmation is not None
+    assert needed.confirmation["status"] == "confirmed"
+    assert needed.confirmation["evidence"] == [{"param": "W", "error": 2e-5, "fixed_error": 1e-9}]
+
+
+def test_leave_one_out_judges_only_what_it_measured_of_this_problem() -> None:
+    unmeasured = _finding("LST101", 4)  # no "without" entry: its fix overlaps another
+    not_run = _finding("LST204", 5)  # its check without the fix did not run
+    outside = _finding("LST102", 10)  # another problem's finding, with a measurement
+    inexact_but_passing = _finding("LST203", 6)  # exact except for verdicts that are not FAIL
+    fixable = [unmeasured, not_run, outside, inexact_but_passing]
+    outcome = {
+        "original": _checked({"W": 0.5}),
+        "all_fixed": _checked({"W": 1e-9}),
+        "without": {
+            "1": FAILED,
+            "2": _checked({"W": 0.5}),
+            "3": _given({"W": (0.5, "SKIPPED")}),
+        },
+    }
+    assert _judge(outcome, fixable, fixable) == []
+    for diag in fixable:
+        assert diag.confirmation == REFERENCE
+
+
+def test_a_finding_skipped_does_not_end_the_leave_one_out_verdicts() -> None:
+    unmeasured, needed = _finding("LST101", 4), _finding("LST204", 5)
+    outcome = {
+        "original": _checked({"W": 0.5}),
+        "all_fixed": _checked({"W": 1e-9}),
+        "without": {"1": _checked({"W": 0.5})},
+    }
+    _judge(outcome, [unmeasured, needed])
+    assert unmeasured.confirmation == REFERENCE
+    assert _status(needed) == ("confirmed", "your-code")
+    # no leave-one-out measured at all: the findings with a fix are left as they were
+    outcome = {"original": _checked({"W": 0.5}), "all_fixed": _checked({"W": 1e-9})}
+    first, second = _finding("LST101", 4), _finding("LST204", 5)
+    assert _judge(outcome, [first, second]) == []
+    assert [first.confirmation, second.confirmation] == [REFERENCE, REFERENCE]
+
+
+def test_a_notebook_s_findings_are_placed_by_their_cell() -> None:
+    from lstmlint.sources import CellSpan
+
+    # TEXT as two cells: lines 1-2 and lines 3-10 (the problem's lines 3-7 are 1-5 of cell 4)
+    cells = [CellSpan(index=1, first_line=1, line_count=2), CellSpan(4, 3, 8)]
+    doc = SourceDocument(path="m.ipynb", text=TEXT, display_lines=TEXT.split("\n"), cells=cells)
+    inside = _finding("LST101", 2)  # line 2 of cell 4: line 4
+    outside = _finding("LST102", 7)  # line 7 of cell 4: line 9, in `other`
+    inside.cell, outside.cell = 4, 4
+    result = FileResult(path="m.ipynb", diagnostics=[inside, outside])
+    outcome = {"original": _checked({"W": 1e-9})}
+    reduced = extract.reduce_module(TEXT)
+    harness._judge(result, doc, reduced, PROBLEM, outcome, [inside, outside], _settings())
+    assert _status(inside) == ("refuted", "your-code")
+    assert outside.confirmation == REFERENCE
+
+
+def test_a_finding_without_a_fix_is_refuted_when_the_fixes_make_the_code_exact() -> None:
+    fixed, unfixable = _finding("LST101", 4), _finding("LST205", 5, edits=False)
+    outside = _finding("LST206", 10, edits=False)
+    outcome = {
+        "original": _checked({"W": 0.5}),
+        "all_fixed": _checked({"W": 1e-9}),
+        "without": {"0": _checked({"W": 0.5})},
+    }
+    _judge(outcome, [fixed, unfixable, outside])
+    assert _status(fixed) == ("confirmed", "your-code")
+    assert unfixable.confirmation == {
+        "status": "refuted",
+        "method": "your-code",
+        "reason": "your code's gradients are exact with the other fixes while this stands",
+        "evidence": [],
+    }
+    assert outside.confirmation == REFERENCE
+
+
+# --- every fix together leaves the code inexact -------------------------------------------------
+
+
+def test_the_one_fix_that_breaks_exact_code_is_refuted_and_the_others_stay_verified() -> None:
+    needed, wrong = _finding("LST101", 4), _finding("LST204", 5)
+    outcome = {
+        "original": _checked({"W": 0.5, "b": 1e-9}),
+        "all_fixed": _checked({"W": 1e-9, "b": 0.3}),  # the second fix broke b
+        "without": {"0": _checked({"W": 0.5, "b": 0.3}), "1": _checked({"W": 1e-9, "b": 1e-9})},
+    }
+    assert _judge(outcome, [needed, wrong]) == []
+    assert wrong.confirmation == {
+        "status": "refuted",
+        "method": "your-code",
+        "reason": "with every other fix applied, your code's gradients are exact as this code "
+        "stands, and its fix makes them wrong",
+        "evidence": [],
+    }
+    assert needed.confirmation == REFERENCE  # no fix_verified: its fix is allowed
+
+
+def test_one_wrong_fix_needs_exactly_one_finding_of_this_problem() -> None:
+    def singled(without: dict, *, inside: bool = True) -> tuple[bool, list[Diagnostic]]:
+        fixable = [_finding("LST101", 4), _finding("LST204", 5 if inside else 10)]
+        mine = fixable if inside else fixable[:1]
+        outcome = {"all_fixed": _checked({"W": 0.3}), "without": without}
+        return harness._one_wrong_fix(outcome, fixable, mine), fixable
+
+    exact, wrong = _checked({"W": 1e-9}), _checked({"W": 0.3})
+    for without in ({}, {"0": wrong, "1": wrong}, {"0": exact, "1": exact}, {"1": FAILED}):
+        found, fixable = singled(without)
+        assert found is False
+        assert [d.confirmation for d in fixable] == [REFERENCE, REFERENCE]
+    found, fixable = singled({"0": wrong, "1": exact}, inside=False)
+    assert found is False
+    assert fixable[1].confirmation == REFERENCE
+    found, fixable = singled({"0": wrong, "1": exact})
+    assert found is True
+    assert _status(fixable[1]) == ("refuted", "your-code")
+    assert fixable[0].confirmation == REFERENCE
+    # no "without" at all: nothing to single out
+    assert not harness._one_wrong_fix({"all_fixed": wrong}, fixable, fixable)
+
+
+def test_fixes_that_make_a_gradient_ten_times_worse_are_suspect() -> None:
+    with_fix = [_finding("LST101", 4)]
+    without_fix = [_finding("LST101", 4), _finding("LST205", 5, edits=False)]
+    original = _checked({"W": 0.01, "b": 0.5, "c": 1e-9})
+
+    def suspect(fixed: dict, mine: list[Diagnostic] = without_fix) -> bool:
+        return harness._fixes_suspect(original, fixed, mine)
+
+    assert suspect(_checked({"W": 0.1, "b": 0.5, "c": 1e-9})) is False  # exactly ten times
+    assert suspect(_checked({"W": 0.10001, "b": 0.5, "c": 1e-9})) is True
+    assert suspect(_checked({"W": 0.01, "b": 0.5, "c": 1e-9})) is False
+    # an exact gradient made inexact: measured against 1e-7, not against its own tiny error
+    assert suspect(_checked({"W": 0.01, "c": 1e-5})) is True
+    assert suspect(_given({"c": (1.1e-6, "INCONCLUSIVE")})) is True
+    assert suspect(_given({"c": (9e-7, "INCONCLUSIVE")})) is False
+    # a parameter the original did not report counts as exact there
+    assert suspect(_given({"new": (1.1e-6, "INCONCLUSIVE")})) is True
+    assert suspect(_given({"new": (0.5, "PASS")})) is False  # only inexact verdicts count
+    # with no finding left that lacks a fix, only the fixes can be to blame
+    assert suspect(_checked({"W": 0.01}), with_fix) is True
+    assert suspect(_checked({"W": 0.01}), []) is True
+
+
+def test_suspect_fixes_are_not_verified_on_the_findings_that_have_a_confirmation() -> None:
+    first, second = _finding("LST101", 4), _finding("LST204", 5, confirmation=None)
+    outside = _finding("LST102", 10)
+    outcome = {
+        "original": _checked({"W": 1e-5, "b": 0.2}),
+        "all_fixed": _checked({"W": 0.3, "b": 1e-9}),  # the fixes made W far worse
+    }
+    assert _judge(outcome, [first, second, outside]) == []
+    assert first.confirmation == {**REFERENCE, "fix_verified": False}
+    assert second.confirmation is None
+    assert outside.confirmation == REFERENCE
+
+
+def test_fixes_are_not_suspect_while_a_finding_without_a_fix_may_explain_the_error() -> None:
+    fixed, unfixable = _finding("LST101", 4), _finding("LST205", 5, edits=False)
+    outcome = {
+        "original": _checked({"W": 0.5, "b": 0.4}),
+        "all_fixed": _checked({"W": 0.5, "b": 0.4}),
+        "without": {"0": _checked({"W": 0.5, "b": 0.4})},
+    }
+    assert _judge(outcome, [fixed, unfixable]) == []
+    assert fixed.confirmation == REFERENCE
+    assert unfixable.confirmation == REFERENCE
+
+
+def test_fixes_that_did_not_all_apply_are_not_judged() -> None:
+    # overlapping fixes: the child was given no code with every fix
+    finding = _finding("LST101", 4)
+    outcome = {"original": _checked({"W": 0.5, "b": 0.2})}
+    assert _judge(outcome, [finding]) == []
+    assert finding.confirmation == REFERENCE
+
+
+def test_nothing_is_reported_when_the_code_with_every_fix_failed_to_run() -> None:
+    finding = _finding("LST101", 4)
+    outcome = {"original": _checked({"W": 0.5}), "all_fixed": FAILED}
+    assert _judge(outcome, [finding]) == []
+    assert finding.confirmation == REFERENCE
+    unfixable = _finding("LST205", 5, edits=False)
+    assert _judge(outcome, [finding, unfixable]) == []
+    assert finding.confirmation == REFERENCE
+
+
+# --- a finding without a fix stands: confirm a fix that made a gradient far better ------------
+
+
+def test_a_fix_that_makes_a_gradient_far_better_is_confirmed_beside_an_unfixable_finding() -> None:
+    fixed, unfixable = _finding("LST101", 4), _finding("LST205", 5, edits=False)
+    outcome = {
+        "original": _checked({"W": 0.5, "b": 0.4}),
+        "all_fixed": _checked({"W": 0.02, "b": 0.4}),
+        "without": {"0": _checked({"W": 0.5, "b": 0.4})},
+    }
+    assert _judge(outcome, [fixed, unfixable]) == []
+    assert fixed.confirmation == {
+        "status": "confirmed",
+        "method": "your-code",
+        "reason": "other gradients stay inexact: a finding without an automatic fix",
+        "evidence": [{"param": "W", "error": 0.5, "fixed_error": 0.02}],
+    }
+    assert unfixable.confirmation == REFERENCE
+
+
+def test_a_fix_that_broke_an_exact_gradient_stays_unverified_when_confirmed() -> None:
+    # the fix makes W far better but c, exact as written, wrong: confirmed, yet not applied
+    fixed, unfixable = _finding("LST101", 4), _finding("LST205", 5, edits=False)
+    outcome = {
+        "original": _checked({"W": 0.5, "b": 0.4, "c": 1e-9}),
+        "all_fixed": _checked({"W": 0.02, "b": 0.4, "c": 0.3}),
+        "without": {"0": _checked({"W": 0.5, "b": 0.4, "c": 1e-9})},
+    }
+    assert _judge(outcome, [fixed, unfixable]) == []
+    assert _status(fixed) == ("confirmed", "your-code")
+    assert fixed.confirmation["fix_verified"] is False
+
+
+def _better(without: dict, fixed: dict | None, *, inside: bool = True) -> Diagnostic:
+    diag = _finding("LST101", 4)
+    mine = [diag] if inside else []
+    outcome: dict[str, Any] = {"original": _checked({"W": 0.5}), "without": without}
+    if fixed is not None:
+        outcome["all_fixed"] = fixed
+    harness._confirm_where_better(outcome, [diag], mine)
+    return diag
+
+
+def test_far_better_means_more_than_ten_times_and_only_failing_gradients() -> None:
+    fixed = _checked({"W": 0.02, "b": 0.3})
+    assert _better({"0": _checked({"W": 0.2, "b": 0.3})}, fixed).confirmation == REFERENCE
+    diag = _better({"0": _checked({"W": 0.20001, "b": 0.3})}, fixed)
+    assert diag.confirmation is not None
+    assert diag.confirmation["evidence"] == [{"param": "W", "error": 0.20001, "fixed_error": 0.02}]
+    # the worst first
+    diag = _better({"0": _checked({"W": 0.3, "b": 4.0})}, fixed)
+    assert diag.confirmation is not None
+    assert [e["param"] for e in diag.confirmation["evidence"]] == ["b", "W"]
+    # an inconclusive gradient is no proof, however much worse
+    unsure = {"0": _given({"W": (0.5, "INCONCLUSIVE")})}
+    assert _better(unsure, fixed).confirmation == REFERENCE
+    # a gradient the fixed code did not report is measured against itself: never worse
+    assert _better({"0": _checked({"new": 0.5})}, fixed).confirmation == REFERENCE
+
+
+def test_an_exact_gradient_with_every_fix_is_measured_against_a_floor() -> None:
+    fixed = _given({"W": (0.0, "PASS")})
+    assert _better({"0": _given({"W": (0.5, "FAIL")})}, fixed).confirmation is not None
+    assert _better({"0": _given({"W": (2e-11, "FAIL")})}, fixed).confirmation is not None
+    assert _better({"0": _given({"W": (1e-11, "FAIL")})}, fixed).confirmation == REFERENCE
+
+
+def test_far_better_is_judged_only_where_it_was_measured() -> None:
+    worse = {"0": _checked({"W": 0.5})}
+    fixed = _checked({"W": 0.02})
+    assert _better(worse, None).confirmation == REFERENCE
+    assert _better(worse, {}).confirmation == REFERENCE
+    assert _better(worse, FAILED).confirmation == REFERENCE
+    assert _better(worse, fixed, inside=False).confirmation == REFERENCE
+    assert _better({}, fixed).confirmation == REFERENCE
+    assert _better({"1": _checked({"W": 0.5})}, fixed).confirmation == REFERENCE
+    assert _better({"0": FAILED}, fixed).confirmation == REFERENCE
+    assert _better({"0": {}}, fixed).confirmation == REFERENCE
+    assert _status(_better(worse, fixed)) == ("confirmed", "your-code")
+    # a finding skipped does not end the search
+    skipped, confirmed = _finding("LST101", 4), _finding("LST204", 5)
+    outcome = {"all_fixed": fixed, "without": {"1": _checked({"W": 0.5})}}
+    harness._confirm_where_better(outcome, [skipped, confirmed], [skipped, confirmed])
+    assert skipped.confirmation == REFERENCE
+    assert _status(confirmed) == ("confirmed", "your-code")
+    diag = _finding("LST101", 4)
+    harness._confirm_where_better({"all_fixed": fixed}, [diag], [diag])  # no "without"
+    assert diag.confirmation == REFERENCE
+
+
+# --- an error left after every fix: LST900 ------------------------------------------------------
+
+
+def test_an_error_left_after_every_fix_is_reported_on_the_backward() -> None:
+    fixed, other = _finding("LST101", 4), _finding("LST204", 5)
+    outcome = {
+        "original": _checked(
+            {"W": 0.5, "b": 0.2, "c": 5e-4, "d": 1e-9, "e": 0.01, "f": 0.5, "g": 0.5},
+            how="a batch of sequences",
+        ),
+        "all_fixed": _checked(
+            {
+                "W": 0.4,  # left as it was: unexplained
+                "b": 1e-9,  # fixed
+                "c": 1e-3 + 1e-6,  # inconclusive as written, wrong now, not ten times worse
+                "d": 0.3,  # exact as written: the fixes broke it
+                "e": 0.1,  # exactly ten times worse: still counted
+                "f": 1e-5,  # inconclusive with the fixes: not counted
+                "g": 5.0000001,  # more than ten times worse: the fixes are to blame
+            }
+        ),
+    }
+    (unexplained,) = _judge(outcome, [fixed, other])
+    assert unexplained.confirmation == {
+        "status": "confirmed",
+        "method": "your-code",
+        "reason": "inputs: a batch of sequences",
+        "evidence": [
+            {"param": "W", "error": 0.4, "fixed_error": None},
+            {"param": "e", "error": 0.1, "fixed_error": None},
+            {"param": "c", "error": 1e-3 + 1e-6, "fixed_error": None},
+        ],
+    }
+    assert (unexplained.code, unexplained.name) == ("LST900", "unexplained-gradient-error")
+    assert unexplained.message == (
+        "`lossFun` computes wrong gradients that no rule explains: dW (4.0e-01), "
+        "de (1.0e-01), dc (1.0e-03) disagree with central differences of your own loss"
+    )
+    # the fixes made d and g much worse: they are not verified
+    assert fixed.confirmation == {**REFERENCE, "fix_verified": False}
+    assert other.confirmation == {**REFERENCE, "fix_verified": False}
+
+
+def test_what_a_repair_makes_exact_is_not_unexplained() -> None:
+    fixed = _finding("LST101", 4)
+    after_fixes = _checked({"W": 0.4, "b": 0.3})
+    repaired = _checked({"W": 1e-9, "b": 0.3})
+    edit = {"line": 5, "column": 9, "end_line": 5, "end_column": 10, "replacement": "b.T"}
+    edit["kind"] = "transpose"
+    outcome = {
+        "original": _checked({"W": 0.5, "b": 0.3}),
+        "all_fixed": after_fixes,
+        "repairs": [{"at": edit, "before": after_fixes, "after": repaired}],
+    }
+    result = FileResult(path="m.py", diagnostics=[fixed])
+    harness._judge(
+        result, _doc(), extract.reduce_module(TEXT), PROBLEM, outcome, [fixed], _settings()
+    )
+    assert [(d.code, d.line) for d in result.diagnostics] == [
+        ("LST900", 3),
+        ("LST101", 4),
+        ("LST901", 5),
+    ]
+    unexplained = result.diagnostics[0]
+    assert unexplained.confirmation is not None
+    assert [e["param"] for e in unexplained.confirmation["evidence"]] == ["b"]
+    # with LST901 not selected, the error left after every fix is reported as it is
+    selection = Selection(ignore=("LST901",))
+    (unexplained,) = _judge(outcome, [_finding("LST101", 4)], selection=selection)
+    assert unexplained.confirmation is not None
+    assert [e["param"] for e in unexplained.confirmation["evidence"]] == ["W", "b"]
+
+
+def test_without_any_fix_the_error_as_written_is_unexplained() -> None:
+    finding = _finding("LST205", 10, edits=False)  # another problem's finding
+    outcome = {"original": _checked({"W": 0.5, "b": 1e-5, "c": 1e-9})}
+    (unexplained,) = _judge(outcome, [finding])
+    assert unexplained.confirmation is not None
+    assert unexplained.confirmation["evidence"] == [
+        {"param": "W", "error": 0.5, "fixed_error": None}
+    ]
+    assert finding.confirmation == REFERENCE
+
+
+def test_no_unexplained_error_while_a_finding_without_a_fix_of_this_problem_stands() -> None:
+    unfixable = _finding("LST205", 5, edits=False)
+    outcome = {"original": _checked({"W": 0.5})}
+    assert _judge(outcome, [unfixable]) == []
+    assert unfixable.confirmation == REFERENCE
+
+
+def _unexplained(
+    remaining: list[tuple[str, float]],
+    *,
+    text: str = TEXT,
+    problem: dict = PROBLEM,
+    selection: Selection | None = None,
+    before: list[Diagnostic] | None = None,
+) -> FileResult:
+    result = FileResult(path="m.py", diagnostics=list(before or []))
+    reduced = extract.reduce_module(text)
+    doc = _doc(text)
+    settings = _settings(selection)
+    harness._report_unexplained(result, doc, reduced, problem, remaining, "lists", settings)
+    return result
+
+
+def test_the_unexplained_finding_points_at_the_backward_s_name() -> None:
+    earlier = _finding("LST101", 4)
+    result = _unexplained([("Whh", 0.25)], before=[earlier])
+    unexplained, after = result.diagnostics  # sorted by place
+    assert after is earlier
+    assert unexplained.span == Span(3, 5, 3, 12)
+    assert (unexplained.path, unexplained.cell) == ("m.py", None)
+    assert unexplained.severity is Severity.ERROR
+    assert unexplained.fix == (
+        "check each gradient of this backward against its forward (a missing transpose, "
+        "a stale variable, a term left out); `lstmlint.gradcheck` shows the worst entries"
+    )
+    assert unexplained.message == (
+        "`lossFun` computes wrong gradients that no rule explains: dWhh (2.5e-01) "
+        "disagree with central differences of your own loss"
+    )
+    assert unexplained.confirmation == {
+        "status": "confirmed",
+        "method": "your-code",
+        "reason": "inputs: lists",
+        "evidence": [{"param": "Whh", "error": 0.25, "fixed_error": None}],
+    }
+
+
+def test_a_backward_method_and_a_name_on_another_line() -> None:
+    text = (
+        "class Model:\n"
+        "    def forward(self, x):\n"
+        "        return x\n"
+        "    def backward(self, d):\n"
+        "        return d\n"
+        "def \\\n"
+        "        lossFun(x):\n"
+        "    return x\n"
+    )
+    problem = {**PROBLEM, "backward": "Model.backward"}
+    (found,) = _unexplained([("W", 0.5)], text=text, problem=problem).diagnostics
+    assert found.span == Span(4, 9, 4, 17)
+    assert found.message.startswith("`Model.backward` computes wrong gradients")
+    (found,) = _unexplained([("W", 0.5)], text=text).diagnostics
+    assert found.span == Span(6, 1, 6, 8)  # not on the `def` line: its first column
+    # the first occurrence on the line is the function's name
+    twice = TEXT.replace("def lossFun(x, y, h):", "def lossFun(x, y, lossFun_h):")
+    (found,) = _unexplained([("W", 0.5)], text=twice).diagnostics
+    assert found.span == Span(3, 5, 3, 12)
+    missing = {**PROBLEM, "backward": "gone"}
+    assert _unexplained([("W", 0.5)], text=text, problem=missing).diagnostics == []
+    gone = {**PROBLEM, "backward": "Model.gone"}
+    assert _unexplained([("W", 0.5)], text=text, problem=gone).diagnostics == []
+
+
+def test_the_message_names_four_gradients_and_counts_the_rest() -> None:
+    four = [("a", 0.5), ("b", 0.4), ("c", 0.3), ("d", 0.2)]
+    (found,) = _unexplained(four).diagnostics
+    assert "da (5.0e-01), db (4.0e-01), dc (3.0e-01), dd (2.0e-01) disagree" in found.message
+    (found,) = _unexplained([*four, ("e", 0.1)]).diagnostics
+    assert "dd (2.0e-01) and 1 more disagree" in found.message
+    (found,) = _unexplained([*four, ("e", 0.1), ("f", 0.05)]).diagnostics
+    assert "dd (2.0e-01) and 2 more disagree" in found.message
+    assert found.confirmation is not None
+    assert [e["param"] for e in found.confirmation["evidence"]] == ["a", "b", "c", "d", "e", "f"]
+
+
+def test_nothing_is_reported_with_nothing_left() -> None:
+    assert _unexplained([]).diagnostics == []
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        Selection(ignore=("LST900",)),
+        Selection(ignore=("unexplained-gradient-error",)),
+        Selection(ignore=("LST205",)),  # "no rule explains it" needs every rule asked
+        Selection(ignore=("wrong-tanh-derivative",)),
+        Selection(ignore=("LST301",)),
+        Selection(select=("LST9",)),
+    ],
+)
+def test_lst900_only_when_it_and_every_gradient_rule_are_selected(selection: Selection) -> None:
+    assert _unexplained([("W", 0.5)], selection=selection).diagnostics == []
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        Selection(select=("LST1", "LST2", "LST301", "LST900")),
+        Selection(ignore=("LST302", "LST303")),  # not gradient rules
+    ],
+)
+def test_lst900_with_every_gradient_rule_selected(selection: Selection) -> None:
+    assert [d.code for d in _unexplained([("W", 0.5)], selection=selection).diagnostics] == [
+        "LST900"
+    ]
+
+
+def test_a_noqa_on_the_backward_suppresses_lst900() -> None:
+    for comment in ("# noqa: LST900", "# noqa"):
+        text = TEXT.replace("def lossFun(x, y, h):", f"def lossFun(x, y, h):  {comment}")
+        assert _unexplained([("W", 0.5)], text=text).diagnostics == []
+    text = TEXT.replace("def lossFun(x, y, h):", "def lossFun(x, y, h):  # noqa: LST101")
+    assert len(_unexplained([("W", 0.5)], text=text).diagnostics) == 1
+
+
+# --- what the user is told, and the --harness-report record -------------------------------------
+
+
+def _told(originals: list[dict], codes: tuple[str, ...] = ("LST101",)) -> list[str]:
+    result = FileResult(path="m.py", diagnostics=[_finding(code, 4) for code in codes])
+    harness._say_when_not_run(result, originals)
+    return result.notes
+
+
+def test_a_file_whose_gradients_were_not_checked_says_why() -> None:
+    originals = [{}, {"status": "error"}, FAILED, {"status": "error", "reason": "second"}]
+    assert _told(originals) == [
+        "your code's own gradients were not checked (TypeError: no way to call it); "
+        "[tool.lstmlint.harness] can name its pieces"
+    ]
+    assert _told([{"status": "error"}], ("LST301",)) == [
+        "your code's own gradients were not checked (no input it accepts); "
+        "[tool.lstmlint.harness] can name its pieces"
+    ]
+
+
+def test_no_note_when_some_problem_was_checked_or_no_finding_rests_on_gradients() -> None:
+    assert _told([FAILED, _checked({"W": 0.5})]) == []
+    assert _told([FAILED], ("LST302", "LST303")) == []
+    assert _told([FAILED], ()) == []
+    assert _told([_checked({"W": 0.5})], ()) == []
+
+
+def test_a_long_reason_is_cut_to_120_characters() -> None:
+    def reason_told(reason: str) -> str:
+        (note,) = _told([{"status": "error", "reason": reason}])
+        return note.removeprefix("your code's own gradients were not checked (").split(")")[0]
+
+    assert reason_told("x" * 120) == "x" * 120
+    assert reason_told("x" * 121) == "x" * 117 + "..."
+    assert reason_told("y" * 200) == "y" * 117 + "..."
+
+
+PAIR = {"kind": "pair", "forward": "fwd", "backward": "bwd", "lines": [[1, 2]]}
+CLASS = {"kind": "class", "class": "Net", "backward": "Net.backward", "lines": [[3, 4]]}
+LOSSFUN = {"kind": "lossfun", "function": "lossFun", "params": ["Wxh"], "lines": [[5, 6]]}
+
+
+def _recorded(problems: list[dict], originals: list[dict]) -> dict | None:
+    result = FileResult(path="m.py")
+    harness._record_outcome(result, problems, originals)
+    return result.harness
+
+
+def test_the_report_lists_what_was_checked_and_each_parameter() -> None:
+    originals = [
+        _checked({"W": 0.5, "b": 1e-9}, how="lists"),
+        FAILED,
+        _checked({"V": 1e-5}, how="lists"),
+    ]
+    assert _recorded([PAIR, CLASS, LOSSFUN], originals) == {
+        "status": "checked",
+        "reason": None,
+        "entry": "fwd(...) + bwd(...), lossFun(...)",
+        "inputs": "lists",
+        "parameters": [
+            {"name": "W", "error": 0.5, "verdict": "FAIL"},
+            {"name": "b", "error": 1e-9, "verdict": "PASS"},
+            {"name": "V", "error": 1e-5, "verdict": "INCONCLUSIVE"},
+        ],
+    }
+    originals = [_checked({}, how="lists"), _checked({}, how="arrays"), _checked({}, how="lists")]
+    recorded = _recorded([PAIR, CLASS, LOSSFUN], originals)
+    assert recorded is not None
+    assert recorded["inputs"] == "lists; arrays"
+    assert recorded["entry"] == "fwd(...) + bwd(...), Net(...).forward / .backward, lossFun(...)"
+
+
+def test_the_report_needs_one_outcome_per_problem() -> None:
+    with pytest.raises(ValueError):
+        _recorded([PAIR, CLASS], [_checked({"W": 0.5})])
+    with pytest.raises(ValueError):
+        _recorded([PAIR], [_checked({"W": 0.5}), FAILED])
+
+
+def test_the_report_says_why_nothing_could_be_called() -> None:
+    originals = [{}, {"status": "error"}, FAILED]
+    assert _recorded([PAIR, CLASS, LOSSFUN], originals) == {
+        "status": "not-callable",
+        "reason": "TypeError: no way to call it",
+        "entry": "fwd(...) + bwd(...), Net(...).forward / .backward, lossFun(...)",
+    }
+    assert _recorded([PAIR], [{"status": "error"}]) == {
+        "status": "not-callable",
+        "reason": "no input it accepts",
+        "entry": "fwd(...) + bwd(...)",
+    }
+
+
+def test_an_internal_error_costs_the_file_s_check_and_says_so(monkeypatch) -> None:
+    seen: list[tuple] = []
+
+    def broken(result: FileResult, settings: object) -> None:
+        seen.append((result, settings))
+        raise KeyError("params")
+
+    monkeypatch.setattr(harness, "_one_file", broken)
+    result, settings = FileResult(path="m.py"), _settings()
+    harness._guarded(result, settings)
+    assert seen == [(result, settings)]
+    assert result.notes == [
+        "your code was not checked after an internal error (KeyError: 'params'); please report it"
+    ]
+    assert result.harness == {
+        "status": "not-run",
+        "reason": "an internal error (KeyError: 'params')",
+    }
+
+
+def test_a_check_that_went_well_is_left_as_it_recorded_itself(monkeypatch) -> None:
+    def fine(result: FileResult, settings: object) -> None:
+        harness._record(result, "checked", entry="lossFun(...)")
+
+    monkeypatch.setattr(harness, "_one_file", fine)
+    result = FileResult(path="m.py")
+    harness._guarded(result, _settings())
+    assert result.notes == []
+    assert result.harness == {"status": "checked", "reason": None, "entry": "lossFun(...)"}
