@@ -437,6 +437,7 @@ def _confirm_where_better(outcome: dict, fixable: list[Diagnostic], mine: list[D
             if error > WORSE_BY * max(fixed["params"].get(name, {}).get("error", error), 1e-12)
         ]
         if worse:
+            unverified = (diag.confirmation or {}).get("fix_verified") is False
             diag.confirmation = {
                 "status": "confirmed",
                 "method": METHOD,
@@ -446,6 +447,8 @@ def _confirm_where_better(outcome: dict, fixable: list[Diagnostic], mine: list[D
                     for name, error in worse
                 ],
             }
+            if unverified:  # the fixes together made some gradient worse: none is applied
+                diag.confirmation["fix_verified"] = False
 
 
 def _one_wrong_fix(outcome: dict, fixable: list[Diagnostic], mine: list[Diagnostic]) -> bool:
