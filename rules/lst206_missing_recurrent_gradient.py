@@ -7,6 +7,7 @@ from lstmlint.analysis.experiments import carry_spec, constant_spec, unbound_nam
 from lstmlint.analysis.gradients import (
     carries,
     dead_store_edits,
+    dict_carry_edits,
     forget_edits,
     lacks_forget_gate,
     read_after_loop,
@@ -15,6 +16,29 @@ from lstmlint.analysis.gradients import (
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
+
+DICT_STEP_LOOP = """
+
+def step_backward(dnext_h, dnext_c, cache):
+    dx, dh, dc, dWx, dWh, db = lstm_step_backward(dnext_h, dnext_c, cache)
+    return {"dx": dx, "dh_prev": dh, "dc_prev": dc, "dWx": dWx, "dWh": dWh, "db": db}
+
+
+def lstm_backward(dh, cache):
+    N, T, H = dh.shape
+    Wx, Wh = cache[0][3], cache[0][4]
+    dx = np.zeros((N, T, Wx.shape[0]))
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(4 * H)
+    dh_prevt = np.zeros((N, H))
+    dc_prevt = np.zeros((N, H))
+    for t in reversed(range(T)):
+        grads = step_backward(dh[:, t, :] + dh_prevt, dc_prevt, cache[t])
+        dx[:, t, :] = grads["dx"]
+        dWx += grads["dWx"]
+        dWh += grads["dWh"]
+        db += grads["db"]
+    return dx, grads["dh_prev"], dWx, dWh, db
+"""
 
 
 class MissingRecurrentGradient(Rule):
@@ -109,6 +133,20 @@ def lstm_backward(dh, cache):
         ),
     ]
     invalid = [
+        # a step backward that returns a dict: the previous step's entries are never carried
+        Invalid(
+            CS231N_STEP + DICT_STEP_LOOP.replace("cache[t])\n", "cache[t])  # bug\n"),
+            fixed=CS231N_STEP
+            + DICT_STEP_LOOP.replace("cache[t])\n", "cache[t])  # bug\n")
+            .replace(
+                '        dx[:, t, :] = grads["dx"]\n',
+                '        dc_prevt = grads["dc_prev"]\n        dx[:, t, :] = grads["dx"]\n',
+            )
+            .replace(
+                '        db += grads["db"]\n',
+                '        dh_prevt = grads["dh_prev"]\n        db += grads["db"]\n',
+            ),
+        ),
         Invalid(
             swap(
                 swap(
@@ -140,7 +178,7 @@ def lstm_backward(dh, cache):
                     "no gradient flows back through time",
                     f"assign the gradient for the previous step to `{carry.name}` at the end of the loop body",
                     self._facts(model, carry, "zeros"),
-                    dead_store_edits(model, carry),
+                    dead_store_edits(model, carry) or dict_carry_edits(model, carry),
                 )
             elif (
                 carry.writes

@@ -859,6 +859,94 @@ def dead_store_edits(model, carry: Carry) -> list[tuple[cst.CSTNode, str]]:
     return [(fitting[0], carry.name)]
 
 
+def _step_of(name: str) -> str:
+    """``da_prevt``, ``da_prev``, ``da_next`` -> ``da``: a gradient's name without its step."""
+    return re.sub(r"(_?(prev|next|t))+$", "", name.lower())
+
+
+def dict_carry_edits(model, carry: Carry) -> list[tuple[cst.CSTNode, str]]:
+    """A carried gradient that is read but never assigned, while the loop's step backward
+    returns a dict of gradients (``gradients = lstm_cell_backward(...)``) with an entry for
+    the previous step (``gradients["da_prev"]``, read after the loop or a key of the dict the
+    step function returns): the carry is assigned from that entry. The first such carry of the
+    loop (by name) right after the step's call, a second one after the body's last statement,
+    so that their edits never overlap; only with one dict and one entry that fits."""
+    if carry.loop is None:
+        return []
+    anchor = carry.loop.loop.node
+    body = list(getattr(anchor.body, "body", ()))
+    calls = [
+        small
+        for line in body
+        if isinstance(line, cst.SimpleStatementLine)
+        for small in line.body
+        if isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+        and isinstance(small.value, cst.Call)
+    ]
+    if len(calls) != 1:
+        return []
+    step = calls[0]
+    after = [
+        line.body[0]
+        for index, line in enumerate(body)
+        if index > next(i for i, b in enumerate(body) if step in getattr(b, "body", ()))
+        and isinstance(line, cst.SimpleStatementLine)
+    ]
+    name = step.targets[0].target.value
+    keys = _dict_keys(model, carry.loop.scope.node, name, step.value)
+    waiting = sorted(
+        c.name
+        for c in carries(model)
+        if c.loop is carry.loop and c.reads and not c.writes and _entry_for(c.name, keys)
+    )
+    key = _entry_for(carry.name, keys)
+    if key is None or carry.name not in waiting[:2] or not after:
+        return []
+    if any(model.span(read).line > model.span(step).line for read in carry.reads):
+        return []  # read again after the step's call: the new value must wait
+    # inserted before a statement after the step's call (the first carry before the first
+    # such statement, a second before the last), so that the two edits never overlap and
+    # the statement's own comment stays on its line
+    where = after[0] if waiting.index(carry.name) == 0 else after[-1]
+    if waiting.index(carry.name) == 1 and where is after[0]:
+        return []
+    indent = " " * (model.span(where).column - 1)
+    return [(where, f'{carry.name} = {name}["{key}"]\n{indent}{code_of(where)}')]
+
+
+def _entry_for(carry: str, keys: set[str]) -> str | None:
+    fitting = [k for k in keys if "prev" in k and k != carry and _step_of(k) == _step_of(carry)]
+    return fitting[0] if len(fitting) == 1 else None
+
+
+def _dict_keys(model, scope: cst.CSTNode, name: str, call: cst.Call) -> set[str]:
+    """The string keys ``name`` is read with in ``scope``, and those of the dict displays in
+    the module's function that ``call`` calls (what it returns)."""
+    keys = {
+        key
+        for node in walk(scope)
+        if isinstance(node, cst.Subscript)
+        and isinstance(node.value, cst.Name)
+        and node.value.value == name
+        and len(node.slice) == 1
+        and isinstance(node.slice[0].slice, cst.Index)
+        and (key := string_key(node.slice[0].slice.value)) is not None
+    }
+    called = call.func.value if isinstance(call.func, cst.Name) else None
+    for statement in model.module.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == called:
+            for node in walk(statement):
+                if isinstance(node, cst.Dict):
+                    keys |= {
+                        k
+                        for e in node.elements
+                        if isinstance(e, cst.DictElement) and (k := string_key(e.key)) is not None
+                    }
+    return keys
+
+
 def initial_sized_edits(node: cst.CSTNode) -> list[tuple[cst.CSTNode, str]]:
     """``h[0]`` -> ``h[-1]``: only the index changes."""
     if isinstance(node, cst.Subscript) and len(node.slice) == 1:
