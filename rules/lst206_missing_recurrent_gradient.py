@@ -77,7 +77,11 @@ Autofix
       step's gradients, and read nowhere in the function): that store's target is renamed
       (``dh_prev = ...`` -> ``dh_next = ...``, also as one element of an unpacked step
       result). For the cell gradient it must be the one dead store with the forget gate, for
-      the hidden one the one without; with none or several there is no autofix.
+      the hidden one the one without; with none or several there is no autofix. When the
+      loop's step backward returns a dict of gradients (``gradients = lstm_cell_backward(...)``)
+      with one entry for the previous step that fits the carried name
+      (``gradients["da_prev"]`` for ``da_prevt``), the carry is assigned from it right after
+      that call (a second such carry before the body's last statement).
     - A cell gradient carried without the forget gate: yes, the value is multiplied by the
       forget gate as the code reads it (``dC`` -> ``dC * f[t]``); none when it reads it in
       several spellings.
