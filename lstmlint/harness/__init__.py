@@ -119,6 +119,12 @@ def _one_file(result, settings) -> None:
         if diag.code.startswith(GRADIENT_CODES):
             others = [e for d in fixable if d is not diag for e in d.edits]
             without[str(index)] = with_fixes(text, others)[0]
+    for problem in problems:
+        # beside a finding that has no automatic fix, a repair would not be reported
+        problem["repair"] = not any(
+            d.code.startswith(GRADIENT_CODES) and not d.edits and _inside(doc, d, problem)
+            for d in result.diagnostics
+        )
     job = {
         "path": str(Path(result.path).absolute()),
         "keep_imports": mode == "exec",

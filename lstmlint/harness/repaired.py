@@ -8,7 +8,7 @@ from lstmlint.edits import Edit
 from lstmlint.harness.repair import KINDS
 
 REPAIRED = ("LST901", "repaired-gradient")
-DEFAULT_BUDGET = 4.0  # seconds per problem, within the file's time limit
+DEFAULT_BUDGET = 2.0  # seconds per problem, within the file's time limit
 
 
 def place(outcomes: list[dict], original: str, all_fixed: str | None) -> None:
