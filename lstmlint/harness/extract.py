@@ -499,7 +499,7 @@ def _with_methods(node: ast.ClassDef, wanted: set[str]) -> ast.ClassDef:
             name=node.name,
             bases=node.bases,
             keywords=node.keywords,
-            body=body or [ast.Pass()],
+            body=body or [ast.copy_location(ast.Pass(), node)],
             decorator_list=node.decorator_list,
             **({"type_params": node.type_params} if hasattr(node, "type_params") else {}),
         ),
