@@ -143,3 +143,154 @@ def test_a_top_level_value_that_fails_is_left_unbound() -> None:
     namespace: dict = {}
     _load(tree, "<test>", namespace)
     assert "v" not in namespace and callable(namespace["f"]) and np.all(namespace["w"] == 1)
+
+
+def _allowed(statement: str, aliases: frozenset[str] = frozenset({"np"})) -> bool:
+    return callsite.allowed(ast.parse(statement).body[0], set(aliases))
+
+
+# each of these makes arrays, and so may run to rebuild a call's arguments
+TAKEN = [
+    "np.random.seed(1)",
+    "x = np.random.randn(2, 3)",
+    "x = np.zeros((2, 3), dtype=float)",
+    "x = np.reshape(np.arange(6), (2, 3))",
+    "x = np.eye(2).T",
+    "x = 2 * np.ones(a.shape) - 1",
+    "x = -a[0][1:2]",
+    "x, y = a, np.zeros(2)",
+    "[x, y] = [a, 1.5]",
+    "d['W'] = np.full((2, 2), 3)",
+    "d = {'W': a, 'b': (1, 2)}",
+    "x = np.random",
+    "x = np.zeros",
+]
+# each of these does something else, or could: it must never run
+REFUSED = [
+    "np.zeros",  # a bare expression that is not a call
+    "x = np(3)",  # the module itself called
+    "x = np.sum(a)",  # NumPy, but not a constructor
+    "x = np.linalg.inv(a)",
+    "x = np.random.random.randn(2)",
+    "x = np.dtype.randn(2)",  # a constructor's name reached through another attribute
+    "x = a.reshape(2, 3)",  # a method: `a` may be anything the file bound
+    "x = np.zeros(3).reshape(3, 1)",
+    "x = np.zeros(**d)",
+    "x = a.dtype",
+    "x = a.random",
+    "x = np.ma",  # a submodule other than random
+    "x = np.dtype",
+    "x = np.random.__class__",
+    "x = _a",
+    "x = np.zeros(_n)",
+    "_x = np.zeros(2)",
+    "x, _y = a, a",
+    "x.W = np.zeros(2)",
+    "d[k] = np.zeros(2)",
+    "d['a']['b'] = np.zeros(2)",
+    "*x, y = a",
+    "x: int = 3",
+    "x += 1",
+    "x = {a for a in b}",
+    "x = {1, 2}",
+    "x = a if b else c",
+    "x = a < b",
+    "x = a and b",
+    "x = f'{a}'",
+    "x = (y := 3)",
+    "print(a)",
+    "for i in a:\n    x = i",
+    "def f():\n    pass",
+]
+
+
+@pytest.mark.parametrize("statement", TAKEN)
+def test_array_constructors_literals_and_displays_are_taken(statement: str) -> None:
+    assert _allowed(statement)
+
+
+@pytest.mark.parametrize("statement", REFUSED)
+def test_anything_else_is_refused(statement: str) -> None:
+    assert not _allowed(statement)
+
+
+def test_only_names_bound_to_numpy_are_its_aliases() -> None:
+    assert _allowed("x = numpy.zeros(2)", frozenset({"numpy"}))
+    assert not _allowed("x = np.zeros(2)", frozenset({"numpy"}))
+    tree = ast.parse("import numpy as np, os as xp\nimport numpy\nfrom numpy import zeros\n")
+    assert callsite.numpy_aliases(tree) == {"np", "numpy"}
+
+
+def _site(text: str, function: str = "f") -> dict | None:
+    return callsite.find(ast.parse("import numpy as np\n" + text), function)
+
+
+def test_the_first_call_with_plain_arguments_is_the_site() -> None:
+    text = (
+        "a = np.ones(2)\n"
+        "f(*a)\n"  # skipped: starred, keyword-splatted or computed arguments
+        "f(**a)\n"
+        "f(a, b=a.T)\n"
+        "g(a)\n"  # another function
+        "m.f(a)\n"  # a method of that name
+        "b = np.zeros(3)\n"
+        "r = f(a, 2, b=b, c='s')\n"
+        "f(b)\n"
+    )
+    site = _site(text)
+    assert site == {
+        "statements": "a = np.ones(2)\nb = np.zeros(3)",
+        "aliases": ["np"],
+        "args": ["a", "2"],
+        "kwargs": {"b": "b", "c": "'s'"},
+        "line": 9,
+    }
+    args, kwargs = callsite.arguments(site)
+    assert args[0].tolist() == [1.0, 1.0] and args[1] == 2
+    assert kwargs["b"].tolist() == [0.0, 0.0, 0.0] and kwargs["c"] == "s"
+
+
+def test_no_site_without_numpy_or_a_call() -> None:
+    assert callsite.find(ast.parse("a = 1\nf(a)\n"), "f") is None
+    assert _site("a = np.ones(2)\nx = f\nf += a\n") is None
+    assert _site("f(np.ones(2))\n") is None
+
+
+def test_only_the_first_statements_of_a_module_are_read() -> None:
+    padding = "x = 1\n" * (callsite.MAX_STATEMENTS - 2)  # the import is the first statement
+    assert _site(padding + "f(x)\n") is not None
+    assert _site(padding + "x = 2\nf(x)\n") is None
+
+
+def test_a_name_the_statements_did_not_bind_is_not_a_builtin() -> None:
+    # `x = open` is only a name, and is taken; it must not find Python's open where it runs
+    site = _site("x = open\nf(x)\n")
+    assert site is not None and site["statements"] == "x = open"
+    with pytest.raises(NameError):
+        callsite.arguments(site)
+    with pytest.raises(NameError):
+        callsite.arguments({**site, "statements": "", "args": ["len"]})
+
+
+def test_a_refusal_quotes_the_start_of_what_was_refused() -> None:
+    long = "x = open('" + "m" * 80 + "')"
+    site = {"statements": long, "aliases": ["np"], "args": [], "kwargs": {}}
+    with pytest.raises(ValueError, match=r"^a statement that may not run: x = open\('m{50}$"):
+        callsite.arguments(site)
+    site = {"statements": "", "aliases": ["np"], "args": [long[4:]], "kwargs": {}}
+    with pytest.raises(ValueError, match=r"^an argument that is not a name or a literal: .{60}$"):
+        callsite.arguments(site)
+
+
+def _innermost_file(error: pytest.ExceptionInfo) -> str:
+    return error.traceback[-1].frame.code.raw.co_filename
+
+
+def test_what_fails_where_the_site_runs_is_placed_at_the_call_site() -> None:
+    site = {"statements": "x = y", "aliases": ["np"], "args": [], "kwargs": {}}
+    with pytest.raises(NameError) as statement:
+        callsite.arguments(site)
+    assert _innermost_file(statement) == "<call site>"
+    with pytest.raises(NameError) as argument:
+        callsite.arguments({**site, "statements": "", "args": ["y"]})
+    assert _innermost_file(argument) == "<call site>"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
+
 from lstmlint.harness import repair
 
 BACKWARD = """\
@@ -65,3 +69,318 @@ def test_an_edit_is_a_repair_only_when_it_fixes_without_breaking_or_moving_the_l
 def test_apply_replaces_exactly_the_span() -> None:
     (edit,) = [e for e in repair.candidates(BACKWARD, [[1, 7]]) if e["replacement"] == "W.T"]
     assert repair.apply(BACKWARD, edit).splitlines()[3] == "        dh = W.T @ dhs[t]"
+
+
+def _candidates(text: str, spans: list[list[int]] | None = None) -> set[tuple[int, str]]:
+    found = repair.candidates(text, spans or [[1, len(text.splitlines())]])
+    return {(e["line"], e["replacement"]) for e in found}
+
+
+def test_only_statements_assigning_a_gradient_are_edited() -> None:
+    text = (
+        "def backward(W, x, grads, h):\n"
+        "    out = W @ x\n"  # the forward's values, the loss: never
+        "    d_x = W @ x\n"  # d..., grad... in any case, a subscript, a tuple holding one
+        "    Grad = W @ x\n"
+        "    grads['W'] = W @ x\n"
+        "    (a, dB) = W @ x, 0\n"
+        "    dW += W @ x\n"
+        "    h.W = W @ x\n"
+        "    a, b = W @ x, 0\n"
+        "    return d_x\n"
+    )
+    assert {line for line, _ in _candidates(text)} == {3, 4, 5, 6, 7}
+    # the spans are inclusive: a statement is edited only when all of it lies within one
+    assert {line for line, _ in _candidates(text, [[4, 5], [7, 7]])} == {4, 5, 7}
+    assert _candidates("def f(W, x):\n    dW = (W\n          @ x)\n", [[1, 2]]) == set()
+
+
+def test_the_products_are_matmul_dot_and_matmul_calls_of_two_arguments() -> None:
+    text = (
+        "def backward(W, x, np):\n"
+        "    d1 = np.dot(W, x)\n"
+        "    d2 = dot(W, x)\n"
+        "    d3 = np.matmul(W, x.T)\n"
+        "    d4 = np.dot(W, x, out)\n"
+        "    d5 = np.dot(W, b=x)\n"
+        "    d6 = np.add(W, x)\n"
+        "    d7 = W * x\n"
+        "    d8 = (W + 1) @ x\n"
+    )
+    found = _candidates(text)
+    assert {(2, "W.T"), (2, "x.T"), (2, "(np.dot(W, x)).T")} <= found
+    assert {(3, "W.T"), (3, "x.T"), (3, "(dot(W, x)).T")} <= found
+    assert {(4, "W.T"), (4, "x"), (4, "(np.matmul(W, x.T)).T")} <= found
+    assert {(9, "(W + 1).T"), (9, "x.T")} <= found
+    assert not {line for line, _ in found} & {5, 6, 7, 8}
+
+
+def test_a_history_read_moves_to_the_neighbouring_steps_of_a_loop_variable() -> None:
+    text = (
+        "def backward(hs, n):\n"
+        "    for t, s in enumerate(range(n)):\n"
+        "        da = hs[t]\n"
+        "        db = hs[t + 1]\n"
+        "        dc = hs[s - 2]\n"
+        "        dd = hs[n]\n"  # not a loop variable
+        "        de = hs[t * 2]\n"
+        "        df = hs[1 + t]\n"
+        "        dg = hs[t + n]\n"
+        "        dh = hs[t + 1.0]\n"
+    )
+    steps = {(e["line"], e["replacement"]) for e in repair.candidates(text, [[1, 10]])}
+    steps = {(line, r) for line, r in steps if "+=" not in r}
+    assert steps == {
+        (3, "t - 1"),
+        (3, "t + 1"),
+        (4, "t"),
+        (4, "t + 2"),
+        (5, "s - 3"),
+        (5, "s - 1"),
+    }
+    (edit,) = [e for e in repair.candidates(text, [[4, 4]]) if e["replacement"] == "t + 2"]
+    assert (edit["kind"], edit["column"], edit["end_column"]) == ("step", 17, 22)
+
+
+def test_only_a_plain_gradient_assigned_in_a_loop_is_made_to_add_up() -> None:
+    text = (
+        "def backward(xs, W):\n"
+        "    dA = W @ xs[0]\n"  # before the loop
+        "    for t in range(3):\n"
+        "        dW = W @ xs[t]\n"
+        "        grads['W'] = W @ xs[t]\n"
+        "        dU, dV = W, W\n"
+        "        if t:\n"
+        "            dX = W\n"  # in the loop, but in an `if`'s body
+        "    return dW\n"
+    )
+    sums = {(e["line"], e["replacement"]) for e in repair.candidates(text, [[1, 9]])}
+    assert {s for s in sums if "+=" in s[1]} == {(4, "dW += W @ xs[t]")}
+    (edit,) = [e for e in repair.candidates(text, [[1, 9]]) if e["kind"] == "accumulate"]
+    assert (edit["line"], edit["column"], edit["end_line"], edit["end_column"]) == (4, 9, 4, 23)
+
+
+def test_each_edit_says_its_kind() -> None:
+    kinds = {e["replacement"]: e["kind"] for e in repair.candidates(BACKWARD, [[1, 7]])}
+    assert kinds["W.T"] == kinds["hs[t - 1]"] == kinds["(W @ dhs[t]).T"] == "transpose"
+    assert kinds["t - 2"] == "step" and kinds["dW += dh @ hs[t - 1].T"] == "accumulate"
+    assert set(kinds.values()) <= set(repair.KINDS)
+
+
+def test_an_edit_of_several_lines_keeps_their_breaks() -> None:
+    text = "def f(W, x, xs):\n    for t in xs:\n        dW = np.dot(W,\n                    x)\n"
+    found = {e["replacement"] for e in repair.candidates(text, [[1, 4]])}
+    assert "(np.dot(W,\n                    x)).T" in found
+    assert "dW += np.dot(W,\n                    x)" in found
+
+
+def test_each_edit_is_proposed_once() -> None:
+    edits = repair.candidates("def f(W, x):\n    dW = W.T @ W.T\n", [[1, 2]])
+    keys = [(e["line"], e["column"], e["replacement"]) for e in edits]
+    assert len(keys) == len(set(keys)) and (2, 10, "W") in keys and (2, 16, "W") in keys
+
+
+def test_apply_keeps_the_rest_of_each_line_and_handles_several_lines() -> None:
+    text = "a = 1\nb = f(x,\n      y) + 2\nc = 3\n"
+    edit = {"line": 2, "column": 5, "end_line": 3, "end_column": 9, "replacement": "g()"}
+    assert repair.apply(text, edit) == "a = 1\nb = g() + 2\nc = 3\n"
+    # columns count characters, not the UTF-8 bytes ast counts
+    text = "def f(W, x):\n    dW = 'é' and W @ x\n"
+    (edit,) = [e for e in repair.candidates(text, [[1, 2]]) if e["replacement"] == "W.T"]
+    assert repair.apply(text, edit) == "def f(W, x):\n    dW = 'é' and W.T @ x\n"
+
+
+def test_the_loss_is_the_same_within_a_relative_billionth() -> None:
+    same = repair._same_loss
+    assert same({"loss": 1.0 + 5e-10}, {"loss": 1.0})
+    assert not same({"loss": 1.0 + 2e-9}, {"loss": 1.0})
+    assert same({"loss": -1e-10}, {"loss": 0.0})  # an absolute billionth near zero
+    assert same({"loss": 1e-9}, {"loss": 0.0})  # a billionth itself is the same
+    assert not same({"loss": 1.5e-9}, {"loss": 0.0})
+    assert same({"loss": 1e6 + 5e-4}, {"loss": 1e6})  # relative to the loss before
+    assert not same({"loss": 1e6 + 2e-3}, {"loss": 1e6})
+    assert not same({"loss": -1e6 - 2e-3}, {"loss": -1e6})
+    assert not same({"loss": 1e6 - 2e-3}, {"loss": 1e6})
+    assert not same({}, {"loss": 1.0}) and not same({"loss": 1.0}, {})
+
+
+def test_a_gradient_that_does_not_pass_is_wrong() -> None:
+    outcome = _outcome(1.0, W="FAIL", b="PASS", c="INCONCLUSIVE")
+    assert repair._wrong(outcome) == {"W", "c"}
+    assert repair._wrong({"status": "error"}) == set()
+
+
+TWO_BUGS = """\
+def backward(hs, dhs, W, U):
+    dW = 0
+    dU = 0
+    for t in range(len(hs)):
+        dW = dhs[t] @ hs[t].T
+        dU = U @ hs[t]
+    return dW, dU
+"""
+
+
+def _fixed_by(**needed: str):
+    """A check whose parameter passes once ``needed[name]`` is in the text, with one loss."""
+    calls: list[str] = []
+
+    def check(text: str) -> dict:
+        calls.append(text)
+        verdicts = {n: "PASS" if s in text else "FAIL" for n, s in needed.items()}
+        return _outcome(1.0, **verdicts)
+
+    return check, calls
+
+
+def test_several_bugs_are_repaired_one_round_at_a_time() -> None:
+    check, _ = _fixed_by(W="dW += ", U="U.T @ hs[t]")
+    start = check(TWO_BUGS)
+    found = repair.search(TWO_BUGS, [[1, 7]], check, start, 10.0, [])
+    assert sorted(f["edit"]["line"] for f in found) == [5, 6]
+    assert {f["edit"]["replacement"] for f in found} == {"dW += dhs[t] @ hs[t].T", "U.T"}
+    first, second = found
+    assert first["before"] is start and second["before"] is first["after"]
+    assert repair._wrong(second["after"]) == set()
+
+
+def test_the_edit_that_leaves_fewest_wrong_is_taken_and_the_search_stops_when_none_are() -> None:
+    calls: list[str] = []
+
+    def check(text: str) -> dict:  # `dW +=` fixes W alone; `U.T` fixes both
+        calls.append(text)
+        if "U.T @ hs[t]" in text:
+            return _outcome(1.0, W="PASS", U="PASS")
+        return _outcome(1.0, W="PASS" if "dW += " in text else "FAIL", U="FAIL")
+
+    start = check(TWO_BUGS)
+    (found,) = repair.search(TWO_BUGS, [[1, 7]], check, start, 10.0, [])
+    assert found["edit"]["replacement"] == "U.T"
+    assert "U.T @ hs[t]" in calls[-1]  # nothing is tried once every gradient is exact
+
+
+def test_a_line_once_edited_is_not_edited_again() -> None:
+    # two edits on line 5 would each fix one gradient: after the first, its columns moved
+    check, _ = _fixed_by(W="dW += ", U="hs[t - 1]")
+    start = check(TWO_BUGS)
+    (found,) = repair.search(TWO_BUGS, [[1, 7]], check, start, 10.0, [])
+    assert found["edit"]["line"] == 5
+
+
+def test_no_more_than_three_rounds() -> None:
+    text = "def f(a, b, c, d, W):\n    da = W @ a\n    db = W @ b\n    dc = W @ c\n    dd = W @ d\n"
+    check, _ = _fixed_by(**{n: f"W.T @ {n}" for n in "abcd"})
+    found = repair.search(text, [[1, 5]], check, check(text), 10.0, [])
+    assert len(found) == repair.MAX_ROUNDS == 3
+    # nothing wrong, nothing searched
+    exact = _outcome(1.0, a="PASS")
+    assert repair.search(text, [[1, 5]], check, exact, 10.0, []) == []
+
+
+def test_an_edit_that_fails_or_does_not_run_is_skipped() -> None:
+    check, _ = _fixed_by(W="dW += ", U="U.T @ hs[t]")
+
+    def failing(text: str) -> dict:
+        if "dW += " in text:
+            raise RuntimeError("the edit broke the code")
+        if "dhs[t].T" in text:
+            return {"status": "error", "reason": "shapes"}
+        return check(text)
+
+    (found,) = repair.search(TWO_BUGS, [[1, 7]], failing, check(TWO_BUGS), 10.0, [])
+    assert found["edit"]["replacement"] == "U.T"
+
+
+def test_an_edit_that_fixes_nothing_is_no_repair() -> None:
+    check, calls = _fixed_by(W="never")
+    start = check(TWO_BUGS)
+    assert repair.search(TWO_BUGS, [[1, 7]], check, start, 10.0, []) == []
+    assert len(calls) > 2  # every candidate was tried
+    assert repair.search("def f(:\n", [[1, 1]], check, start, 10.0, []) == []  # no syntax
+
+
+def _edited_line(text: str) -> int:
+    pairs = zip(text.splitlines(), TWO_BUGS.splitlines(), strict=True)
+    return next(n for n, (a, b) in enumerate(pairs, 1) if a != b)
+
+
+def test_edits_on_the_lines_naming_a_suspect_are_tried_first() -> None:
+    check, calls = _fixed_by(W="never", U="never")
+    start = _outcome(1.0, W="FAIL")
+    repair.search(TWO_BUGS, [[1, 7]], check, start, 10.0, ["U"])
+    assert [_edited_line(t) for t in calls[:3]] == [6, 6, 6]  # `dU = U @ hs[t]`, not W's
+    calls.clear()
+    # without suspects, the lines naming a wrong gradient: line 5 would come first otherwise
+    repair.search(TWO_BUGS, [[1, 7]], check, _outcome(1.0, U="FAIL"), 10.0, [])
+    assert [_edited_line(t) for t in calls[:3]] == [6, 6, 6]
+
+
+def test_the_search_ends_at_its_budget(monkeypatch) -> None:
+    clock = [0.0]
+    monkeypatch.setattr(repair.time, "monotonic", lambda: clock[0])
+    check, calls = _fixed_by(W="never")
+
+    def slow(text: str) -> dict:
+        clock[0] += 2.0
+        return check(text)
+
+    assert repair.search(TWO_BUGS, [[1, 7]], slow, check(TWO_BUGS), 4.0, []) == []
+    assert len(calls) == 1 + 3  # the start, then checks begun at 0, 2 and 4 seconds: no later
+
+
+TWO_LINES = "def f(a, b, W):\n    da = W @ a\n    db = W @ b\n"
+
+
+def _in_turn(first: str, then: str) -> Callable[[str], dict]:
+    """A check where ``then``'s gradient can only be exact once ``first``'s is."""
+    fixes = {"a": "W.T @ a", "b": "W.T @ b"}
+
+    def check(text: str) -> dict:
+        ok = fixes[first] in text
+        return _outcome(1.0, **{first: _pass(ok), then: _pass(ok and fixes[then] in text)})
+
+    return check
+
+
+def _pass(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+@pytest.mark.parametrize(("first", "then", "lines"), [("a", "b", [2, 3]), ("b", "a", [3, 2])])
+def test_a_line_next_to_one_edited_may_still_be_edited(
+    first: str, then: str, lines: list[int]
+) -> None:
+    check = _in_turn(first, then)
+    found = repair.search(TWO_LINES, [[1, 3]], check, check(TWO_LINES), 10.0, [])
+    assert [f["edit"]["line"] for f in found] == lines
+    assert repair._wrong(found[-1]["after"]) == set()
+
+
+def test_every_line_edited_in_earlier_rounds_stays_untouched() -> None:
+    # a, then b, then c, which only a second edit of a's line would make exact
+    def check(text: str) -> dict:
+        a = "W.T @ a" in text
+        b = a and "W.T @ b" in text
+        return _outcome(1.0, A=_pass(a), B=_pass(b), C=_pass(b and "a.T" in text))
+
+    found = repair.search(TWO_LINES, [[1, 3]], check, check(TWO_LINES), 10.0, [])
+    assert [f["edit"]["line"] for f in found] == [2, 3]
+
+
+def test_an_edit_that_breaks_an_exact_gradient_is_no_repair_even_if_it_fixes_more() -> None:
+    def check(text: str) -> dict:
+        if "W.T @ a" in text:  # A and B exact, C broken
+            return _outcome(1.0, A="PASS", B="PASS", C="FAIL")
+        return _outcome(1.0, A="FAIL", B="FAIL", C="PASS")
+
+    assert repair.search(TWO_LINES, [[1, 3]], check, check(TWO_LINES), 10.0, []) == []
+
+
+def test_of_edits_equally_good_the_first_tried_is_taken() -> None:
+    def check(text: str) -> dict:  # either edit of line 2 fixes A; B stays wrong
+        return _outcome(1.0, A=_pass("W.T @ a" in text or "W @ a.T" in text), B="FAIL")
+
+    order = [e["replacement"] for e in repair.candidates(TWO_LINES, [[1, 3]])]
+    assert order.index("W.T") < order.index("a.T")
+    (found,) = repair.search(TWO_LINES, [[1, 3]], check, check(TWO_LINES), 10.0, [])
+    assert found["edit"]["replacement"] == "W.T"

@@ -1,0 +1,344 @@
+"""What of a user's file is kept to run (``extract.restrict``, the stand-in helpers, the names
+a definition reads), and how the child loads it and judges a gradient (``child._load``,
+``_at_spread_values``, ``_verdict``): called directly, in this process."""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lstmlint.gradcheck import Verdict
+from lstmlint.harness import child, extract
+
+
+def _kept_names(reduced: extract.Reduced) -> list[str]:
+    assert reduced.tree is not None
+    return [getattr(s, "name", None) or ast.unparse(s) for s in reduced.tree.body]
+
+
+# --- the helpers lstmlint stands in for those of a missing star-imported module
+
+
+def test_the_helpers_a_missing_star_import_would_bind_are_lstmlint_s_own() -> None:
+    text = "from rnn_utils import *\n\ndef f(x):\n    return softmax(sigmoid(x))\n"
+    reduced = extract.reduce_module(text)
+    assert reduced.stand_ins == ["sigmoid", "softmax"]  # only those read, in order
+    assert reduced.tree is not None
+    first, *definitions, user = reduced.tree.body
+    assert ast.unparse(first) == "import numpy as lstmlint_numpy"
+    assert "lstmlint_numpy" in reduced.safe_aliases
+    assert [d.name for d in definitions] == ["sigmoid", "softmax"]  # type: ignore[attr-defined]
+    assert reduced.defined["sigmoid"] is definitions[0] and user.name == "f"  # type: ignore[attr-defined]
+    namespace: dict = {}
+    child._load(reduced.tree, "<test>", namespace)
+    assert namespace["f"](np.zeros((2, 1))).tolist() == [[0.5], [0.5]]
+
+
+def test_no_helper_stands_in_where_the_file_or_an_allowed_module_binds_it() -> None:
+    own = "from rnn_utils import *\n\ndef sigmoid(x):\n    return x\n\ndef f(x):\n    return sigmoid(x)\n"
+    unread = "from rnn_utils import *\n\ndef f(x):\n    return x\n"
+    # a star import of an allowed module may bind it: any one of them is enough
+    allowed = (
+        "from scipy.special import *\nfrom rnn_utils import *\n\ndef f(x):\n    return softmax(x)\n"
+    )
+    for text in (own, unread, allowed):
+        reduced = extract.reduce_module(text)
+        assert reduced.stand_ins == [] and "lstmlint_numpy" not in reduced.safe_aliases
+        assert "lstmlint_numpy" not in ast.unparse(reduced.tree)  # type: ignore[arg-type]
+    assert "sigmoid" not in extract.reduce_module(unread).defined
+
+
+# --- what a definition may read from the module
+
+
+def _read(code: str) -> set[str]:
+    return extract._globals_read(ast.parse(code).body[0])
+
+
+def test_a_function_reads_the_names_it_does_not_bind_and_what_runs_when_it_is_defined() -> None:
+    code = (
+        "@deco(D)\n"
+        "def f(x, *args, y=Y, **kw) -> R:\n"
+        "    z = x + G\n"
+        "    del w\n"
+        "    return z + w + args + kw + H\n"
+    )
+    assert _read(code) == {"deco", "D", "Y", "R", "G", "H"}
+    # a default named like an argument is still read from the module
+    assert _read("def f(x=x):\n    return x\n") == {"x"}
+    assert _read("async def f(a):\n    return a + B\n") == {"B"}
+
+
+def test_a_class_reads_its_methods_free_names_and_the_rest_of_its_body() -> None:
+    code = (
+        "@deco\n"
+        "class C(Base, metaclass=Meta):\n"
+        "    size = N\n"
+        "    def f(self, x):\n"
+        "        h = x\n"
+        "        return h + G\n"
+    )
+    assert _read(code) == {"deco", "Base", "Meta", "N", "G"}
+    assert _read("x = a + b\n") == {"a", "b"}
+
+
+# --- what the entry points reach, and nothing else
+
+
+MODULE = """\
+import numpy as np
+from rnn_utils import *
+
+SIZE = 3
+UNUSED = np.zeros(2)
+A, B = 1, 2
+
+
+def f(x):
+    return g(x) * SIZE + B
+
+
+def g(x):
+    return sigmoid(x)
+
+
+def h(x):
+    return open("data")
+
+
+class Model:
+    scale = SIZE
+
+    def forward(self, x):
+        return self.step(x)
+
+    def step(self, x):
+        return x * self.scale
+
+    def backward(self, d):
+        return h(d)
+
+    def fit(self):
+        return Net()
+
+
+class Net:
+    pass
+"""
+
+
+def test_only_what_the_entries_reach_is_kept_and_the_rest_of_the_reduction_stays() -> None:
+    reduced = extract.reduce_module(MODULE)
+    kept = extract.restrict(reduced, iter(["f"]))  # any iterable, read more than once
+    # `A, B = 1, 2` runs for B; only B is defined for what it reaches
+    assert set(kept.defined) == {"f", "g", "SIZE", "B", "sigmoid"}
+    assert _kept_names(kept) == [
+        "import numpy as lstmlint_numpy",
+        "sigmoid",
+        "import numpy as np",
+        "SIZE = 3",
+        "A, B = (1, 2)",
+        "f",
+        "g",
+    ]
+    for field in (
+        "text",
+        "siblings",
+        "safe_aliases",
+        "other_imports",
+        "stand_ins",
+        "star_modules",
+        "module",
+    ):
+        assert getattr(kept, field) == getattr(reduced, field), field
+    assert kept.module is reduced.module
+
+
+def test_of_a_class_only_the_methods_an_entry_calls_are_kept() -> None:
+    reduced = extract.reduce_module(MODULE)
+    kept = extract.restrict(reduced, ["Model.forward"])
+    assert set(kept.defined) == {"Model", "SIZE"}  # not h, which backward calls, nor Net
+    model = kept.defined["Model"]
+    assert isinstance(model, ast.ClassDef)
+    assert [ast.unparse(s).split("(")[0] for s in model.body] == [
+        "scale = SIZE",
+        "def forward",
+        "def step",
+    ]
+    assert kept.tree is not None and kept.tree.body[-1] is model
+    assert reduced.defined["Model"] is not model and len(reduced.defined["Model"].body) == 5  # type: ignore[attr-defined]
+    # every method named, of either entry
+    both = extract.restrict(reduced, ["Model.backward", "Model.fit"])
+    assert set(both.defined) == {"Model", "SIZE", "h", "Net"}
+    # `f.x`: no class to prune; f is kept whole
+    assert extract.restrict(reduced, ["f.x"]).defined["f"] is reduced.defined["f"]
+
+
+def test_a_module_with_nothing_kept_to_run_restricts_to_nothing() -> None:
+    reduced = extract.Reduced(text="", defined={}, tree=None)
+    assert extract.restrict(reduced, ["f"]).tree.body == []  # type: ignore[union-attr]
+
+
+def test_a_class_keeps_its_name_bases_decorators_and_place() -> None:
+    code = "@dec\nclass M(Base, metaclass=Meta):\n    def a(self):\n        return self.b()\n    async def b(self):\n        return 1\n    def c(self):\n        return M.a\n"
+    node = ast.parse(code).body[0]
+    assert isinstance(node, ast.ClassDef)
+    kept = extract._with_methods(node, {"a", "missing"})
+    assert [m.name for m in kept.body] == ["a", "b"]  # type: ignore[attr-defined]
+    assert ast.unparse(kept).splitlines()[:2] == ["@dec", "class M(Base, metaclass=Meta):"]
+    assert (kept.lineno, kept.end_lineno) == (node.lineno, node.end_lineno)
+    assert [m.name for m in extract._with_methods(node, {"c"}).body] == ["a", "b", "c"]  # type: ignore[attr-defined]
+    empty = extract._with_methods(node, set())
+    assert len(empty.body) == 1 and isinstance(empty.body[0], ast.Pass)
+
+
+def test_a_class_whose_methods_called_are_all_inherited_still_loads(tmp_path: Path) -> None:
+    # Model keeps none of its own methods: the `pass` in their place must compile
+    main = tmp_path / "main.py"
+    main.write_text(
+        "class Base:\n    def forward(self, x):\n        return 2 * x\n\n\n"
+        "class Model(Base):\n    def helper(self, x):\n        return x\n"
+    )
+    job = {"path": str(main), "keep_imports": False, "siblings": {}, "entries": ["Model.forward"]}
+    namespace = child.Loader(job).main(main.read_text())
+    assert namespace["Model"]().forward(3) == 6
+
+
+def test_every_method_reached_is_kept_whatever_order_they_are_met_in() -> None:
+    # d is met first and reaches c again: a name met twice must not end the search (b)
+    code = (
+        "class M:\n"
+        "    def a(self):\n        self.b()\n        self.c()\n        return self.d()\n"
+        "    def b(self):\n        return 1\n"
+        "    def c(self):\n        return 2\n"
+        "    def d(self):\n        return self.c()\n"
+        "    def e(self):\n        return 3\n"
+    )
+    node = ast.parse(code).body[0]
+    assert isinstance(node, ast.ClassDef)
+    kept = extract._with_methods(node, {"a"})
+    assert [m.name for m in kept.body] == ["a", "b", "c", "d"]  # type: ignore[attr-defined]
+
+
+# --- loading the kept statements
+
+
+def test_a_failing_value_is_left_unbound_but_a_failing_import_is_not() -> None:
+    tree = ast.parse("x: int = 1 / 0\ny = 2\ndef f():\n    raise ValueError\n")
+    namespace: dict = {}
+    child._load(tree, "<the file>", namespace)
+    assert "x" not in namespace and namespace["y"] == 2
+    assert namespace["f"].__code__.co_filename == "<the file>"
+    with pytest.raises(ModuleNotFoundError):
+        child._load(ast.parse("import lstmlint_no_such_module\n"), "<the file>", {})
+    with pytest.raises(MemoryError):
+        child._load(ast.parse("x: int = f()\n"), "<the file>", {"f": _raise_memory})
+
+
+def _raise_memory() -> None:
+    raise MemoryError
+
+
+# --- the second gradient check, at spread values
+
+
+@dataclass
+class _Result:
+    max_rel_error: float
+    verdict: Verdict
+
+
+@pytest.mark.parametrize(
+    ("first", "spread", "expected"),
+    [
+        (_Result(1e-9, Verdict.PASS), None, {"error": 1e-9, "verdict": "PASS"}),
+        (
+            _Result(1e-9, Verdict.PASS),
+            _Result(1e-8, Verdict.PASS),
+            {"error": 1e-9, "verdict": "PASS"},
+        ),
+        (
+            _Result(1e-9, Verdict.PASS),
+            _Result(0.3, Verdict.FAIL),
+            {"error": 0.3, "verdict": "INCONCLUSIVE"},
+        ),
+        (
+            _Result(1e-9, Verdict.PASS),
+            _Result(1e-4, Verdict.INCONCLUSIVE),
+            {"error": 1e-4, "verdict": "INCONCLUSIVE"},
+        ),
+        # never FAIL from the spread alone, nor a FAIL made better by it
+        (
+            _Result(0.2, Verdict.FAIL),
+            _Result(1e-9, Verdict.PASS),
+            {"error": 0.2, "verdict": "FAIL"},
+        ),
+        (_Result(0.2, Verdict.FAIL), _Result(0.5, Verdict.FAIL), {"error": 0.2, "verdict": "FAIL"}),
+        (
+            _Result(1e-4, Verdict.INCONCLUSIVE),
+            _Result(0.5, Verdict.FAIL),
+            {"error": 1e-4, "verdict": "INCONCLUSIVE"},
+        ),
+    ],
+)
+def test_a_gradient_exact_only_at_its_own_values_is_inconclusive(
+    first: _Result, spread: _Result | None, expected: dict
+) -> None:
+    assert child._verdict(first, spread) == expected
+
+
+def _tanh_sum(wrong: bool = False) -> tuple[Callable, Callable, list[dict]]:
+    seen: list[dict] = []
+
+    def loss(p: dict) -> float:
+        seen.append({k: v.copy() for k, v in p.items()})
+        return float(np.sum(np.tanh(p["W"])))
+
+    def grads(p: dict) -> dict:
+        # near zero tanh'(w) = 1 - w ** 2 is 1: the wrong `1 - w` only shows away from zero
+        return {"W": 1 - p["W"] if wrong else 1 - np.tanh(p["W"]) ** 2}
+
+    return loss, grads, seen
+
+
+def test_the_second_check_is_at_seeded_values_of_order_one() -> None:
+    params = {"W": np.full((3, 4), 1e-6)}
+    loss, grads, seen = _tanh_sum(wrong=True)
+    (result,) = child._at_spread_values(loss, grads, params).values()
+    assert result.name == "W" and result.verdict == Verdict.FAIL
+    spread = np.random.default_rng(1).normal(0.0, child.SPREAD, (3, 4))
+    assert np.array_equal(seen[0]["W"], spread)  # the loss first, at the spread values
+    assert np.array_equal(params["W"], np.full((3, 4), 1e-6))  # the file's own are untouched
+    loss, grads, seen = _tanh_sum()
+    assert child._at_spread_values(loss, grads, params)["W"].verdict == Verdict.PASS
+
+
+def test_the_second_check_is_made_with_numpy_s_warnings_silenced() -> None:
+    # log of the negative entries is computed and thrown away: a warning, a finite loss
+    def loss(p: dict) -> float:
+        return float(np.sum(np.where(p["W"] < 0, p["W"], np.log(p["W"]))))
+
+    def grads(p: dict) -> dict:
+        return {"W": np.where(p["W"] < 0, 1.0, 1.0 / p["W"])}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = child._at_spread_values(loss, grads, {"W": np.ones((2, 3))})
+    assert found["W"].verdict == Verdict.PASS
+
+
+def test_code_that_does_not_run_at_spread_values_gets_no_second_check() -> None:
+    params = {"W": np.ones((2, 2))}
+    loss, grads, _ = _tanh_sum()
+    assert child._at_spread_values(lambda p: float("inf"), grads, params) == {}
+    assert child._at_spread_values(lambda p: float("nan"), grads, params) == {}
+    assert child._at_spread_values(lambda p: np.log(-p["W"]).sum(), grads, params) == {}
+    assert child._at_spread_values(loss, lambda p: {}, params) == {}  # no gradient given
+    with pytest.raises(MemoryError):
+        child._at_spread_values(lambda p: _raise_memory(), grads, params)
