@@ -342,3 +342,11 @@ def test_code_that_does_not_run_at_spread_values_gets_no_second_check() -> None:
     assert child._at_spread_values(loss, lambda p: {}, params) == {}  # no gradient given
     with pytest.raises(MemoryError):
         child._at_spread_values(lambda p: _raise_memory(), grads, params)
+
+
+def test_a_global_the_function_assigns_is_still_read_from_the_module() -> None:
+    reduced = extract.reduce_module(
+        "S = 3\ndef f(x):\n    global S\n    S = S + 1\n    return x * S\n"
+    )
+    assert "S" in extract._globals_read(reduced.defined["f"])
+    assert set(extract.restrict(reduced, ["f"]).defined) == {"S", "f"}

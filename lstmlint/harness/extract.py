@@ -407,8 +407,10 @@ def _globals_read(stmt: ast.AST) -> set[str]:
             for sub in ast.walk(stmt)
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del))
         }
+        # `global S` makes S the module's, however the function assigns it
+        shared = {n for sub in ast.walk(stmt) if isinstance(sub, ast.Global) for n in sub.names}
         inner = set().union(*(names_read(part) for part in definition_time(stmt)))
-        return (names_read(stmt) - local) | inner
+        return (names_read(stmt) - (local - shared)) | inner
     if isinstance(stmt, ast.ClassDef):
         found: set[str] = set()
         for part in stmt.body:
