@@ -15,7 +15,8 @@ from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
 WEIGHT_GRADIENT = re.compile(r"^d_?((?:[WUV]|w(?=[a-z_]*$)|b(?=[a-z_0-9]*$))\w*)$")
 
 
-CS231N_LOOP = """
+# the start of a CS231n-style lstm_backward over per-step caches, before its loop
+LOOP_HEAD = """
 
 def lstm_backward(dh, cache):
     N, T, H = dh.shape
@@ -26,6 +27,11 @@ def lstm_backward(dh, cache):
     dWx = np.zeros_like(Wx)
     dWh = np.zeros_like(Wh)
     db = np.zeros(4 * H)
+"""
+
+CS231N_LOOP = (
+    LOOP_HEAD
+    + """\
     for t in reversed(range(T)):
         dx[:, t, :], dprev_h, dprev_c, dWx_t, dWh_t, db_t = lstm_step_backward(
             dh[:, t, :] + dprev_h, dprev_c, cache[t]
@@ -35,19 +41,12 @@ def lstm_backward(dh, cache):
         db += db_t
     return dx, dprev_h, dWx, dWh, db
 """
+)
 
 
-DICT_LOOP = """
-
-def lstm_backward(dh, cache):
-    N, T, H = dh.shape
-    Wx, Wh = cache[0][3], cache[0][4]
-    dx = np.zeros((N, T, Wx.shape[0]))
-    dprev_h = np.zeros((N, H))
-    dprev_c = np.zeros((N, H))
-    dWx = np.zeros_like(Wx)
-    dWh = np.zeros_like(Wh)
-    db = np.zeros(4 * H)
+DICT_LOOP = (
+    LOOP_HEAD
+    + """\
     names = ("dx", "dh", "dc", "dWx", "dWh", "db")
     for t in reversed(range(T)):
         step = lstm_step_backward(dh[:, t, :] + dprev_h, dprev_c, cache[t])
@@ -60,6 +59,7 @@ def lstm_backward(dh, cache):
         db += grads["db"]
     return {"dx": dx, "dh0": dprev_h, "dWx": dWx, "dWh": dWh, "db": db}
 """
+)
 
 
 class OverwrittenWeightGradient(Rule):
