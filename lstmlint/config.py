@@ -62,9 +62,20 @@ class FileConfig:
 class HarnessConfig:
     """``[tool.lstmlint.harness]``: limits and entry points for running the user's own code."""
 
-    timeout: float = 10.0  # seconds a file
+    timeout: float = field(default_factory=lambda: default_harness_timeout())  # seconds a file
     memory_mb: int = 1024
     entries: tuple[tuple[str, Any], ...] = ()  # raw key/value pairs, checked by the harness
+
+
+def default_harness_timeout() -> float:
+    """Seconds a file where no configuration says: ``LSTMLINT_HARNESS_TIMEOUT`` or 10. A slow or
+    busy machine (a shared CI runner) can raise it without a configuration file."""
+    value = os.environ.get("LSTMLINT_HARNESS_TIMEOUT", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return 10.0
+    return seconds if 0 < seconds < float("inf") else 10.0
 
 
 def _selectors(source: str, key: str, value: Any) -> tuple[str, ...]:

@@ -25,3 +25,10 @@ def _no_shared_cache(request, monkeypatch) -> None:
     tests of the cache and the runner use their own project folders."""
     if request.node.path.name not in ("test_cache.py", "test_runner.py"):
         monkeypatch.setenv("LSTMLINT_NO_CACHE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _patient_harness(monkeypatch) -> None:
+    """A busy test machine can take several times longer to check a file than a user's; tests
+    of the time limit set their own in the configuration."""
+    monkeypatch.setenv("LSTMLINT_HARNESS_TIMEOUT", "60")

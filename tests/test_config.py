@@ -223,3 +223,22 @@ def test_bad_command_line_values(project: Path, capsys) -> None:
         main(["--confirm-timeout", "0", "src"])
     assert exit_info.value.code == 2
     assert "positive" in capsys.readouterr().err
+
+
+def test_the_harness_time_limit_comes_from_the_environment_where_no_file_sets_it(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from lstmlint.config import parse_table
+
+    def limit(table: dict) -> float:
+        return parse_table(table, "pyproject.toml", None, tmp_path).harness.timeout
+
+    monkeypatch.delenv("LSTMLINT_HARNESS_TIMEOUT", raising=False)
+    assert limit({}) == 10.0
+    for value, seconds in (("45", 45.0), ("2.5", 2.5), ("0", 10.0), ("-3", 10.0), ("soon", 10.0)):
+        monkeypatch.setenv("LSTMLINT_HARNESS_TIMEOUT", value)
+        assert limit({}) == seconds
+        assert limit({"harness": {}}) == seconds
+        assert limit({"harness": {"timeout": 3}}) == 3.0  # the configuration wins
+    monkeypatch.setenv("LSTMLINT_HARNESS_TIMEOUT", "inf")
+    assert limit({}) == 10.0

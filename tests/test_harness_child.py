@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import resource
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -521,6 +522,7 @@ def _ran(
     fixed: str | None = "fixed",
     without: dict | None = None,
     repair_budget: float | None = None,
+    time_limit: float | None = None,
 ):
     """`run` on a job of two problems, `_check` answering ``table[(problem, text)]``; the
     answer, and the checks made as (problem, text, preferred input format)."""
@@ -546,6 +548,8 @@ def _ran(
     }
     if repair_budget is not None:
         job["repair_budget"] = repair_budget
+    if time_limit is not None:
+        job["time_limit"] = time_limit
     found = child.run(job)
     assert len(loaders) == 1  # one loader for the job: sibling modules are loaded once
     return found, asked
@@ -655,10 +659,12 @@ def test_gradients_are_copied_as_float64() -> None:
 
 def test_repairs_are_searched_only_when_the_job_has_a_budget(monkeypatch) -> None:
     searched: list[tuple] = []
+    limits: list[float] = []
 
-    def repair(loader, problem: dict, job: dict, answer: dict, how: str | None) -> None:
+    def repair(loader, problem: dict, job: dict, answer: dict, how: str | None, until) -> None:
         assert loader.job is job  # the job's own loader: its siblings are loaded once
         searched.append((problem["name"], job["repair_budget"], dict(answer), how))
+        limits.append(until - time.monotonic())
 
     monkeypatch.setattr(child, "_repair", repair)
     table = {
@@ -683,6 +689,11 @@ def test_repairs_are_searched_only_when_the_job_has_a_budget(monkeypatch) -> Non
             "arrays",
         )
     ]
+    assert limits[0] == float("inf")  # a job without a time limit
+    searched.clear()
+    limits.clear()
+    _ran(monkeypatch, table, repair_budget=2.5, time_limit=30.0)
+    assert len(searched) == 1 and 14.0 < limits[0] <= 15.0  # half the file's time limit
 
 
 def test_a_repair_starts_from_every_fix_when_they_ran(monkeypatch) -> None:
@@ -711,7 +722,7 @@ def test_a_repair_starts_from_every_fix_when_they_ran(monkeypatch) -> None:
     ):
         calls.clear()
         checked.clear()
-        child._repair("loader", problem, job, answer, "lists")  # type: ignore[arg-type]
+        child._repair("loader", problem, job, answer, "lists", time.monotonic() + 60)  # type: ignore[arg-type]
         assert answer["repairs"] == [{"edit": "found"}]
         assert answer["repair_base"] == base
         assert calls == [(job[base], [[3, 7]], _exact(), answer[base], 3.0, [])]
@@ -724,8 +735,17 @@ def test_a_repair_starts_from_every_fix_when_they_ran(monkeypatch) -> None:
     ):
         before = dict(answer)
         calls.clear()
-        child._repair("loader", problem, job, answer, "lists")  # type: ignore[arg-type]
+        child._repair("loader", problem, job, answer, "lists", time.monotonic() + 60)  # type: ignore[arg-type]
         assert (calls, answer) == ([], before)
+    # the file's time is nearly spent: a shorter search, or none
+    answer = {"original": _wrong()}
+    calls.clear()
+    child._repair("loader", problem, job, answer, "lists", time.monotonic() + 1)  # type: ignore[arg-type]
+    assert len(calls) == 1 and 0.5 < calls[0][4] <= 1.0
+    answer = {"original": _wrong()}
+    calls.clear()
+    child._repair("loader", problem, job, answer, "lists", time.monotonic() - 1)  # type: ignore[arg-type]
+    assert (calls, answer) == ([], {"original": _wrong()})
 
 
 def _loader(tmp_path: Path, files: dict[str, str], **job: object) -> child.Loader:

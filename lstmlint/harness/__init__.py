@@ -135,6 +135,7 @@ def _one_file(result, settings) -> None:
         "original": text,
         "all_fixed": all_fixed if fixable and complete else None,
         "without": without if complete else {},
+        "time_limit": settings.harness.timeout,
         "repair_budget": repaired.DEFAULT_BUDGET
         if settings.selection.enabled(*repaired.REPAIRED)
         else 0,

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import sys
+import time
 import types
 from pathlib import Path
 from typing import Any
@@ -225,12 +226,16 @@ def _passes(outcome: dict) -> bool:
     )
 
 
-def _repair(loader: Loader, problem: dict, job: dict, answer: dict, how: str | None) -> None:
+def _repair(
+    loader: Loader, problem: dict, job: dict, answer: dict, how: str | None, until: float
+) -> None:
     """Search single edits of the backward (``repair``) from the text with every known fix, or
-    from the text as written when the fixes do not run, while some gradient is still wrong."""
+    from the text as written when the fixes do not run, while some gradient is still wrong; the
+    search ends by ``until`` (a ``time.monotonic()`` instant) whatever its own budget."""
     from lstmlint.harness import repair
 
-    if not problem.get("repair", True):
+    budget = min(job["repair_budget"], until - time.monotonic())
+    if not problem.get("repair", True) or budget <= 0:
         return
     fixed = answer.get("all_fixed")
     base = "all_fixed" if fixed and fixed["status"] == "ok" else "original"
@@ -241,7 +246,7 @@ def _repair(loader: Loader, problem: dict, job: dict, answer: dict, how: str | N
         problem["lines"],
         lambda text: _check(loader, problem, text, how),
         answer[base],
-        job["repair_budget"],
+        budget,
         [],
     )
     answer["repair_base"] = base
@@ -249,6 +254,9 @@ def _repair(loader: Loader, problem: dict, job: dict, answer: dict, how: str | N
 
 def run(job: dict) -> dict:
     loader = Loader(job)
+    # the search gets no more than half the file's time limit, so that on a slow machine the
+    # check's own verdict still comes back in time
+    until = time.monotonic() + job.get("time_limit", float("inf")) / 2
     answers = []
     for problem in job["problems"]:
         answer: dict[str, Any] = {}
@@ -266,7 +274,7 @@ def run(job: dict) -> dict:
                             for key, text in job["without"].items()
                         }
                 if job.get("repair_budget"):
-                    _repair(loader, problem, job, answer, how)
+                    _repair(loader, problem, job, answer, how, until)
         except MemoryError:
             raise
         except Exception as exc:  # the user's module itself failed to load
