@@ -1,9 +1,47 @@
 from collections.abc import Iterator
 
 from lstmlint.analysis.offsets import offset_problems
-from lstmlint.rule import Invalid, Report, Rule, Valid, reports_for
+from lstmlint.analysis.wrapped_views import copy_edit, wrapped_views
+from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts, reports_for
 
-from ._programs import LSTM_PREPENDED, MINCHAR_RNN, swap
+from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
+
+# a CS231n-style forward over a time-first array whose last slot holds h0 first
+LAST_SLOT_FORWARD = """
+
+def lstm_forward(x, h0, Wx, Wh, b):
+    N, T, D = x.shape
+    h = np.zeros((T, N, h0.shape[1]))
+    c = np.zeros((T, N, h0.shape[1]))
+    h[-1] = h0
+    caches = []
+    for t in range(T):
+        h[t], c[t], cache = lstm_step_forward(x[:, t], h[t - 1], c[t - 1], Wx, Wh, b)
+        caches.append(cache)
+    return h.transpose(1, 0, 2), caches
+"""
+
+# the deeplearning.ai layout: time last, a[:, :, -1] set to a0
+TIME_LAST_FORWARD = """
+import numpy as np
+
+
+def rnn_cell_forward(xt, a_prev, parameters):
+    a_next = np.tanh(parameters["Wax"] @ xt + parameters["Waa"] @ a_prev + parameters["ba"])
+    return a_next, (a_next, a_prev, xt, parameters)
+
+
+def rnn_forward(x, a0, parameters):
+    n_x, m, T_x = x.shape
+    a = np.zeros((a0.shape[0], m, T_x))
+    a[:, :, -1] = a0
+    caches = []
+    for t in range(T_x):
+        a_next, cache = rnn_cell_forward(x[:, :, t], a[:, :, t - 1], parameters)
+        a[:, :, t] = a_next
+        caches.append(cache)
+    return a, caches
+"""
 
 
 class PrevStateOffset(Rule):
@@ -22,31 +60,88 @@ What it finds
     The convention is inferred from the forward pass, followed through calls, returns,
     attributes and dict keys; where it cannot be inferred the rule stays silent.
 
+    It also reports a forward loop that keeps the initial state in the last slot of an array
+    of exactly T steps (``h = np.zeros((T, N, H)); h[-1] = h0``) and hands ``h[t - 1]`` to a
+    step function of the file: at t == 0 that is a view of ``h[-1]``, the slot the last step
+    overwrites, so a step that keeps its argument (in its cache) sees the last hidden state
+    where the initial one belongs. An array with a slot of its own for the initial state
+    (``np.zeros((T + 1, H))``) is not reported.
+
 Why it breaks training
     The forget-gate gradient ``dC * C_prev`` (and the recurrent weight gradient
-    ``dh_raw @ h_prev.T``) is then computed against the wrong state. Nothing crashes; the
+    ``dh_raw @ h_prev.T``) is then computed against the wrong state. With the last-slot view,
+    the forward values are right and only the first step's gradients are wrong, which no
+    output shows. Nothing crashes; the
     gradients of every gate weight are simply wrong and the loss stalls.
 
 Example
     C_prev = C[t - 1]          # C = [C0, C_0, C_1, ...]: this is C_{t-2}
     df = dC * C_prev
 
+    h[-1] = h0
+    for t in range(T):
+        h[t], cache = rnn_step_forward(x[:, t], h[t - 1], Wx, Wh, b)   # cache keeps a view
+
 Fix
     C_prev = C[t]              # the previous cell state under this convention
+    h[t], cache = rnn_step_forward(x[:, t], h[t - 1].copy(), Wx, Wh, b)
 
 Autofix
     Yes: the time index is moved to the step the context needs (``t - 1`` -> ``t``), or a
     variable that holds the wrong step is replaced by the one variable that holds the right
     one. None for a read that wraps around at t == 0 (the fix needs the initial state, which
-    has no name there) or when several variables hold the wanted state.
+    has no name there) or when several variables hold the wanted state. The last-slot view:
+    yes, the step gets a copy (``h[t - 1]`` -> ``h[t - 1].copy()``).
 """
     valid = [
+        # a slot of its own for the initial state
+        Valid(
+            swap(
+                TIME_LAST_FORWARD,
+                "a = np.zeros((a0.shape[0], m, T_x))",
+                "a = np.zeros((a0.shape[0], m, T_x + 1))",
+            )
+        ),
+        # the view consumed at once by NumPy, never kept
+        Valid(
+            swap(
+                TIME_LAST_FORWARD,
+                "a_next, cache = rnn_cell_forward(x[:, :, t], a[:, :, t - 1], parameters)",
+                "a_next = np.tanh(parameters['Waa'] @ a[:, :, t - 1])\n        cache = None",
+            )
+        ),
         Valid(LSTM_PREPENDED),
         Valid(MINCHAR_RNN),
         # a readout's weight gradient written as a broadcast product needs the current h
         Valid(swap(LSTM_PREPENDED, "dWy += dy @ h[t + 1].T", "dWy += dy * h[t + 1].T")),
     ]
     invalid = [
+        Invalid(
+            swap(
+                CS231N_STEP + LAST_SLOT_FORWARD,
+                "h[t], c[t], cache = lstm_step_forward(x[:, t], h[t - 1], c[t - 1], Wx, Wh, b)",
+                "h[t], c[t], cache = lstm_step_forward(x[:, t], h[t - 1], c[t - 1], Wx, Wh, b)"
+                "  # bug",
+            ),
+            fixed=swap(
+                CS231N_STEP + LAST_SLOT_FORWARD,
+                "h[t], c[t], cache = lstm_step_forward(x[:, t], h[t - 1], c[t - 1], Wx, Wh, b)",
+                "h[t], c[t], cache = lstm_step_forward(x[:, t], h[t - 1].copy(), c[t - 1], Wx, "
+                "Wh, b)  # bug",
+            ),
+        ),
+        Invalid(
+            swap(
+                TIME_LAST_FORWARD,
+                "rnn_cell_forward(x[:, :, t], a[:, :, t - 1], parameters)",
+                "rnn_cell_forward(x[:, :, t], a[:, :, t - 1], parameters)  # bug",
+            ),
+            fixed=swap(
+                TIME_LAST_FORWARD,
+                "rnn_cell_forward(x[:, :, t], a[:, :, t - 1], parameters)",
+                "rnn_cell_forward(x[:, :, t], a[:, :, t - 1].copy(), parameters)  # bug",
+            ),
+        ),
         Invalid(
             swap(LSTM_PREPENDED, "        C_prev = C[t]\n", "        C_prev = C[t - 1]  # bug\n"),
             fixed=swap(LSTM_PREPENDED, "        C_prev = C[t]\n", "        C_prev = C[t]  # bug\n"),
@@ -60,4 +155,19 @@ Autofix
     ]
 
     def check(self, model) -> Iterator[Report]:
-        return reports_for(self.code, offset_problems(model))
+        yield from reports_for(self.code, offset_problems(model))
+        # no gate on recognised RNN code: a step fed its own last output is a recurrence
+        for view in wrapped_views(model.module):
+            yield Report(
+                view.node,
+                f"at t == 0 this is a view of `{view.name}`'s last slot, which holds the initial "
+                "state until the last step overwrites it: a step that keeps its argument (its "
+                "cache) then holds the last state where the initial one belongs",
+                "hand the step a copy, or give the initial state a slot of its own",
+                experiment_facts(
+                    None,
+                    "a view kept past the step that overwrites it is not something the "
+                    "reference model replays; running your own code shows it",
+                ),
+                copy_edit(view),
+            )

@@ -3,6 +3,12 @@ from collections.abc import Iterator
 import libcst as cst
 
 from lstmlint.analysis.backward import statement_value
+from lstmlint.analysis.cellpath import (
+    HiddenPathGap,
+    carries_without_hidden_path,
+    hidden_path_edits,
+    loop_carry_without_hidden_path,
+)
 from lstmlint.analysis.experiments import carry_spec, constant_spec, unbound_name
 from lstmlint.analysis.gradients import (
     carries,
@@ -41,6 +47,95 @@ def lstm_backward(dh, cache):
 """
 
 
+DLAI_CELL = """
+import numpy as np
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def lstm_cell_forward(xt, a_prev, c_prev, parameters):
+    concat = np.concatenate((a_prev, xt), axis=0)
+    ft = sigmoid(parameters["Wf"] @ concat + parameters["bf"])
+    it = sigmoid(parameters["Wi"] @ concat + parameters["bi"])
+    cct = np.tanh(parameters["Wc"] @ concat + parameters["bc"])
+    c_next = ft * c_prev + it * cct
+    ot = sigmoid(parameters["Wo"] @ concat + parameters["bo"])
+    a_next = ot * np.tanh(c_next)
+    cache = (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)
+    return a_next, c_next, cache
+
+
+def lstm_cell_backward(da_next, dc_next, cache):
+    (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters) = cache
+    n_a, m = a_next.shape
+    dot = da_next * np.tanh(c_next) * ot * (1 - ot)
+    dcct = (dc_next + da_next * ot * (1 - np.tanh(c_next) ** 2)) * it * (1 - cct ** 2)
+    dit = (dc_next + da_next * ot * (1 - np.tanh(c_next) ** 2)) * cct * it * (1 - it)
+    dft = (dc_next + da_next * ot * (1 - np.tanh(c_next) ** 2)) * c_prev * ft * (1 - ft)
+    concat = np.concatenate((a_prev, xt), axis=0)
+    dWf = dft @ concat.T
+    dWi = dit @ concat.T
+    dWc = dcct @ concat.T
+    dWo = dot @ concat.T
+    dconcat = (
+        parameters["Wf"].T @ dft
+        + parameters["Wi"].T @ dit
+        + parameters["Wc"].T @ dcct
+        + parameters["Wo"].T @ dot
+    )
+    da_prev = dconcat[:n_a]
+    dc_prev = (dc_next + da_next * ot * (1 - np.tanh(c_next) ** 2)) * ft
+    dxt = dconcat[n_a:]
+    return {"dxt": dxt, "da_prev": da_prev, "dc_prev": dc_prev, "dWf": dWf, "dWi": dWi,
+            "dWc": dWc, "dWo": dWo}
+"""
+
+CLASS_CELL = """
+import numpy as np
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class LSTMCell:
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, x, h_prev, c_prev):
+        z = np.vstack((h_prev, x))
+        H = h_prev.shape[0]
+        a = self.W @ z + self.b
+        f = sigmoid(a[:H])
+        i = sigmoid(a[H:2 * H])
+        o = sigmoid(a[2 * H:3 * H])
+        g = np.tanh(a[3 * H:])
+        c = f * c_prev + i * g
+        tc = np.tanh(c)
+        h = o * tc
+        self.cache = (z, c_prev, f, i, o, g, tc)
+        return h, c
+
+    def backward(self, dh_next, dc_next):
+        z, c_prev, f, i, o, g, tc = self.cache
+        H = f.shape[0]
+        dc_total = dc_next + dh_next * o * (1 - tc ** 2)
+        dc_prev = f * dc_total
+        da = np.vstack((
+            dc_total * c_prev * f * (1 - f),
+            dc_total * g * i * (1 - i),
+            dh_next * tc * o * (1 - o),
+            dc_total * i * (1 - g ** 2),
+        ))
+        dW = da @ z.T
+        db = da
+        dh_prev = (self.W.T @ da)[:H]
+        return dh_prev, dc_prev, dW, db
+"""
+
+
 class MissingRecurrentGradient(Rule):
     code = "LST206"
     name = "missing-recurrent-gradient"
@@ -56,20 +151,33 @@ What it finds
       ``dC_next = dC * f[t]``. A factor that may be the forget gate without being recognised
       as one (a sigmoid computed on the spot, a value the backward did not compute and the
       analysis knows nothing about) counts as the gate.
-    It also reports a per-step backward that returns the cell gradient without the forget
-    gate (``dprev_c = dnext_c``).
+    It also reports a per-step backward (``lstm_step_backward(dnext_h, dnext_c, cache)``)
+    that returns the previous cell's gradient
+    - without the forget gate (``dprev_c = dnext_c``);
+    - from the carried-in cell gradient alone (``dprev_c = dnext_c * f``) although the
+      function computes the cell's full gradient, the carried part plus the part through the
+      hidden state (``dc = dnext_c + dnext_h * o * (1 - tanh(c)**2)``), for the gates. A
+      carried gradient updated in place first (``dnext_c += ...``) is the full one.
 
 Why it breaks training
     With nothing carried, no gradient flows back through time: each step is trained as if it
-    had no past, and the network cannot learn dependencies longer than one step.
+    had no past, and the network cannot learn dependencies longer than one step. A cell
+    gradient carried without its hidden-state part loses, at every step, what that step's
+    output contributed to the loss through the cell: the earlier steps learn from a
+    fraction of the signal.
 
 Example
     dh_prev = dz[:hidden_size, :]      # dh_next stays zero
     dC_prev = f[t] * dC
 
+    # a per-step backward
+    dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)
+    dprev_c = dnext_c * f              # the part through next_h is lost
+
 Fix
     dh_next = dz[:hidden_size, :]
     dC_next = f[t] * dC
+    dprev_c = dc * f
 
 Autofix
     - A carried gradient that is never assigned: yes when the loop stores the previous step's
@@ -85,10 +193,39 @@ Autofix
     - A cell gradient carried without the forget gate: yes, the value is multiplied by the
       forget gate as the code reads it (``dC`` -> ``dC * f[t]``); none when it reads it in
       several spellings.
+    - A previous cell's gradient without the hidden-state part: yes, the carried-in gradient
+      is replaced by the full one as the function writes it (the name it is assigned to,
+      ``dnext_c * f`` -> ``dc * f``, or the sum itself, ``(dc_next + da_next * ...) * ft``).
     - A carried gradient that is never read: no (where it belongs in the step's gradient is a
       choice).
 """
     valid = [
+        Valid(DLAI_CELL),
+        Valid(CLASS_CELL),
+        # the carried-in gradient made the full one in place, then carried
+        Valid(
+            swap(
+                swap(
+                    CS231N_STEP,
+                    "dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)",
+                    "dnext_c += dnext_h * o * (1 - np.tanh(next_c) ** 2)\n    dc = dnext_c",
+                ),
+                "dprev_c = dc * f",
+                "dprev_c = dnext_c * f",
+            )
+        ),
+        Valid(
+            swap(
+                swap(
+                    LSTM_PREPENDED,
+                    "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)",
+                    "dC_next = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)\n"
+                    "        dC = dC_next",
+                ),
+                "dC_next = dC * f[t]",
+                "dC_next = dC_next * f[t]",
+            )
+        ),
         Valid(LSTM_PREPENDED),
         Valid(MINCHAR_RNN),
         Valid(CS231N_STEP),
@@ -137,6 +274,31 @@ def lstm_backward(dh, cache):
         ),
     ]
     invalid = [
+        # the previous cell's gradient from the carried-in part alone, in three styles
+        Invalid(
+            swap(CS231N_STEP, "dprev_c = dc * f", "dprev_c = dnext_c * f  # bug"),
+            fixed=swap(CS231N_STEP, "dprev_c = dc * f", "dprev_c = dc * f  # bug"),
+        ),
+        Invalid(
+            swap(
+                DLAI_CELL,
+                "dc_prev = (dc_next + da_next * ot * (1 - np.tanh(c_next) ** 2)) * ft",
+                "dc_prev = dc_next * ft  # bug",
+            ),
+            fixed=swap(
+                DLAI_CELL,
+                "dc_prev = (dc_next + da_next * ot * (1 - np.tanh(c_next) ** 2)) * ft",
+                "dc_prev = (dc_next + da_next * ot * (1 - np.tanh(c_next) ** 2)) * ft  # bug",
+            ),
+        ),
+        Invalid(
+            swap(LSTM_PREPENDED, "dC_next = dC * f[t]", "dC_next = dC_next * f[t]  # bug"),
+            fixed=swap(LSTM_PREPENDED, "dC_next = dC * f[t]", "dC_next = dC * f[t]  # bug"),
+        ),
+        Invalid(
+            swap(CLASS_CELL, "dc_prev = f * dc_total", "dc_prev = f * dc_next  # bug"),
+            fixed=swap(CLASS_CELL, "dc_prev = f * dc_total", "dc_prev = f * dc_total  # bug"),
+        ),
         # a step backward that returns a dict: the previous step's entries are never carried
         Invalid(
             CS231N_STEP + DICT_STEP_LOOP.replace("cache[t])\n", "cache[t])  # bug\n"),
@@ -199,6 +361,10 @@ def lstm_backward(dh, cache):
                     self._facts(model, carry, "zeros"),
                 )
             elif carry.is_cell:
+                gap = loop_carry_without_hidden_path(model, carry)
+                if gap is not None:
+                    yield self._hidden_path(model, gap)
+                    continue
                 # what is carried to the previous step is the last value the body gives it
                 for statement, point in carry.writes[-1:]:
                     value = statement_value(statement)
@@ -216,12 +382,29 @@ def lstm_backward(dh, cache):
         yield from self._step_functions(model)
 
     @staticmethod
+    def _hidden_path(model, gap: HiddenPathGap) -> Report:
+        value = cst.Module([]).code_for_node(gap.value)
+        return Report(
+            gap.statement,
+            f"the previous cell's gradient is `{value}`: only the gradient carried in as "
+            f"`{gap.incoming}`, without the part that reaches the cell through this step's "
+            "hidden state (dc_prev = (dc_next + dh * o * (1 - tanh(c)**2)) * f)",
+            f"use the cell's full gradient in place of `{gap.incoming}`"
+            + (f", e.g. `{gap.full}`" if gap.full else ""),
+            # that the name holds only the carried-in part is the analysis's reading
+            experiment_facts(constant_spec(model, "carry_c", "carried", read_only=True)),
+            hidden_path_edits(gap),
+        )
+
+    @staticmethod
     def _facts(model, carry, value: str) -> dict:
         return experiment_facts(
             constant_spec(model, "carry_c" if carry.is_cell else "carry_h", value)
         )
 
     def _step_functions(self, model) -> Iterator[Report]:
+        for gap in carries_without_hidden_path(model):
+            yield self._hidden_path(model, gap)
         for carry in step_cell_carries(model):
             yield Report(
                 carry.statement,

@@ -267,3 +267,20 @@ def test_findings_sharing_an_experiment_get_confirmations_of_their_own() -> None
     first.confirmation["reason"] = "changed later for this finding alone"
     first.confirmation["evidence"].clear()
     assert second.confirmation["reason"] is None and second.confirmation["evidence"]
+
+
+def test_a_cell_gradient_carried_alone_is_never_confirmed_by_the_reference(
+    tmp_path: Path, capsys
+) -> None:
+    # that `dc_next` holds only the carried-in part is read from the parameter's name: the
+    # reference may show what that costs, but no code of the file took part in it
+    text = (FIXTURES / "minchar" / "lstm_dict_correct.py").read_text()
+    assert "        dc_next = dc * fs[t]\n" in text
+    path = tmp_path / "carried_alone.py"
+    path.write_text(
+        text.replace("        dc_next = dc * fs[t]\n", "        dc_next = dc_next * fs[t]\n")
+    )
+    (finding,) = _json_findings(capsys, path)
+    assert finding["code"] == "LST206" and "hidden state" in finding["message"]
+    assert finding["confirmation"]["status"] == "unconfirmed"
+    assert "shows what this mistake costs" in finding["confirmation"]["reason"]

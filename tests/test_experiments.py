@@ -132,6 +132,18 @@ def test_each_constant_stands_for_what_it_says() -> None:
     assert ones.shape == (4, 2) and (ones == 1).all()
     assert not experiment._constant_hook("dfactor_h", "zeros")(view).any()
     assert (experiment._constant_hook("carry_c", "ones")(view) == 1).all()
+    view.dc_next, view.f = np.full((3, 1), 3.0), np.full((3, 1), 0.5)
+    carried = experiment._constant_hook("carry_c", "carried")(view)
+    assert (carried == 1.5).all()  # the carried-in gradient alone, through the forget gate
+
+
+def test_the_carried_in_cell_gradient_alone_costs_but_never_confirms() -> None:
+    spec = {"kind": "constant", "model": "lstm", "slot": "carry_c", "value": "carried"}
+    shown = experiment.run(spec)
+    assert shown["status"] == "confirmed" and shown["evidence"]  # the reference's gradients suffer
+    read = experiment.run({**spec, "read_only": True})
+    assert read["status"] == "unconfirmed" and "shows what this mistake costs" in read["reason"]
+    assert read["evidence"] == shown["evidence"]
 
 
 def test_constant_experiments_replay_their_own_constant() -> None:

@@ -146,6 +146,8 @@ def _constant_hook(slot: str, value: str):
     def hook(view) -> np.ndarray:
         if value == "dc":
             return view.dc
+        if value == "carried":  # the incoming cell gradient alone, without the hidden path
+            return view.dc_next * view.f
         like = view.dc if slot == "carry_c" else view.h
         return np.zeros_like(like) if value == "zeros" else np.ones_like(like)
 
