@@ -130,6 +130,27 @@ Autofix
                 "Wh, b)  # bug",
             ),
         ),
+        # the step index from enumerate, the input step from the iteration
+        Invalid(
+            swap(
+                swap(
+                    CS231N_STEP + LAST_SLOT_FORWARD,
+                    "    for t in range(T):\n",
+                    "    for t, x_t in enumerate(x.transpose(1, 0, 2)):\n",
+                ),
+                "lstm_step_forward(x[:, t], h[t - 1], c[t - 1], Wx, Wh, b)",
+                "lstm_step_forward(x_t, h[t - 1], c[t - 1], Wx, Wh, b)  # bug",
+            ),
+            fixed=swap(
+                swap(
+                    CS231N_STEP + LAST_SLOT_FORWARD,
+                    "    for t in range(T):\n",
+                    "    for t, x_t in enumerate(x.transpose(1, 0, 2)):\n",
+                ),
+                "lstm_step_forward(x[:, t], h[t - 1], c[t - 1], Wx, Wh, b)",
+                "lstm_step_forward(x_t, h[t - 1].copy(), c[t - 1], Wx, Wh, b)  # bug",
+            ),
+        ),
         Invalid(
             swap(
                 TIME_LAST_FORWARD,

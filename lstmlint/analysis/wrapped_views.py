@@ -29,7 +29,7 @@ class WrappedView:
 def wrapped_views(module: cst.Module) -> list[WrappedView]:
     found: list[WrappedView] = []
     for func in (n for n in walk(module) if isinstance(n, cst.FunctionDef)):
-        body = [s for s in _small_statements(func)]
+        body = _small_statements(func)
         shapes = {_target(s): _shape(s) for s in body if _allocates(s)}
         defined = {n.name.value for n in walk(module) if isinstance(n, cst.FunctionDef)}
         for loop in (n for n in walk(func) if isinstance(n, cst.For)):
@@ -100,10 +100,14 @@ def _steps_only(shape: list[cst.BaseExpression] | None, axis: int) -> bool:
 
 
 def _loop_var(loop: cst.For) -> str | None:
-    """``t`` of ``for t in range(...)`` or ``for t, x_t in enumerate(...)``."""
+    """``t`` of ``for t in range(...)`` or ``for t, x_t in enumerate(...)``: a step index, never
+    an element of what is iterated (``for t, u in zip(a, b)``)."""
+    callee = dotted(loop.iter.func) if isinstance(loop.iter, cst.Call) else None
     target = loop.target
-    if isinstance(target, cst.Tuple) and target.elements:
+    if callee == "enumerate" and isinstance(target, cst.Tuple) and len(target.elements) == 2:
         target = target.elements[0].value
+    elif callee != "range":
+        return None
     return target.value if isinstance(target, cst.Name) else None
 
 
