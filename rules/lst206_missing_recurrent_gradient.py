@@ -19,6 +19,7 @@ from lstmlint.analysis.gradients import (
     read_after_loop,
     step_cell_carries,
 )
+from lstmlint.analysis.names import code_of
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
@@ -383,7 +384,7 @@ def lstm_backward(dh, cache):
 
     @staticmethod
     def _hidden_path(model, gap: HiddenPathGap) -> Report:
-        value = cst.Module([]).code_for_node(gap.value)
+        value = code_of(gap.value)
         return Report(
             gap.statement,
             f"the previous cell's gradient is `{value}`: only the gradient carried in as "

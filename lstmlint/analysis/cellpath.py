@@ -24,6 +24,7 @@ from lstmlint.analysis.gradients import (
     _reads,
     _target_names,
     forget_factor,
+    step_function_points,
 )
 from lstmlint.analysis.names import code_of, string_key, walk
 
@@ -55,28 +56,12 @@ def carries_without_hidden_path(model) -> list[HiddenPathGap]:
     cell gradient alone, although the function computes the part through the hidden state."""
     if not model.is_rnn:
         return []
-    by_scope: dict[int, list[Point]] = {}
-    for point in model.points:
-        if point.in_region and point.loop is None:
-            by_scope.setdefault(id(point.scope.node), []).append(point)
-    gaps: list[HiddenPathGap] = []
-    for points in by_scope.values():
-        gap = _gap(model, points)
-        if gap is not None:
-            gaps.append(gap)
-    return gaps
-
-
-def _parameters(node: cst.CSTNode) -> list[str]:
-    if not isinstance(node, cst.FunctionDef):
-        return []
-    params = node.params
-    every = [*params.posonly_params, *params.params, *params.kwonly_params]
-    return [p.name.value for p in every]
+    found = (_gap(model, points) for points in step_function_points(model))
+    return [gap for gap in found if gap is not None]
 
 
 def _gap(model, points: list[Point]) -> HiddenPathGap | None:
-    parameters = _parameters(points[0].scope.node)
+    parameters = points[0].scope.params
     incoming = [p for p in parameters if INCOMING_CELL.search(p)]
     if len(incoming) != 1:
         return None
@@ -90,10 +75,11 @@ def _gap(model, points: list[Point]) -> HiddenPathGap | None:
         value = statement_value(statement)
         if value is None:
             continue
-        reads = {n.value for n in _reads(value)}
+        read = [n.value for n in _reads(value)]
         if isinstance(statement, cst.Return):
-            returned += [n.value for n in _reads(value)]
+            returned += read
             continue
+        reads = set(read)
         targets = _target_names(statement)
         if (
             _has_cell_derivative(model.reader(point), point)

@@ -592,14 +592,20 @@ class StepCarry:
     cell_gradients: frozenset[str]
 
 
-def step_cell_carries(model) -> list[StepCarry]:
-    """In per-step backward functions: the returned previous-cell gradient, when it lacks the forget gate."""
-    problems: list[StepCarry] = []
+def step_function_points(model) -> list[list[Point]]:
+    """The points of each backward function outside any backward loop (a per-step backward),
+    grouped by function, in order."""
     by_scope: dict[int, list[Point]] = {}
     for point in model.points:
         if point.in_region and point.loop is None:
             by_scope.setdefault(id(point.scope.node), []).append(point)
-    for points in by_scope.values():
+    return list(by_scope.values())
+
+
+def step_cell_carries(model) -> list[StepCarry]:
+    """In per-step backward functions: the returned previous-cell gradient, when it lacks the forget gate."""
+    problems: list[StepCarry] = []
+    for points in step_function_points(model):
         cellgrad: set[str] = set()
         assigned: dict[str, tuple[cst.CSTNode, cst.BaseExpression, Point]] = {}
         returned: set[str] = set()
