@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lstmlint.diagnostics import Diagnostic
+from lstmlint.parse import python_tree
 
 FORMAT_VERSION = 1
 _SCOPE = re.compile(r"^(\s*)(?:async\s+)?(def|class)\s+(\w+)")
@@ -62,7 +63,7 @@ def normalise(line: str) -> str:
 
 def _ast_scopes(text: str) -> list[tuple[int, int, str]] | None:
     try:
-        tree = ast.parse(text)
+        tree = python_tree(text)
     except (SyntaxError, ValueError, RecursionError):
         return None
     scopes: list[tuple[int, int, str]] = []

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lstmlint import __version__
+from lstmlint.parse import python_tree
 
 if TYPE_CHECKING:
     from lstmlint.engine import FileResult
@@ -283,7 +284,7 @@ def _imported_siblings(path: Path, text: str) -> list[str]:
     todo = [text]
     while todo:
         try:
-            tree = ast.parse(todo.pop())
+            tree = python_tree(todo.pop())
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for node in ast.walk(tree):

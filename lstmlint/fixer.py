@@ -27,7 +27,6 @@ list-or-string form and the JSON layout they had. Files are replaced atomically
 
 from __future__ import annotations
 
-import ast
 import difflib
 import io
 import json
@@ -39,6 +38,7 @@ from pathlib import Path
 
 from lstmlint.diagnostics import Diagnostic, Span
 from lstmlint.edits import Applied, Edit, apply_groups
+from lstmlint.parse import python_tree
 
 MAX_PASSES = 10
 
@@ -118,10 +118,10 @@ class _PythonSource:
 
     def check(self) -> None:
         try:
-            ast.parse(self.text)
+            python_tree(self.text)
         except (SyntaxError, ValueError) as exc:
             try:
-                ast.parse(self.original)
+                python_tree(self.original)
             except (SyntaxError, ValueError):
                 raise FixError("it does not parse; fix its syntax errors first") from None
             raise FixError(
@@ -199,7 +199,7 @@ class _NotebookSource:
 
         for index in sorted(self.edited):
             try:
-                ast.parse("\n".join(mask_cell(self.sources[index].replace("\r\n", "\n"))))
+                python_tree("\n".join(mask_cell(self.sources[index].replace("\r\n", "\n"))))
             except (SyntaxError, ValueError) as exc:
                 raise FixError(
                     f"the fixed code of cell {index} would not parse ({_reason(exc)}); nothing written"

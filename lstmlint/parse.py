@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from lstmlint.sources import SourceDocument
 
@@ -119,7 +120,7 @@ def _check(lines: list[str]) -> _Error | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ast.parse("\n".join(lines))
+            python_tree("\n".join(lines))
     except SyntaxError as exc:
         message = str(getattr(exc, "msg", "") or exc)
         if exc.lineno is None or "null bytes" in message:
@@ -289,6 +290,17 @@ def _parser_nodes_trusted() -> Iterator[None]:
 
 
 _trust_lock = threading.Lock()
+# Python 3.11's AST builder keeps its recursion depth in interpreter-wide state: two threads
+# building trees at once (the harness checks files in threads) can fail with a SystemError
+_ast_lock = threading.Lock()
+
+
+def python_tree(text: str, mode: str = "exec") -> Any:
+    """``ast.parse(text, mode=mode)``, one thread at a time."""
+    with _ast_lock:
+        return ast.parse(text, mode=mode)
+
+
 _trusting = 0  # parses under way with the check left out
 _node_check = None  # libcst's own check, while it is left out
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from lstmlint.parse import python_tree
+
 # lowercase substrings that every marker word contains: one fast scan each
 _SUBSTRINGS = (b"tanh", b"sigm", b"expit", b"lstm", b"gru", b"rnn")
 _ACTIVATION_SUBSTRINGS = (b"tanh", b"sigm", b"expit")
@@ -317,7 +319,6 @@ def _block(lines: list[str], indents: _Indents, first: int) -> tuple[str, int] |
 def _chunk_fires(lines: list[str], indents: _Indents, rows: list[int]) -> bool | None:
     """The structural test on the innermost function around ``rows`` (0-based lines of
     activation calls with the same enclosing blocks); None when that block does not parse."""
-    import ast
 
     headers = _headers_above(lines, indents, rows[0])
     kinds = [(row, _DEF.match(lines[row])) for row in headers]
@@ -335,7 +336,7 @@ def _chunk_fires(lines: list[str], indents: _Indents, rows: list[int]) -> bool |
         return None
     text, offset = block
     try:
-        tree = ast.parse(text)
+        tree = python_tree(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     local = [row - offset + 1 for row in rows]
@@ -370,7 +371,6 @@ def may_hold_rnn_code_syntax(text: str) -> bool:
 
 
 def _structural(text: str, whole_file: bool = False) -> bool:
-    import ast
     import symtable
     import warnings
 
@@ -383,7 +383,7 @@ def _structural(text: str, whole_file: bool = False) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if whole_file:
-                tree = ast.parse(text)
+                tree = python_tree(text)
                 return any(_fires(node) for node in _statements_around(tree.body, rows))
             # the symbol table needs the whole parse but neither Python objects nor bytecode
             symtable.symtable(text, "<prefilter>", "exec")

@@ -20,6 +20,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from lstmlint.analysis.names import nodes_of, walk
 from lstmlint.diagnostics import Span
+from lstmlint.parse import python_tree
 
 # where Python's parser puts a statement: first line, last line, column of its first character
 _Where = tuple[int, int, int]
@@ -118,7 +119,7 @@ class Positions:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # SyntaxWarnings are not ours to print
-                body = ast.parse(self.code).body
+                body = python_tree(self.code).body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return {}
         found: dict[int, _Where] = {}

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from lstmlint.parse import python_tree
+
 # the NumPy functions a demonstration may call to make its arrays
 CONSTRUCTORS = frozenset(
     {
@@ -85,13 +87,13 @@ def arguments(site: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
     aliases = set(site["aliases"])
     namespace: dict[str, Any] = {"__builtins__": {}}
     namespace.update(dict.fromkeys(aliases, numpy))
-    for stmt in ast.parse(site["statements"]).body:
+    for stmt in python_tree(site["statements"]).body:
         if not allowed(stmt, aliases):
             raise ValueError(f"a statement that may not run: {ast.unparse(stmt)[:60]}")
         exec(compile(ast.Module(body=[stmt], type_ignores=[]), "<call site>", "exec"), namespace)
 
     def value(text: str) -> Any:
-        node = ast.parse(text, mode="eval").body
+        node = python_tree(text, mode="eval").body
         if not _plain(node):
             raise ValueError(f"an argument that is not a name or a literal: {text[:60]}")
         return eval(compile(ast.Expression(node), "<call site>", "eval"), namespace)

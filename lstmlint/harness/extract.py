@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lstmlint.parse import python_tree
+
 SAFE_MODULES = ("numpy", "math", "scipy.special", "functools", "itertools", "collections", "copy")
 # importable, but no attribute of theirs may be used: several hold `sys`, `os` or `builtins`
 HARMLESS_MODULES = ("__future__", "typing", "dataclasses")
@@ -222,7 +224,7 @@ def _targets(stmt: ast.stmt) -> list[str] | None:
 
 def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = False) -> Reduced:
     """Reduce ``text``; ``keep_imports`` keeps imports of any module (``--confirm=exec``)."""
-    tree = ast.parse(text)
+    tree = python_tree(text)
     lines = text.splitlines(keepends=True)
     reduced = Reduced(text="", module=tree)
     blank: list[tuple[int, int]] = []
@@ -318,10 +320,10 @@ def _helpers_standing_in(reduced: Reduced) -> list[ast.stmt]:
     wanted = sorted(_free_names(reduced) & set(STAND_IN_HELPERS))
     if not wanted:
         return []
-    statements: list[ast.stmt] = ast.parse("import numpy as lstmlint_numpy\n").body
+    statements: list[ast.stmt] = python_tree("import numpy as lstmlint_numpy\n").body
     reduced.safe_aliases.add("lstmlint_numpy")
     for name in wanted:
-        definition = ast.parse(STAND_IN_HELPERS[name]).body[0]
+        definition = python_tree(STAND_IN_HELPERS[name]).body[0]
         reduced.defined[name] = definition
         reduced.stand_ins.append(name)
         statements.append(definition)

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from lstmlint.parse import python_tree
+
 GRADIENT_TARGET = re.compile(r"^(d|grad)", re.IGNORECASE)
 KINDS = {
     "transpose": "a transpose in a product",
@@ -29,7 +31,7 @@ MAX_ROUNDS = 3
 
 def candidates(text: str, spans: list[list[int]]) -> list[dict[str, Any]]:
     """Every single edit of the gradient statements within ``spans`` (1-based line ranges)."""
-    tree = ast.parse(text)
+    tree = python_tree(text)
     lines = text.splitlines(keepends=True)
     found: list[dict[str, Any]] = []
     loop_vars = _loop_variables(tree)
