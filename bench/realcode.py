@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE / "realcode"))
 from refill import cached_path, load_manifest  # noqa: E402
 
 GRADIENT_CODES = {"LST101", "LST102", "LST201", "LST202", "LST203", "LST204", "LST205"}
-GRADIENT_CODES |= {"LST206", "LST207", "LST208", "LST301", "LST900", "LST901"}
+GRADIENT_CODES |= {"LST206", "LST207", "LST208", "LST209", "LST301", "LST900", "LST901"}
 NUMERIC_CODES = {"LST302", "LST303"}
 FAMILIES = {"LST1": "state offsets", "LST2": "derivatives, carries", "LST3": "loss scale"}
 
@@ -144,8 +144,11 @@ def score(entries: list[dict], findings: list[dict]) -> dict[str, Tally]:
     return tallies
 
 
-def harness_reach(entries: list[dict], report: Path) -> tuple[int, int, dict[str, int]]:
-    """Files whose own code was checked, over runnable Python 3 files with a backward."""
+def harness_reach(
+    entries: list[dict], report: Path, unreached: list[str] | None = None
+) -> tuple[int, int, dict[str, int]]:
+    """Files whose own code was checked, over runnable Python 3 files with a backward;
+    ``unreached`` gets one line per file that was not checked, with its whole reason."""
     if not report.exists():
         return 0, 0, {}
     records = json.loads(report.read_text())
@@ -159,6 +162,10 @@ def harness_reach(entries: list[dict], report: Path) -> tuple[int, int, dict[str
             checked += 1
         else:
             reasons[f"{record['status']}: {record.get('reason', '')[:70]}"] += 1
+            if unreached is not None:
+                unreached.append(
+                    f"unreached {entry['id']}: {record['status']}: {record.get('reason')}"
+                )
     return checked, len(eligible), reasons
 
 
@@ -219,10 +226,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             print_table(half, tallies)
             if args.confirm == "auto":
-                checked, eligible, reasons = harness_reach(chosen, report)
+                unreached: list[str] = []
+                checked, eligible, reasons = harness_reach(chosen, report, unreached)
                 print(f"own code checked: {_percent(checked, eligible)} of runnable Python 3 files")
                 for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
                     print(f"  {count:3d}  {reason}")
+                if args.misses:
+                    print("\n".join(unreached))
         if args.misses:
             for tally in tallies.values():
                 print("\n".join(tally.misses))

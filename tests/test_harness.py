@@ -963,8 +963,28 @@ def test_a_cell_class_is_checked_one_step_at_a_time(tmp_path: Path, capsys) -> N
     ambiguous.write_text(
         GRU_CELL.replace("def backward(self, delta):", "def backward(self, delta, h):")
     )
-    records, _, _ = _harness_report(capsys, tmp_path, str(correct), str(buggy), str(ambiguous))
+    # some years name the derivative `backward()` / `backward(state=...)`; others mean the
+    # gradient times it by `backward(delta)`, which is never guessed at
+    named = tmp_path / "named.py"
+    named.write_text(
+        GRU_CELL.replace("self.z_act.derivative()", "self.z_act.backward()").replace(
+            "self.h_act.derivative()", "self.h_act.backward(state=self.n)"
+        )
+    )
+    scaled = tmp_path / "scaled.py"
+    scaled.write_text(
+        GRU_CELL.replace(
+            "dn = delta * self.z * self.h_act.derivative()",
+            "dn = self.h_act.backward(delta * self.z)",
+        )
+    )
+    records, _, _ = _harness_report(
+        capsys, tmp_path, str(correct), str(buggy), str(ambiguous), str(named), str(scaled)
+    )
     assert records["correct.py"]["status"] == "checked"
+    assert (records["named.py"]["status"], records["named.py"]["reason"]) == ("checked", None)
+    assert {p["verdict"] for p in records["named.py"]["parameters"]} == {"PASS"}
+    assert records["scaled.py"]["status"] == "not-callable"
     assert records["correct.py"]["inputs"].startswith("one step of the cell on one vector")
     assert "lstmlint's own `Sigmoid`, `Tanh` standing in" in records["correct.py"]["inputs"]
     assert {p["verdict"] for p in records["correct.py"]["parameters"]} == {"PASS"}

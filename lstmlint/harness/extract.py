@@ -284,9 +284,9 @@ STAND_IN_HELPERS = {
         "    return e / lstmlint_numpy.sum(e, axis=0, keepdims=True)\n"
     ),
     # activation objects as a course's `activation.py` defines them: called (or `forward`) on
-    # a value, then `derivative()` (or `derivative(state=output)`) of what they stored. No
-    # `backward`: its meaning changed between the course's years (the derivative at a state,
-    # or the gradient times it), so code that calls it is not run rather than guessed at
+    # a value, then `derivative()` (or `derivative(state=output)`) of what they stored. Some
+    # years name that `backward()` / `backward(state=output)`; others mean the gradient times
+    # it by `backward(delta)`, so a positional argument fails the call rather than be guessed at
     "Sigmoid": (
         "class Sigmoid:\n"
         "    def __call__(self, x):\n"
@@ -297,6 +297,8 @@ STAND_IN_HELPERS = {
         "    def derivative(self, state=None):\n"
         "        state = self.state if state is None else state\n"
         "        return state * (1.0 - state)\n"
+        "    def backward(self, *, state=None):\n"
+        "        return self.derivative(state)\n"
     ),
     "Tanh": (
         "class Tanh:\n"
@@ -308,6 +310,8 @@ STAND_IN_HELPERS = {
         "    def derivative(self, state=None):\n"
         "        state = self.state if state is None else state\n"
         "        return 1.0 - state ** 2\n"
+        "    def backward(self, *, state=None):\n"
+        "        return self.derivative(state)\n"
     ),
 }
 

@@ -32,7 +32,7 @@ INIT = re.compile(r"(init|build|new_model|make_param|create_param|make_model)", 
 ROLES = (
     ("params", r"p|params?|parameters|weights|w|model|theta|net"),
     ("targets", r"targets?|labels?|ys?|y_?true|t|tgt|y_?batch|tags?"),
-    ("inputs", r"inputs?|xs?|x_?batch|seq|sequence|data|words|chars|ix|ids|tokens"),
+    ("inputs", r"inputs?|xs?|x_?t|x_?batch|seq|sequence|data|words|chars|ix|ids|tokens"),
     (
         "h0",
         r"h|hs?_?prev|prev_?h|h0|h_0|h_?init|init_?h|hidden|hidden_?state|state0?|s0|hid0?|h_?t"

@@ -292,7 +292,7 @@ def _rebuild(template: dict, keys: list[str], p: dict) -> Any:
 
 def _size_kind(name: str) -> str | None:
     low = name.lower().strip("_")
-    if re.search(r"hid|^h$|^n_?h$|units|width", low):
+    if re.search(r"hid|^h$|^n_?h$|units|width|neuron", low):
         return "hidden"
     if re.search(r"(^|_)z(_|$)|concat|stack", low):
         return "stacked"
