@@ -149,6 +149,88 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
 """
 
 
+# a course notebook's RNN cell: weights in a `parameters` dict, a cache per step, test
+# values built at the top level
+NOTEBOOK_CELLS = """
+import numpy as np
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def rnn_cell_forward(xt, a_prev, parameters):
+    Wax, Waa, ba = parameters["Wax"], parameters["Waa"], parameters["ba"]
+    a_next = np.tanh(Wax @ xt + Waa @ a_prev + ba)
+    cache = (a_next, a_prev, xt, parameters)
+    return a_next, cache
+
+
+def rnn_forward(x, a0, parameters):
+    n_x, m, T_x = x.shape
+    a = np.zeros((a0.shape[0], m, T_x))
+    a_next = a0
+    caches = []
+    for t in range(T_x):
+        a_next, cache = rnn_cell_forward(x[:, :, t], a_next, parameters)
+        a[:, :, t] = a_next
+        caches.append(cache)
+    return a, caches
+
+
+def rnn_cell_backward(da_next, cache):
+    (a_next, a_prev, xt, parameters) = cache
+    Wax = parameters["Wax"]
+    dtanh = (1 - a_next ** 2) * da_next
+    dxt = Wax.T @ dtanh
+    dWax = dtanh @ xt.T
+    da_prev = parameters["Waa"].T @ dtanh
+    dWaa = dtanh @ a_prev.T
+    dba = np.sum(dtanh, axis=1, keepdims=True)
+    return {"dxt": dxt, "da_prev": da_prev, "dWax": dWax, "dWaa": dWaa, "dba": dba}
+
+
+np.random.seed(1)
+xt = np.random.randn(3, 10)
+a_prev = np.random.randn(5, 10)
+Wax = np.random.randn(5, 3)
+Waa = np.random.randn(5, 5)
+ba = np.random.randn(5, 1)
+parameters = {"Wax": Wax, "Waa": Waa, "ba": ba}
+a_next, cache = rnn_cell_forward(xt, a_prev, parameters)
+gradients = rnn_cell_backward(np.random.randn(5, 10), cache)
+"""
+
+# a class that keeps its weights in `self.params`
+CLASS_PARAMS = """
+import numpy as np
+
+
+class RNN:
+    def __init__(self, params):
+        self.params = params
+
+    def forward(self, xs, h0):
+        hs, caches = {-1: h0}, []
+        for t in range(len(xs)):
+            hs[t] = np.tanh(self.params["Wh"] @ hs[t - 1] + self.params["Wx"] @ xs[t])
+            caches.append((hs[t], hs[t - 1], xs[t]))
+        return hs, caches
+
+    def step_backward(self, dh, cache):
+        h, h_prev, x = cache
+        dz = (1 - h ** 2) * dh
+        dWh = dz @ h_prev.T
+        dh_prev = self.params["Wh"].T @ dz
+        return dh_prev, dWh
+
+
+Wh = np.random.randn(4, 4)
+Wx = np.random.randn(4, 3)
+model = RNN({"Wh": Wh, "Wx": Wx})
+"""
+
+
 def swap(program: str, old: str, new: str) -> str:
     """The program with one line's text replaced (the old text must occur exactly once)."""
     if program.count(old) != 1:

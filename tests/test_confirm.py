@@ -284,3 +284,17 @@ def test_a_cell_gradient_carried_alone_is_never_confirmed_by_the_reference(
     assert finding["code"] == "LST206" and "hidden state" in finding["message"]
     assert finding["confirmation"]["status"] == "unconfirmed"
     assert "shows what this mistake costs" in finding["confirmation"]["reason"]
+
+
+def test_an_untransposed_weight_is_never_confirmed_by_the_reference(tmp_path: Path, capsys) -> None:
+    # the reference shows what an untransposed recurrent weight costs, but which product of the
+    # file is the recurrent one is the analysis's reading, so only the user's own check confirms
+    text = (FIXTURES / "minchar" / "rnn_dict_correct.py").read_text()
+    path = tmp_path / "untransposed.py"
+    assert text.count("np.dot(Whh.T, dhraw)") == 1
+    path.write_text(text.replace("np.dot(Whh.T, dhraw)", "np.dot(Whh, dhraw)"))
+    (finding,) = _json_findings(capsys, path)
+    assert finding["code"] == "LST209" and "`Whh.T`" in finding["message"]
+    assert finding["confirmation"]["status"] == "unconfirmed"
+    assert "shows what this mistake costs" in finding["confirmation"]["reason"]
+    assert finding["confirmation"]["evidence"]

@@ -146,6 +146,20 @@ def test_the_carried_in_cell_gradient_alone_costs_but_never_confirms() -> None:
     assert read["evidence"] == shown["evidence"]
 
 
+def test_an_untransposed_recurrent_weight_is_replayed_with_the_weight_as_the_forward_has_it() -> (
+    None
+):
+    # the vanilla RNN's default carry is W_hh.T @ dhraw: the replay must differ from it
+    view = SimpleNamespace(f=None, r=None, dpre={"h": np.array([[1.0], [0.0]])})
+    view.weights = {"W_hh": np.array([[1.0, 2.0], [3.0, 4.0]])}
+    assert experiment._untransposed(view).ravel().tolist() == [1.0, 3.0]  # W @ d, not W.T @ d
+    for model in ("rnn", "lstm"):
+        spec = {"kind": "constant", "model": model, "slot": "carry_h", "value": "untransposed"}
+        assert experiment.run(spec)["status"] == "confirmed"
+        read = experiment.run({**spec, "read_only": True})
+        assert read["status"] == "unconfirmed" and read["evidence"]
+
+
 def test_constant_experiments_replay_their_own_constant() -> None:
     def evidence(value: str) -> list[float]:
         spec = {"kind": "constant", "model": "lstm", "slot": "carry_c", "value": value}

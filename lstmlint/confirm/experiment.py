@@ -148,10 +148,22 @@ def _constant_hook(slot: str, value: str):
             return view.dc
         if value == "carried":  # the incoming cell gradient alone, without the hidden path
             return view.dc_next * view.f
+        if value == "untransposed":  # the recurrent weight as the forward multiplies it
+            return _untransposed(view)
         like = view.dc if slot == "carry_c" else view.h
         return np.zeros_like(like) if value == "zeros" else np.ones_like(like)
 
     return hook
+
+
+def _untransposed(view) -> np.ndarray:
+    """The previous state's gradient with the recurrent weight left untransposed."""
+    if view.f is not None:  # LSTM: the hidden part of each gate's matrix over [h_prev; x]
+        hidden = view.h.shape[0]
+        return sum(view.weights[f"W_{g}"][:, :hidden] @ view.dpre[g] for g in "figo")
+    if view.r is None:  # vanilla RNN
+        return view.weights["W_hh"] @ view.dpre["h"]
+    raise Unbound("the reference GRU's recurrent products are not replayed untransposed")
 
 
 def _problem(model: str):

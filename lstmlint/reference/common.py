@@ -144,6 +144,8 @@ class StepView:
     dc: np.ndarray | None = None
     dpre: dict[str, np.ndarray] = field(default_factory=dict)
     dconcat: np.ndarray | None = None
+    # the model's parameters, for hooks that replay a product with a weight
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 Hook = Callable[[StepView], np.ndarray]

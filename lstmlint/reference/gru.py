@@ -141,6 +141,7 @@ def backward(
         y = one_hot(targets[t], vocab)
         view = StepView(
             t=t,
+            weights=P,
             T=T,
             x=x,
             y=y,

@@ -159,6 +159,7 @@ def backward(
         y = one_hot(targets[t], vocab)
         view = StepView(
             t=t,
+            weights=P,
             T=T,
             x=cache.xs[t],
             y=y,

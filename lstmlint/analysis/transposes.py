@@ -1,0 +1,144 @@
+"""A weight multiplied, in the backward, exactly as the forward multiplies it.
+
+The forward computes ``a = W @ h`` (or ``h @ W`` with rows); the gradient of ``h`` is
+``W.T @ da`` (``da @ W.T``): the weight's transpose, on the same side. Code that writes
+``W @ da`` instead runs whenever ``W`` is square (a recurrent weight always is) and hands back a
+gradient of the right shape and the wrong value. A backward product is reported when its weight
+sits on the side, and with the transposition, of every forward product of that weight, and its
+other operand is a gradient where the forward's was a value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+
+from lstmlint.analysis.algebra import matmul_operands
+from lstmlint.analysis.backward import preactivation_gradients
+from lstmlint.analysis.names import code_of, dotted, string_key, walk
+
+WEIGHT = re.compile(r"^(W|U|V|w_|wh|wx|weight)")
+GRADIENT = re.compile(r"^(d[A-Za-z_]|grad|delta)")
+# what a forward product multiplies a recurrent weight by: the previous state
+STATE = re.compile(r"^(h|a|s|hidden|state|prev|ht|at)(_|$|\d|prev|t)|prev|hid", re.IGNORECASE)
+
+
+@dataclass
+class Untransposed:
+    node: cst.BaseExpression  # the backward product
+    weight: cst.BaseExpression  # its weight operand, as written
+    name: str  # the weight's name (``Waa`` for ``parameters["Waa"]``)
+    recurrent: bool  # the forward multiplies it by the previous state
+
+
+@dataclass(frozen=True)
+class _Side:
+    left: bool  # the weight is the left operand
+    transposed: bool  # the weight is written transposed
+    other_transposed: bool  # so is the other operand
+
+
+def _unwrap(node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:
+    """The operand without ``.T``, ``x.transpose()`` or ``np.transpose(x)``, and whether
+    an odd number of them was taken off."""
+    transposed = False
+    while True:
+        if isinstance(node, cst.Attribute) and node.attr.value == "T":
+            node = node.value
+        elif (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "transpose"
+            and not node.args
+        ):
+            node = node.func.value
+        elif (
+            isinstance(node, cst.Call)
+            and dotted(node.func) in ("np.transpose", "numpy.transpose")
+            and len(node.args) == 1
+        ):
+            node = node.args[0].value
+        else:
+            return node, transposed
+        transposed = not transposed
+
+
+def _weight_name(node: cst.BaseExpression) -> str | None:
+    """``Waa``, ``self.Wf``, ``parameters["Waa"]``, ``self.params["Wh"]``, or a slice of one."""
+    if isinstance(node, cst.Subscript):
+        keys = [string_key(e.slice.value) for e in node.slice if isinstance(e.slice, cst.Index)]
+        if len(keys) == 1 and keys[0] is not None:
+            name = keys[0]
+        elif all(isinstance(e.slice, cst.Slice) for e in node.slice):
+            return _weight_name(node.value)
+        else:
+            return None
+    elif isinstance(node, cst.Attribute):
+        name = node.attr.value
+    elif isinstance(node, cst.Name):
+        name = node.value
+    else:
+        return None
+    return name if WEIGHT.match(name) else None
+
+
+def _base_name(node: cst.BaseExpression) -> str | None:
+    while isinstance(node, cst.Subscript | cst.Attribute):
+        if isinstance(node, cst.Attribute):
+            return node.attr.value
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _products(root: cst.CSTNode):
+    for node in walk(root):
+        if isinstance(node, cst.Call) and (dotted(node.func) or "").endswith("outer"):
+            continue
+        operands = matmul_operands(node) if isinstance(node, cst.BaseExpression) else None
+        if operands is None:
+            continue
+        for left, (weight, other) in ((True, operands), (False, operands[::-1])):
+            bare, transposed = _unwrap(weight)
+            name = _weight_name(bare)
+            if name is not None:
+                other_bare, other_transposed = _unwrap(other)
+                yield node, weight, name, _Side(left, transposed, other_transposed), other_bare
+
+
+def untransposed_weights(model) -> list[Untransposed]:
+    region = model.region_points
+    backward = {id(p.statement) for p in region}
+    gradients = preactivation_gradients(model, region)
+
+    def is_gradient(node: cst.BaseExpression) -> bool:
+        name = _base_name(node)
+        return name is not None and (name in gradients or bool(GRADIENT.match(name)))
+
+    forward: dict[str, set[_Side]] = {}
+    recurrent: set[str] = set()
+    for statement in walk(model.module):
+        if not isinstance(statement, cst.BaseSmallStatement) or id(statement) in backward:
+            continue
+        for _, _, name, side, other in _products(statement):
+            if not is_gradient(other):
+                forward.setdefault(name, set()).add(side)
+                if STATE.search(_base_name(other) or ""):
+                    recurrent.add(name)
+    found: list[Untransposed] = []
+    for point in region:
+        for node, weight, name, side, other in _products(point.statement):
+            if forward.get(name) == {side} and is_gradient(other):
+                found.append(Untransposed(node, weight, name, name in recurrent))
+    return found
+
+
+def transposed_code(weight: cst.BaseExpression) -> str:
+    """The weight operand with its transpose: ``Waa`` -> ``Waa.T``, ``W.T`` -> ``W``."""
+    if isinstance(weight, cst.Attribute) and weight.attr.value == "T":
+        return code_of(weight.value)
+    text = code_of(weight)
+    if isinstance(weight, cst.Name | cst.Attribute | cst.Subscript | cst.Call):
+        return f"{text}.T"
+    return f"({text}).T"
