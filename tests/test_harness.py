@@ -1031,3 +1031,31 @@ def test_a_file_with_a_syntax_error_is_run_from_what_the_analysis_read(
     assert (
         template["reason"] == "a statement left blank is needed to run it: `f =` (cell 9, line 35)"
     )
+
+
+def test_an_untransposed_weight_and_a_random_accumulator_are_confirmed_on_the_users_code(
+    tmp_path: Path, capsys
+) -> None:
+    # the reference cannot tell which product is the recurrent one, nor replay a starting
+    # value: the user's own check, with the fix applied, is what proves both
+    text = (FIXTURES / "minchar" / "rnn_dict_correct.py").read_text()
+    bugs = {
+        "untransposed.py": ("np.dot(Whh.T, dhraw)", "np.dot(Whh, dhraw)", "LST209"),
+        "random_start.py": (
+            "dbh, dby = np.zeros_like(bh)",
+            "dbh, dby = np.random.randn(*bh.shape)",
+            "LST210",
+        ),
+    }
+    for name, (old, new, _) in bugs.items():
+        assert text.count(old) == 1
+        (tmp_path / name).write_text(text.replace(old, new))
+    (tmp_path / "correct.py").write_text(text)
+    paths = [str(tmp_path / name) for name in (*bugs, "correct.py")]
+    found = _json(capsys, "--confirm=auto", *paths)
+    by_file = {Path(d["path"]).name: d for d in found}
+    for name, (_, _, code) in bugs.items():
+        assert by_file[name]["code"] == code
+        assert by_file[name]["confirmation"]["status"] == "confirmed"
+        assert by_file[name]["confirmation"]["method"] == "your-code"
+    assert "correct.py" not in by_file

@@ -22,7 +22,7 @@ from lstmlint.analysis.names import code_of, dotted, string_key, walk
 WEIGHT = re.compile(r"^(W|U|V|w_|wh|wx|weight)")
 GRADIENT = re.compile(r"^(d[A-Za-z_]|grad|delta)")
 # what a forward product multiplies a recurrent weight by: the previous state
-STATE = re.compile(r"^(h|a|s|hidden|state|prev|ht|at)(_|$|\d|prev|t)|prev|hid", re.IGNORECASE)
+STATE = re.compile(r"^(h|a|s|hidden|state|prev|ht|at)(_|$|\d|s|prev|t)|prev|hid", re.IGNORECASE)
 
 
 @dataclass
