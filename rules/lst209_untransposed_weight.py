@@ -61,6 +61,14 @@ Autofix
         Valid(NOTEBOOK_CELLS),
         Valid(CLASS_PARAMS),
         Valid(TRANSPOSED_STORAGE),
+        # the backward recomputes a forward product of two values: no gradient in it
+        Valid(
+            swap(
+                MINCHAR_RNN,
+                "dhraw = (1 - hs[t] * hs[t]) * dh",
+                "dhraw = (1 - np.tanh(Wxh @ xs[t] + Whh @ hs[t - 1] + bh) ** 2) * dh",
+            )
+        ),
     ]
     invalid = [
         Invalid(

@@ -63,7 +63,22 @@ Autofix
     Yes, where the draw gives its shape plainly (``randn``/``rand`` with sizes): the value
     becomes zeros of that shape, with the module's NumPy alias.
 """
-    valid = [Valid(MINCHAR_RNN), Valid(CLASS_ACCUMULATORS)]
+    valid = [
+        Valid(MINCHAR_RNN),
+        Valid(CLASS_ACCUMULATORS),
+        # drawn at first, but set to zeros before each backward sums into it
+        Valid(
+            swap(
+                swap(
+                    CLASS_ACCUMULATORS,
+                    "self.dWh = np.zeros((n_hidden, n_hidden))",
+                    "self.dWh = 0.1 * np.random.randn(n_hidden, n_hidden)",
+                ),
+                "    def backward(self, dh):\n",
+                "    def backward(self, dh):\n        self.dWh = np.zeros_like(self.Wh)\n",
+            )
+        ),
+    ]
     invalid = [
         Invalid(
             swap(
