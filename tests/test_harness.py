@@ -1059,3 +1059,71 @@ def test_an_untransposed_weight_and_a_random_accumulator_are_confirmed_on_the_us
         assert by_file[name]["confirmation"]["status"] == "confirmed"
         assert by_file[name]["confirmation"]["method"] == "your-code"
     assert "correct.py" not in by_file
+
+
+# min-char-rnn's LSTM variant: stacked (4H, .) gate matrices at the top level, so the commonest
+# leading dimension of the parameters is 4H; the module's own `hidden_size` says what H is
+STACKED_GLOBALS = """\
+import numpy as np
+
+hidden_size, vocab_size = 6, 5
+Wxh = np.random.randn(hidden_size * 4, vocab_size) * 0.1
+Whh = np.random.randn(hidden_size * 4, hidden_size) * 0.1
+Why = np.random.randn(vocab_size, hidden_size) * 0.1
+bh = np.zeros((hidden_size * 4, 1))
+by = np.zeros((vocab_size, 1))
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def lossFun(inputs, targets, hprev, cprev):
+    H = hidden_size
+    xs, hs, cs, gates, ps = {}, {-1: np.copy(hprev)}, {-1: np.copy(cprev)}, {}, {}
+    loss = 0
+    for t in range(len(inputs)):
+        xs[t] = np.zeros((vocab_size, 1))
+        xs[t][inputs[t]] = 1
+        a = Wxh @ xs[t] + Whh @ hs[t - 1] + bh
+        i, f, o, g = sigmoid(a[:H]), sigmoid(a[H:2 * H]), sigmoid(a[2 * H:3 * H]), np.tanh(a[3 * H:])
+        gates[t] = (i, f, o, g)
+        cs[t] = f * cs[t - 1] + i * g
+        hs[t] = o * np.tanh(cs[t])
+        y = Why @ hs[t] + by
+        ps[t] = np.exp(y - np.max(y)) / np.sum(np.exp(y - np.max(y)))
+        loss += -np.log(ps[t][targets[t], 0])
+    dWxh, dWhh, dWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
+    dbh, dby = np.zeros_like(bh), np.zeros_like(by)
+    dhnext, dcnext = np.zeros_like(hprev), np.zeros_like(cprev)
+    for t in reversed(range(len(inputs))):
+        i, f, o, g = gates[t]
+        dy = np.copy(ps[t])
+        dy[targets[t]] -= 1
+        dWhy += dy @ hs[t].T
+        dby += dy
+        dh = Why.T @ dy + dhnext
+        dc = dcnext + dh * o * (1 - np.tanh(cs[t]) ** 2)
+        da = np.vstack((
+            dc * g * i * (1 - i),
+            dc * cs[t - 1] * f * (1 - f),
+            dh * np.tanh(cs[t]) * o * (1 - o),
+            dc * i * (1 - g ** 2),
+        ))
+        dWxh += da @ xs[t].T
+        dWhh += da @ hs[t - 1].T
+        dbh += da
+        dhnext = Whh.T @ da
+        dcnext = dc * f
+    return loss, dWxh, dWhh, dWhy, dbh, dby, hs[len(inputs) - 1], cs[len(inputs) - 1]
+"""
+
+
+def test_module_size_constants_give_the_hidden_size_of_stacked_globals(
+    tmp_path: Path, capsys
+) -> None:
+    path = tmp_path / "stacked.py"
+    path.write_text(STACKED_GLOBALS)
+    records, _, _ = _harness_report(capsys, tmp_path, str(path))
+    assert (records["stacked.py"]["status"], records["stacked.py"]["reason"]) == ("checked", None)
+    assert {p["verdict"] for p in records["stacked.py"]["parameters"]} == {"PASS"}

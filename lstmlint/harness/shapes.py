@@ -230,7 +230,7 @@ def lossfun(problem: dict, ns: dict, rng) -> Iterator[Check]:
         made, names = None, [n for n in problem["params"] if _arrays(ns.get(n))]
         if not names:
             raise NoBinding("the loss function reads no parameter arrays")
-        start, sizes = {n: np.array(ns[n], dtype=np.float64) for n in names}, {}
+        start, sizes = {n: np.array(ns[n], dtype=np.float64) for n in names}, _module_sizes(ns)
     for values, how in _inputs(start, sizes, rng):
 
         def run(p, values=values):
@@ -246,6 +246,16 @@ def lossfun(problem: dict, ns: dict, rng) -> Iterator[Check]:
             start,
             how,
         )
+
+
+def _module_sizes(ns: dict) -> dict[str, int]:
+    """The module's own size constants (``hidden_size = 100``, ``vocab_size = len(chars)``):
+    with stacked gate matrices the commonest leading dimension is 4H, not H."""
+    return {
+        name: value
+        for name, value in ns.items()
+        if type(value) is int and value > 0 and _size_kind(name) in ("hidden", "input", "output")
+    }
 
 
 def _initialise(problem: dict, ns: dict) -> tuple[Any, list[str], dict, dict]:
