@@ -1127,3 +1127,69 @@ def test_module_size_constants_give_the_hidden_size_of_stacked_globals(
     records, _, _ = _harness_report(capsys, tmp_path, str(path))
     assert (records["stacked.py"]["status"], records["stacked.py"]["reason"]) == ("checked", None)
     assert {p["verdict"] for p in records["stacked.py"]["parameters"]} == {"PASS"}
+
+
+# min-char-rnn moved into a class: the loss-and-gradients method returns the gradients in a
+# list, and Adagrad's memory arrays (`self.mWxh`) sit beside the weights
+CLASS_LOSSFUN = """\
+import numpy as np
+
+
+class CharRNN:
+    def __init__(self, vocab_size, hidden_size):
+        self.Wxh = np.random.randn(hidden_size, vocab_size) * 0.1
+        self.Whh = np.random.randn(hidden_size, hidden_size) * 0.1
+        self.Why = np.random.randn(vocab_size, hidden_size) * 0.1
+        self.bh, self.by = np.zeros((hidden_size, 1)), np.zeros((vocab_size, 1))
+        self.mWxh, self.mWhh = np.zeros_like(self.Wxh), np.zeros_like(self.Whh)
+        self.mWhy, self.mbh, self.mby = np.zeros_like(self.Why), np.zeros_like(self.bh), np.zeros_like(self.by)
+
+    def probabilities(self, y):
+        e = np.exp(y - np.max(y))
+        return e / np.sum(e)
+
+    def lossFun(self, inputs, targets, hprev):
+        xs, hs, ps = {}, {-1: np.copy(hprev)}, {}
+        loss = 0
+        for t in range(len(inputs)):
+            xs[t] = inputs[t]
+            hs[t] = np.tanh(self.Wxh @ xs[t] + self.Whh @ hs[t - 1] + self.bh)
+            ps[t] = self.probabilities(self.Why @ hs[t] + self.by)
+            loss += -np.log(ps[t][targets[t], 0] + 1e-12)
+        dWxh, dWhh, dWhy = np.zeros_like(self.Wxh), np.zeros_like(self.Whh), np.zeros_like(self.Why)
+        dbh, dby = np.zeros_like(self.bh), np.zeros_like(self.by)
+        dhnext = np.zeros_like(hprev)
+        for t in reversed(range(len(inputs))):
+            dy = np.copy(ps[t])
+            dy[targets[t]] -= 1
+            dWhy += dy @ hs[t].T
+            dby += dy
+            dh = self.Why.T @ dy + dhnext
+            dhraw = (1 - hs[t] * hs[t]) * dh
+            dbh += dhraw
+            dWxh += dhraw @ xs[t].T
+            dWhh += dhraw @ hs[t - 1].T
+            dhnext = self.Whh.T @ dhraw
+        grads = [dWxh, dWhh, dWhy, dbh, dby]
+        return loss, grads, hs[len(inputs) - 1]
+
+    def adagrad(self, grads, lr):
+        params = [self.Wxh, self.Whh, self.Why, self.bh, self.by]
+        for p, d, m in zip(params, grads, [self.mWxh, self.mWhh, self.mWhy, self.mbh, self.mby]):
+            m += d * d
+            p -= lr * d / np.sqrt(m + 1e-8)
+"""
+
+
+def test_a_class_with_a_loss_and_gradients_method_is_checked(tmp_path: Path, capsys) -> None:
+    correct = tmp_path / "correct.py"
+    correct.write_text(CLASS_LOSSFUN)
+    buggy = tmp_path / "buggy.py"
+    buggy.write_text(CLASS_LOSSFUN.replace("dhnext = self.Whh.T @ dhraw", "dhnext = dhraw"))
+    records, _, _ = _harness_report(capsys, tmp_path, str(correct), str(buggy))
+    assert (records["correct.py"]["status"], records["correct.py"]["reason"]) == ("checked", None)
+    assert records["correct.py"]["entry"] == "CharRNN(...).lossFun"
+    verdicts = {p["name"]: p["verdict"] for p in records["correct.py"]["parameters"]}
+    assert verdicts == dict.fromkeys(("Wxh", "Whh", "Why", "bh", "by"), "PASS")  # no mWxh
+    wrong = {p["name"] for p in records["buggy.py"]["parameters"] if p["verdict"] == "FAIL"}
+    assert wrong and wrong <= {"Wxh", "Whh", "bh"}

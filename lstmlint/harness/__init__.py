@@ -207,6 +207,8 @@ def _record_outcome(result, problems: list[dict], originals: list[dict]) -> None
 def _entry(problem: dict) -> str:
     """The calls a problem makes, as a user would write them."""
     names = plan.entry_names(problem)
+    if problem["kind"] == "class" and problem.get("method"):
+        return f"{names[0]}(...).{problem['method']}"
     if problem["kind"] == "class":
         forward = problem.get("forward_method", "forward")
         backward = problem.get("backward_method", "backward")

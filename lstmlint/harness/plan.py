@@ -251,7 +251,10 @@ def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
         methods = {m.name: m for m in node.body if isinstance(m, ast.FunctionDef)}
         forward_name = next((m for m in FORWARD_METHODS if m in methods), None)
         backward_name = next((m for m in BACKWARD_METHODS if m in methods), None)
-        if "__init__" not in methods or forward_name is None or backward_name is None:
+        if "__init__" not in methods:
+            continue
+        if forward_name is None or backward_name is None:
+            problems.extend(_loss_and_grads_method(name, methods))
             continue
         loss_name = next((m for m in LOSS_METHODS if m in methods), None)
         problems.append(
@@ -272,6 +275,44 @@ def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
             }
         )
     return problems
+
+
+def _loss_and_grads_method(name: str, methods: dict[str, ast.FunctionDef]) -> list[dict]:
+    """A class whose one method runs the forward and returns the loss and the gradients
+    (min-char-rnn's ``lossFun`` moved into a model class): of the methods named so, the one
+    that returns the most gradient-named values."""
+
+    def gradients(func: ast.FunctionDef) -> int:
+        names, count = list(_longest_return(func)[1:]), 0
+        while names:  # a returned list of gradients is a nested list of names
+            name = names.pop()
+            if isinstance(name, list):
+                names.extend(name)
+            count += isinstance(name, str) and bool(GRADIENT_NAME.match(name))
+        return count
+
+    named = [
+        (gradients(func), method, func)
+        for method, func in methods.items()
+        if LOSS_AND_GRADS.search(method)
+        and not method.startswith("_")
+        and len(_required(func, method=True)) >= 2
+    ]
+    named = [n for n in named if n[0] > 0]
+    for _, method, func in sorted(named, key=lambda n: -n[0])[:1]:
+        return [
+            {
+                "kind": "class",
+                "class": name,
+                "init_args": _params(methods["__init__"], method=True),
+                "method": method,
+                "args": _params(func, method=True),
+                "returns": _longest_return(func),
+                "backward": f"{name}.{method}",
+                "lines": [_span(methods[m]) for m in _methods_used(methods, method, method)],
+            }
+        ]
+    return []
 
 
 # a class's methods, by the names people give them (wildml's RNNNumpy: forward_propagation,
@@ -344,7 +385,7 @@ def entry_names(problem: dict) -> list[str]:
     if problem["kind"] == "class":  # the class, and the methods the check calls
         cls = problem["class"]
         called = ["__init__", problem.get("forward_method"), problem.get("backward_method")]
-        called.append(problem.get("loss_method"))
+        called += [problem.get("loss_method"), problem.get("method")]
         return [cls, *(f"{cls}.{m}" for m in called if m)]
     names = [problem.get(k) for k in ("function", "forward", "backward", "init")]
     return [n for n in names if n] + list(problem.get("params", []))

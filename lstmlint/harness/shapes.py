@@ -534,7 +534,10 @@ def _layer_functions(forward, backward, names: list[str]):
     return loss, grads
 
 
-def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
+def _constructed(problem: dict, ns: dict):
+    """The class made with sizes for its initialiser's arguments; the dict of arrays on it
+    that holds its parameters (or None: they are its array attributes), float64 copies of
+    them, a function that puts parameters back on it, and the sizes given."""
     cls = ns[problem["class"]]
     kwargs = _size_arguments(problem["init_args"], ns)
     np.random.seed(0)
@@ -552,7 +555,11 @@ def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
     else:
         arrays = {k for k, v in vars(obj).items() if _arrays(v)}
         # `self.dWzh`, kept beside `self.Wzh`, is where the backward leaves its gradient
-        kept = {k for k in arrays if not any(g in arrays for g in _grad_of(k)[1:])}
+        kept = {
+            k
+            for k in arrays
+            if not any(g in arrays for g in _grad_of(k)[1:]) and _optimiser_state(k) not in arrays
+        }
         start = {k: np.array(v, dtype=np.float64) for k, v in vars(obj).items() if k in kept}
     if not start:
         raise NoBinding("no parameter arrays on the object")
@@ -564,6 +571,14 @@ def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
             else:
                 setattr(obj, k, v.copy())
 
+    return obj, holder, start, place, kwargs
+
+
+def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
+    obj, holder, start, place, kwargs = _constructed(problem, ns)
+    if problem.get("method"):
+        yield from _loss_and_grads_method(problem, obj, start, place, kwargs, rng)
+        return
     loss_method = getattr(obj, problem["loss_method"]) if problem["loss_method"] else None
     forward = getattr(obj, problem.get("forward_method", "forward"))
     backward = getattr(obj, problem.get("backward_method", "backward"))
@@ -597,6 +612,36 @@ def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
     if problem["backward_args"] and loss_method is None:
         for batch, row in ((None, False), (None, True), (1, False), (2, False)):
             yield from _cell(problem, obj, holder, place, start, kwargs, batch, row)
+
+
+OPTIMISER_STATE = re.compile(
+    r"^(?:m|v|mem|cache)_?(?P<a>.+)$|^(?P<b>.+?)_(?:m|v|mem|cache|momentums?|velocity)$"
+)
+
+
+def _optimiser_state(name: str) -> str | None:
+    """The parameter an optimiser's state array is named after (Adagrad's ``self.mWxh`` for
+    ``self.Wxh``, ``Wh_momentums``), or None: such arrays are not parameters."""
+    found = OPTIMISER_STATE.match(name)
+    return (found.group("a") or found.group("b")) if found else None
+
+
+def _loss_and_grads_method(problem: dict, obj, start, place, kwargs, rng) -> Iterator[Check]:
+    """``obj.lossFun(inputs, targets, hprev)`` -> (loss, dW..., ...): the returned gradients
+    are matched to the object's parameters by name."""
+    method = getattr(obj, problem["method"])
+    for values, how in _inputs(start, kwargs, rng):
+
+        def run(p, values=values):
+            place(p)
+            return _call(method, problem["args"], values, _defaults(method))
+
+        yield (
+            _seeded(lambda p, run=run: _finite(_first(run(p)))),
+            _seeded(lambda p, run=run: _mapped(run(p)[1:], problem["returns"][1:], list(p), p)),
+            start,
+            how,
+        )
 
 
 def _object_gradients(obj, holder, back, p: dict) -> dict:
