@@ -60,11 +60,11 @@ gradients_tmp = rnn_cell_backward(np.random.randn(5, 10), cache_tmp)
 FIXED = "np.dot(Waa.T, dtanh)"
 
 
-def _report(capsys, tmp_path: Path, text: str) -> tuple[dict, str]:
+def _report(capsys, tmp_path: Path, text: str, *args: str) -> tuple[dict, str]:
     path = tmp_path / "cells.py"
     path.write_text(text)
     report = tmp_path / "report.json"
-    _, out, _ = run(capsys, "--harness-report", str(report), str(path))
+    _, out, _ = run(capsys, "--harness-report", str(report), *args, str(path))
     return json.loads(report.read_text())[0], " ".join(out.split())
 
 
@@ -82,9 +82,14 @@ def test_a_layer_is_called_with_the_arguments_of_its_own_demonstration(
 
 
 def test_a_wrong_gradient_is_found_with_those_arguments(tmp_path: Path, capsys) -> None:
-    record, out = _report(capsys, tmp_path, PROGRAM.replace(FIXED, "np.dot(Waa, dtanh)"))
+    buggy = PROGRAM.replace(FIXED, "np.dot(Waa, dtanh)")
+    record, out = _report(capsys, tmp_path, buggy)
     assert {p["name"] for p in record["parameters"] if p["verdict"] == "FAIL"} == {"a_prev"}
-    # the missing transpose is found by repairing it, at its line
+    # the rule that reads the missing transpose is proved by the file's own call
+    assert "LST209" in out and "confirmed on your code" in out
+    assert "LST900" not in out and "LST901" not in out
+    # without that rule, the missing transpose is found by repairing it, at its line
+    record, out = _report(capsys, tmp_path, buggy, "--ignore", "LST209")
     assert "LST901" in out and "`Waa` -> `Waa.T` makes the gradients of a_prev exact" in out
     assert "confirmed on your code" in out and "LST900" not in out
 

@@ -603,9 +603,15 @@ def test_without_fork_each_file_gets_a_fresh_process(tmp_path: Path, capsys, mon
 
 
 def test_a_file_whose_code_could_not_be_called_says_so(tmp_path: Path, capsys) -> None:
-    (path,) = _copy(tmp_path, "stacked/lstm_prealloc_slices_buggy.py")
+    path = _variant(
+        tmp_path,
+        "lookalikes/lstm_while_decrement_first.py",
+        "dc * i * (1 - g ** 2)])",
+        "dc * i * (1 - g)])",
+        "wrong_tanh.py",
+    )
     _, out, _ = run(capsys, "--no-cache", path)
-    assert "LST204" in out
+    assert "LST205" in out
     assert "your code's own gradients were not checked (none of" in out
     assert "[tool.lstmlint.harness] can name its pieces" in out
 
@@ -879,9 +885,47 @@ def test_a_class_with_forward_propagation_bptt_and_calculate_loss(tmp_path: Path
             "dLdV += np.outer(delta_o[t], s[t].T)", "dLdV += 2 * np.outer(delta_o[t], s[t].T)"
         )
     )
-    records, _, _ = _harness_report(capsys, tmp_path, str(checked), str(reached), str(wrong))
+    # the tutorial's own pair: a total over a batch of sentences, and its mean per word (which
+    # bptt's unscaled gradients do not match); the total is taken, given one sentence
+    batch = tmp_path / "batch.py"
+    batch.write_text(
+        text.replace(
+            "    def calculate_loss(self, x, y):\n"
+            "        o, s = self.forward_propagation(x)\n"
+            "        return -np.sum(np.log(o[np.arange(len(y)), y]))\n",
+            "    def calculate_total_loss(self, x, y):\n"
+            "        L = 0\n"
+            "        for i in np.arange(len(y)):\n"
+            "            o, s = self.forward_propagation(x[i])\n"
+            "            L += -np.sum(np.log(o[np.arange(len(y[i])), y[i]]))\n"
+            "        return L\n"
+            "\n"
+            "    def calculate_loss(self, x, y):\n"
+            "        return self.calculate_total_loss(x, y) / sum(len(y_i) for y_i in y)\n",
+        )
+    )
+    assert "calculate_total_loss" in batch.read_text()
+    # a notebook defines a method in a later cell and attaches it: `RNNNumpy.bptt = bptt`
+    head, rest = text.split("    def bptt(self, x, y):\n")
+    method, tail = rest.split("    def gradient_check")
+    attached = tmp_path / "attached.py"
+    attached.write_text(
+        head
+        + "    def gradient_check"
+        + tail
+        + "\n\ndef bptt(self, x, y):\n"
+        + "".join(line[4:] for line in method.splitlines(keepends=True))
+        + "\n\nRNNNumpy.bptt = bptt\n"
+    )
+    records, _, _ = _harness_report(
+        capsys, tmp_path, str(checked), str(reached), str(wrong), str(batch), str(attached)
+    )
+    assert records["attached.py"]["status"] == "checked"
+    assert {p["verdict"] for p in records["attached.py"]["parameters"]} == {"PASS"}
     assert records["checked.py"]["status"] == "checked"
     assert records["checked.py"]["entry"] == "RNNNumpy(...).forward_propagation / .bptt"
+    assert (records["batch.py"]["status"], records["batch.py"]["reason"]) == ("checked", None)
+    assert {p["verdict"] for p in records["batch.py"]["parameters"]} == {"PASS"}
     assert {p["name"]: p["verdict"] for p in records["checked.py"]["parameters"]} == dict.fromkeys(
         "UVW", "PASS"
     )
@@ -1193,3 +1237,73 @@ def test_a_class_with_a_loss_and_gradients_method_is_checked(tmp_path: Path, cap
     assert verdicts == dict.fromkeys(("Wxh", "Whh", "Why", "bh", "by"), "PASS")  # no mWxh
     wrong = {p["name"] for p in records["buggy.py"]["parameters"] if p["verdict"] == "FAIL"}
     assert wrong and wrong <= {"Wxh", "Whh", "bh"}
+
+
+# a course's utilities: `rnn_forward` returns the loss and a cache, `rnn_backward` takes the
+# inputs, targets, parameters and that cache, the parameters come from `initialize_parameters`,
+# and the forward's signature fixes a vocabulary size of its own
+COURSE_UTILS = """\
+import numpy as np
+
+
+def softmax(x):
+    e = np.exp(x - np.max(x))
+    return e / e.sum(axis=0)
+
+
+def initialize_parameters(n_a, n_x, n_y):
+    Wax = np.random.randn(n_a, n_x) * 0.1
+    Waa = np.random.randn(n_a, n_a) * 0.1
+    Wya = np.random.randn(n_y, n_a) * 0.1
+    return {"Wax": Wax, "Waa": Waa, "Wya": Wya, "b": np.zeros((n_a, 1)), "by": np.zeros((n_y, 1))}
+
+
+def rnn_step_forward(parameters, a_prev, x):
+    a_next = np.tanh(parameters["Wax"] @ x + parameters["Waa"] @ a_prev + parameters["b"])
+    return a_next, softmax(parameters["Wya"] @ a_next + parameters["by"])
+
+
+def rnn_forward(X, Y, a0, parameters, vocab_size=27):
+    x, a, y_hat = {}, {-1: np.copy(a0)}, {}
+    loss = 0
+    for t in range(len(X)):
+        x[t] = np.zeros((vocab_size, 1))
+        x[t][X[t]] = 1
+        a[t], y_hat[t] = rnn_step_forward(parameters, a[t - 1], x[t])
+        loss -= np.log(y_hat[t][Y[t], 0])
+    return loss, (y_hat, a, x)
+
+
+def rnn_backward(X, Y, parameters, cache):
+    y_hat, a, x = cache
+    gradients = {"d" + k: np.zeros_like(v) for k, v in parameters.items()}
+    da_next = np.zeros_like(a[0])
+    for t in reversed(range(len(X))):
+        dy = np.copy(y_hat[t])
+        dy[Y[t]] -= 1
+        gradients["dWya"] += dy @ a[t].T
+        gradients["dby"] += dy
+        daraw = (1 - a[t] * a[t]) * (parameters["Wya"].T @ dy + da_next)
+        gradients["db"] += daraw
+        gradients["dWax"] += daraw @ x[t].T
+        gradients["dWaa"] += daraw @ a[t - 1].T
+        da_next = parameters["Waa"].T @ daraw
+    return gradients, a
+"""
+
+
+def test_a_forward_returning_its_loss_and_cache_is_run_with_its_initialiser(
+    tmp_path: Path, capsys
+) -> None:
+    correct = tmp_path / "correct.py"
+    correct.write_text(COURSE_UTILS)
+    buggy = tmp_path / "buggy.py"
+    old = 'da_next = parameters["Waa"].T @ daraw'
+    assert COURSE_UTILS.count(old) == 1
+    buggy.write_text(COURSE_UTILS.replace(old, "da_next = daraw"))
+    records, _, _ = _harness_report(capsys, tmp_path, str(correct), str(buggy))
+    assert (records["correct.py"]["status"], records["correct.py"]["reason"]) == ("checked", None)
+    assert "initialize_parameters" in records["correct.py"]["entry"]
+    assert {p["verdict"] for p in records["correct.py"]["parameters"]} == {"PASS"}
+    wrong = {p["name"] for p in records["buggy.py"]["parameters"] if p["verdict"] == "FAIL"}
+    assert wrong and wrong <= {"Wax", "Waa", "b"}

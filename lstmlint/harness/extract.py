@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -240,6 +241,8 @@ def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = Fa
             known.add(stmt.name)
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             kept = _import(stmt, folder, keep_imports, reduced, known)
+        elif _graft(stmt, reduced):
+            continue  # the function now stands in its class's body, where the class is made
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
             names = _targets(stmt)
             if names and _pure(stmt.value, known):
@@ -314,6 +317,24 @@ STAND_IN_HELPERS = {
         "        return self.derivative(state)\n"
     ),
 }
+
+
+def _graft(stmt: ast.stmt, reduced: Reduced) -> bool:
+    """``RNNNumpy.bptt = bptt`` at the top level, a notebook's way of adding a method defined
+    in a later cell: the function is copied into the class's body under that name."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+        return False
+    target, value = stmt.targets[0], stmt.value
+    if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)):
+        return False
+    owner = reduced.defined.get(target.value.id)
+    function = reduced.defined.get(value.id) if isinstance(value, ast.Name) else None
+    if not isinstance(owner, ast.ClassDef) or not isinstance(function, ast.FunctionDef):
+        return False
+    method = copy.deepcopy(function)
+    method.name = target.attr
+    owner.body = [m for m in owner.body if getattr(m, "name", None) != target.attr] + [method]
+    return True
 
 
 def _helpers_standing_in(reduced: Reduced) -> list[ast.stmt]:

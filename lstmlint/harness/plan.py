@@ -36,7 +36,7 @@ ROLES = (
     (
         "h0",
         r"h|hs?_?prev|prev_?h|h0|h_0|h_?init|init_?h|hidden|hidden_?state|state0?|s0|hid0?|h_?t"
-        r"|h_?prev_?t|prev_?hidden|hidden_?prev",
+        r"|h_?prev_?t|prev_?hidden|hidden_?prev|a0|a_0|a_?prev|prev_?a",
     ),
     ("c0", r"c|cs?_?prev|prev_?c|c0|c_0|c_?init|init_?c|cell|cell_?state|c_?t|mem0?|m0"),
 )
@@ -228,6 +228,9 @@ def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
         partner = f"{match.group(1)}_backward" if name.endswith("_forward") else None
         if partner in functions:
             problems.append(_layer(func, functions[partner], reduced))
+            takes_params = any(PARAMS_ARGUMENT.fullmatch(a.lower()) for a in _required(func))
+            if takes_params and initialiser is not None:  # the parameters its initialiser makes
+                problems.append(_pair(func, functions[partner], initialiser))
     forward = next(
         (f for n, f in functions.items() if n.lower() in ("forward", "fwd", "forward_pass")), None
     )
@@ -319,7 +322,7 @@ def _loss_and_grads_method(name: str, methods: dict[str, ast.FunctionDef]) -> li
 # calculate_loss, bptt), first match wins
 FORWARD_METHODS = ("forward", "forward_propagation", "forward_pass", "fprop")
 BACKWARD_METHODS = ("backward", "bptt", "backward_propagation", "backward_pass", "bprop")
-LOSS_METHODS = ("loss", "calculate_loss", "compute_loss", "loss_fn")
+LOSS_METHODS = ("loss", "calculate_total_loss", "calculate_loss", "compute_loss", "loss_fn")
 
 
 def _methods_used(

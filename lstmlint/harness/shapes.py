@@ -134,7 +134,12 @@ def _inputs(start: dict, sizes: dict, rng) -> Iterator[tuple[dict, str]]:
     for vocab in dict.fromkeys([*vocabs, *others, VOCAB]):
         for inputs, targets, how in _sequences(vocab, columns, rng, outs[0] if outs else None):
             state = _state(hidden, columns)
-            yield {"inputs": inputs, "targets": targets, "h0": state, "c0": state.copy()}, how
+            sizes_used = {"size:input": vocab, "size:hidden": hidden}
+            yield (
+                {"inputs": inputs, "targets": targets, "h0": state, "c0": state.copy()}
+                | (sizes_used),
+                how,
+            )
 
 
 def _state(hidden: int, columns: bool) -> np.ndarray:
@@ -159,6 +164,8 @@ def _call(func, names: list[str], values: dict[str, Any], defaults: int = 0) -> 
             args.append(fresh(values[name]))
         elif _role(name) in values:
             args.append(fresh(values[_role(name)]))
+        elif f"size:{_size_kind(name)}" in values:  # `vocab_size=71` in a signature
+            args.append(values[f"size:{_size_kind(name)}"])
         elif position >= required:
             break
         else:
@@ -302,7 +309,7 @@ def _rebuild(template: dict, keys: list[str], p: dict) -> Any:
 
 def _size_kind(name: str) -> str | None:
     low = name.lower().strip("_")
-    if re.search(r"hid|^h$|^n_?h$|units|width|neuron", low):
+    if re.search(r"hid|^h$|^n_?[ah]$|units|width|neuron", low):
         return "hidden"
     if re.search(r"(^|_)z(_|$)|concat|stack", low):
         return "stacked"
@@ -360,15 +367,25 @@ def pair(problem: dict, ns: dict, rng) -> Iterator[Check]:
             given = {**values, "params": params}
             out = _call(forward, problem["forward_args"], given, _defaults(forward))
             outs = list(out) if isinstance(out, tuple) else [out]
-            given.update({n: v for n, v in zip(fwd_names, outs, strict=False) if n})
+            named = list(zip(fwd_names, outs, strict=False))
+            given.update({n: v for n, v in named if isinstance(n, str)})
             args = problem["backward_args"]
+            leads_with_loss = bool(fwd_names) and fwd_names[0] in ("loss", "cost", "J", "L")
             if (
                 len(outs) > 1
                 and len(args) >= len(outs)
+                and not leads_with_loss
                 and not any(a in given for a in args[: len(outs)])
             ):
                 # backward(z, f, i, ..., targets, p): the leading block is forward's output
                 given.update(zip(args[: len(outs)], outs, strict=False))
+            elif leads_with_loss:
+                # backward(X, Y, parameters, cache) after `return loss, cache`: the arguments
+                # nothing else binds take the outputs that have no name of their own
+                rest = [v for n, v in named if not isinstance(n, str)] + outs[len(named) :]
+                free = [a for a in args if a not in given and _role(a) not in given]
+                if rest and len(free) == len(rest):
+                    given.update(zip(free, rest, strict=True))
             back = _call(backward, args, given, _defaults(backward))
             backs = list(back) if isinstance(back, tuple) else [back]
             loss = next((s for s in map(_scalar, outs + backs) if s is not None), None)
@@ -586,6 +603,8 @@ def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
     # forward; one of the outputs and targets is given the forward's output
     loss_args = problem.get("loss_args", [])
     from_inputs = bool(loss_args) and _role(loss_args[0]) == "inputs"
+    # wildml's calculate_total_loss(X, Y) sums over a batch of sentences; bptt takes one
+    batched = from_inputs and "total" in problem["loss_method"].lower()
     for values, how in _inputs(start, kwargs, rng):
 
         def run(p, values=values):
@@ -593,7 +612,10 @@ def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
             out = _call(forward, problem["forward_args"], values)
             loss = _scalar(out)
             if loss is None and loss_method is not None:
-                if from_inputs:
+                if batched:
+                    one = {**values, "inputs": [values["inputs"]], "targets": [values["targets"]]}
+                    loss = _scalar(_call(loss_method, loss_args, one))
+                elif from_inputs:
                     loss = _scalar(_call(loss_method, loss_args, values))
                 else:
                     loss = _scalar(loss_method(fresh(out), fresh(values["targets"])))
