@@ -1,3 +1,4 @@
+import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -19,10 +20,11 @@ from lstmlint.analysis.gradients import (
     read_after_loop,
     step_cell_carries,
 )
+from lstmlint.analysis.loops import carried_names
 from lstmlint.analysis.names import code_of
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
-from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
+from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, NOTEBOOK_CELLS, swap
 
 DICT_STEP_LOOP = """
 
@@ -137,6 +139,50 @@ class LSTMCell:
 """
 
 
+# a weight's gradient (`dWf`, `db`): overwritten rather than summed, it is LST207's finding
+WEIGHT_GRADIENT = re.compile(r"^d_?([WUV]|b(_|$|[a-z]{0,3}$))")
+
+
+# the course's rnn_backward: each step's gradient is the upstream one plus the one carried
+# back from the later step, and what is carried out of the first step is da0
+NOTEBOOK_LOOP = (
+    NOTEBOOK_CELLS
+    + """
+
+def rnn_backward(da, caches):
+    caches, x = caches
+    n_a, m, T_x = da.shape
+    dWaa = np.zeros((n_a, n_a))
+    da_prevt = np.zeros((n_a, m))
+    for t in reversed(range(T_x)):
+        gradients = rnn_cell_backward(da[:, :, t] + da_prevt, caches[t])
+        da_prevt = gradients["da_prev"]
+        dWaa += gradients["dWaa"]
+    da0 = da_prevt
+    return {"da0": da0, "dWaa": dWaa}
+"""
+)
+
+# CS231n's rnn_backward: the carry is first made by the last step, and `dh0` is only its output
+FIRST_STEP_CARRY = """
+import numpy as np
+
+
+def rnn_backward(dh, cache, rnn_step_backward):
+    N, T, H = dh.shape
+    dh0 = np.zeros((N, H))
+    dWh = np.zeros((H, H))
+    for t in range(T - 1, -1, -1):
+        if t == T - 1:
+            dx_t, dprev_h, dWh_t = rnn_step_backward(dh[:, t, :], cache[t])
+        else:
+            dx_t, dprev_h, dWh_t = rnn_step_backward(dh[:, t, :] + dprev_h, cache[t])
+        dWh += dWh_t
+        dh0 = dprev_h
+    return dh0, dWh
+"""
+
+
 class MissingRecurrentGradient(Rule):
     code = "LST206"
     name = "missing-recurrent-gradient"
@@ -147,7 +193,11 @@ What it finds
     read inside it, like ``dh_next`` and ``dC_next``) that
     - is never assigned in the loop: the new value went into another name (``dh_prev = ...``)
       and the carried one stays zero;
-    - is assigned but never read: the step's gradient never receives it;
+    - is assigned but never read: the step's gradient never receives it. A name read only
+      after the loop (``da0 = da_prevt``) is the loop's output where something else is handed
+      from step to step; where nothing is, it is the carry that was dropped
+      (``rnn_cell_backward(da[:, :, t], caches[t])``). A weight's gradient overwritten at each
+      step is LST207's finding;
     - is the cell gradient carried without the forget gate: ``dC_next = dC`` instead of
       ``dC_next = dC * f[t]``. A factor that may be the forget gate without being recognised
       as one (a sigmoid computed on the spot, a value the backward did not compute and the
@@ -201,6 +251,8 @@ Autofix
       choice).
 """
     valid = [
+        Valid(NOTEBOOK_LOOP),
+        Valid(FIRST_STEP_CARRY),
         Valid(DLAI_CELL),
         Valid(CLASS_CELL),
         # the carried-in gradient made the full one in place, then carried
@@ -275,6 +327,34 @@ def lstm_backward(dh, cache):
         ),
     ]
     invalid = [
+        # the carried gradient is taken from each step and kept for da0, but never added
+        Invalid(
+            swap(
+                swap(
+                    NOTEBOOK_LOOP,
+                    "rnn_cell_backward(da[:, :, t] + da_prevt, caches[t])",
+                    "rnn_cell_backward(da[:, :, t], caches[t])",
+                ),
+                'da_prevt = gradients["da_prev"]',
+                'da_prevt = gradients["da_prev"]  # bug',
+            )
+        ),
+        # a weight's gradient overwritten at each step is LST207's finding, not a dropped carry
+        Invalid(
+            swap(
+                swap(
+                    swap(
+                        NOTEBOOK_LOOP,
+                        "rnn_cell_backward(da[:, :, t] + da_prevt, caches[t])",
+                        "rnn_cell_backward(da[:, :, t], caches[t])",
+                    ),
+                    'da_prevt = gradients["da_prev"]',
+                    'da_prevt = gradients["da_prev"]  # bug',
+                ),
+                'dWaa += gradients["dWaa"]',
+                'dWaa = gradients["dWaa"]',
+            )
+        ),
         # the previous cell's gradient from the carried-in part alone, in three styles
         Invalid(
             swap(CS231N_STEP, "dprev_c = dc * f", "dprev_c = dnext_c * f  # bug"),
@@ -350,7 +430,12 @@ def lstm_backward(dh, cache):
             elif (
                 carry.writes
                 and not carry.reads
-                and not read_after_loop(carry)
+                # read after the loop, it is the loop's output (`dh0`) where something else is
+                # handed from step to step; where nothing is, it is the carry that was dropped
+                and not (
+                    read_after_loop(carry)
+                    and (carried_names(carry.loop.loop.node) or WEIGHT_GRADIENT.match(carry.name))
+                )
                 # `if t == 0: dh0 = dh_prev`: the gradient of the initial state, kept once
                 and not all(point.guarded for _, point in carry.writes)
             ):

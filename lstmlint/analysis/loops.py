@@ -244,3 +244,72 @@ def _steps(body: cst.BaseSuite, var: str, operator: type) -> bool:
         and isinstance(n.operator, operator)
         for n in walk(body)
     )
+
+
+def carried_names(loop: cst.For | cst.While) -> set[str]:
+    """Names the loop body reads before writing them in the same pass, and writes somewhere:
+    values handed from one iteration to the next (``dprev_h`` in
+    ``dx, dprev_h = step_backward(dh[t] + dprev_h)``). Each branch of an ``if`` starts from
+    what was written before it; a statement's value is read before its targets are written; a
+    sum kept in place (``dW += dW_t``) is an accumulator, not something handed on."""
+    written_anywhere: set[str] = set()
+    for node in walk(loop.body):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                written_anywhere |= _bound(target.target)
+    carried: set[str] = set()
+
+    def pass_through(statements, written: frozenset[str]) -> frozenset[str]:
+        for statement in statements:
+            written = step(statement, written)
+        return written
+
+    def step(statement: cst.CSTNode, written: frozenset[str]) -> frozenset[str]:
+        if isinstance(statement, cst.If):
+            carried.update(n for n in _loads(statement.test) if n not in written)
+            branches, other = [statement.body.body], statement.orelse
+            while isinstance(other, cst.If):
+                carried.update(n for n in _loads(other.test) if n not in written)
+                branches.append(other.body.body)
+                other = other.orelse
+            branches.append(other.body.body if other is not None else [])
+            return frozenset.intersection(*(pass_through(b, written) for b in branches))
+        if isinstance(statement, cst.SimpleStatementLine):
+            return pass_through(statement.body, written)
+        if isinstance(statement, cst.BaseCompoundStatement):  # nested loops, with, try: in order
+            return pass_through(getattr(statement.body, "body", []), written)
+        bound: set[str] = set()
+        if isinstance(statement, cst.Assign):
+            reads = _loads(statement.value)
+            for target in statement.targets:
+                bound |= _bound(target.target)
+                if not _bound(target.target):  # `x[t] = ...` reads `x` and `t`
+                    reads |= _loads(target.target)
+        elif isinstance(statement, cst.AugAssign):
+            reads = _loads(statement.value)
+            if not isinstance(statement.target, cst.Name):
+                reads |= _loads(statement.target)
+        else:
+            reads = _loads(statement)
+        carried.update(n for n in reads if n not in written)
+        return written | bound
+
+    pass_through(loop.body.body, frozenset())
+    return carried & written_anywhere
+
+
+def _bound(target: cst.BaseExpression) -> set[str]:
+    """The names an assignment target binds (``a``, ``a, (b, *c)``); none for ``x[i]``, ``o.a``."""
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, cst.Tuple | cst.List):
+        found: set[str] = set()
+        for element in target.elements:
+            value = element.value
+            found |= _bound(value.value if isinstance(value, cst.StarredElement) else value)
+        return found
+    return set()
+
+
+def _loads(node: cst.CSTNode) -> set[str]:
+    return {n.value for n in walk(node, attribute_names=False) if isinstance(n, cst.Name)}
