@@ -43,7 +43,9 @@ Fix
 Autofix
     Yes: the last assignment of the gradient before its use is multiplied by the derivative
     (``df = dC * C_prev`` -> ``df = dC * C_prev * f[t] * (1 - f[t])``), with the gate (or, for
-    a vanilla RNN, the current hidden state) spelled as the loop already reads it. None when
+    a vanilla RNN, the current hidden state) spelled as the loop already reads it; in stacked
+    gate gradients (``np.hstack((di, df, ...))``) only the part on that gate's branch gets it.
+    None when
     the loop reads that value in several spellings or not at all, or when the gradient is
     built by ``+=``.
 
@@ -131,6 +133,28 @@ Confirmation
                 "dbh += dhraw",
                 "dbh += dhraw  # bug",
             ),
+        ),
+        # the output gate's branch: `dh * tanh(c)` is its partner, not a derivative
+        Invalid(
+            swap(
+                swap(
+                    LSTM_PREPENDED,
+                    "do = dh * np.tanh(C[t + 1]) * o[t] * (1 - o[t])",
+                    "do = dh * np.tanh(C[t + 1])",
+                ),
+                "dWo += do @ zs[t].T",
+                "dWo += do @ zs[t].T  # bug",
+            ),
+            fixed=swap(LSTM_PREPENDED, "dWo += do @ zs[t].T", "dWo += do @ zs[t].T  # bug"),
+        ),
+        # stacked gate gradients: only the part on the gate's branch gets the factor
+        Invalid(
+            swap(
+                swap(CS231N_STEP, "df * f * (1 - f), do", "df, do"),
+                "dx = da @ Wx.T",
+                "dx = da @ Wx.T  # bug",
+            ),
+            fixed=swap(CS231N_STEP, "dx = da @ Wx.T", "dx = da @ Wx.T  # bug"),
         ),
         # the factor is applied into another variable that this read forgot to use: the fix is
         # that variable, not a second factor on `df`, so no automatic fix is offered

@@ -30,6 +30,8 @@ class BranchUse:
     name: str  # the gradient variable
     gate: str  # whose derivative factor is missing
     point: Point
+    # for a stacked gradient (`da = np.hstack((di, df, ...))`): which part lacks it, of how many
+    part: tuple[int, int] | None = None
 
 
 @dataclass
@@ -133,7 +135,15 @@ class _Marks:
         partner = None
         inherited: set[str] = set()
         unnamed_derivative = False
-        in_derivative = {id(n) for g in found if g.kind not in (IDENTITY, None) for n in g.nodes}
+        # `do = dh * np.tanh(c)`: tanh of the cell is the output gate's partner, not a
+        # derivative attempted on it
+        cell_tanh = {id(p) for p in parts if _tanh_of_cell_state(reader, p)}
+        in_derivative = {
+            id(n)
+            for g in found
+            if g.kind not in (IDENTITY, None) and not all(id(n) in cell_tanh for n in g.nodes)
+            for n in g.nodes
+        }
         for part in parts:
             marks = self.of(part)
             if marks:
@@ -171,6 +181,8 @@ class _Marks:
         for group in found:
             if group.kind in (IDENTITY, None) or not any(n in parts for n in group.nodes):
                 continue
+            if all(id(n) in cell_tanh for n in group.nodes):
+                continue
             derived.add(f"deriv:{group.fact.gate}" if group.fact.gate else "deriv:*")
             if group.fact.kind == F.STATE and group.fact.state == "h" and group.kind == OK:
                 derived.add("deriv:h")
@@ -178,6 +190,13 @@ class _Marks:
                 derived.add("cellpath")
         base = {f"partner:{partner}"} if partner else inherited
         return base | derived
+
+
+def _tanh_of_cell_state(reader, part: cst.BaseExpression) -> bool:
+    if reader.activation_call(part) != "tanh":
+        return False
+    inner = reader.fact(reader.call_argument(part))
+    return inner is not None and inner.kind == F.STATE and inner.state == "c"
 
 
 def _recomputed_derivative(reader, parts: list[cst.BaseExpression]) -> bool:
@@ -254,7 +273,7 @@ def _branch_uses(model) -> list[BranchUse]:
                 component_marks = marks.marks.get(name)
                 if not component_marks or name in reported:
                     continue
-                for component in component_marks:
+                for index, component in enumerate(component_marks):
                     missing = [
                         m.split(":")[1]
                         for m in sorted(component)
@@ -272,7 +291,8 @@ def _branch_uses(model) -> list[BranchUse]:
                     ):
                         missing = ["h"]
                     if missing:
-                        uses.append(BranchUse(node, name, missing[0], point))
+                        part = (index, len(component_marks)) if len(component_marks) > 1 else None
+                        uses.append(BranchUse(node, name, missing[0], point, part))
                         reported.add(name)
                         break
             scaled = isinstance(point.statement, cst.AugAssign) and isinstance(
@@ -800,6 +820,11 @@ def branch_edits(model, use: BranchUse) -> list[tuple[cst.CSTNode, str]]:
         if reads and f"1-{spelling}".replace(" ", "") in code:
             return []
     value = definition.statement.value
+    parts = _stack_parts(value)
+    if parts is not None:  # only the stacked part on that gate's branch gets the factor
+        if use.part is None or use.part[1] != len(parts):
+            return []
+        value = parts[use.part[0]]
     return [(value, _times(model, definition, value, factor))]
 
 
