@@ -12,6 +12,7 @@ from lstmlint.analysis.cellpath import (
 )
 from lstmlint.analysis.experiments import carry_spec, constant_spec, unbound_name
 from lstmlint.analysis.gradients import (
+    added_carry_edits,
     carries,
     dead_store_edits,
     dict_carry_edits,
@@ -241,6 +242,9 @@ Autofix
       with one entry for the previous step that fits the carried name
       (``gradients["da_prev"]`` for ``da_prevt``), the carry is assigned from it right after
       that call (a second such carry before the body's last statement).
+    - A carried gradient taken from each step but never added back: yes when exactly one call
+      in the loop takes a step of the upstream gradient first (``rnn_cell_backward(da[:, :, t],
+      ...)``): the carry is added to it (``da[:, :, t] + da_prevt``).
     - A cell gradient carried without the forget gate: yes, the value is multiplied by the
       forget gate as the code reads it (``dC`` -> ``dC * f[t]``); none when it reads it in
       several spellings.
@@ -337,7 +341,12 @@ def lstm_backward(dh, cache):
                 ),
                 'da_prevt = gradients["da_prev"]',
                 'da_prevt = gradients["da_prev"]  # bug',
-            )
+            ),
+            fixed=swap(
+                NOTEBOOK_LOOP,
+                'da_prevt = gradients["da_prev"]',
+                'da_prevt = gradients["da_prev"]  # bug',
+            ),
         ),
         # a weight's gradient overwritten at each step is LST207's finding, not a dropped carry
         Invalid(
@@ -353,7 +362,16 @@ def lstm_backward(dh, cache):
                 ),
                 'dWaa += gradients["dWaa"]',
                 'dWaa = gradients["dWaa"]',
-            )
+            ),
+            fixed=swap(
+                swap(
+                    NOTEBOOK_LOOP,
+                    'da_prevt = gradients["da_prev"]',
+                    'da_prevt = gradients["da_prev"]  # bug',
+                ),
+                'dWaa += gradients["dWaa"]',
+                'dWaa = gradients["dWaa"]',
+            ),
         ),
         # the previous cell's gradient from the carried-in part alone, in three styles
         Invalid(
@@ -445,6 +463,7 @@ def lstm_backward(dh, cache):
                     f"`{carry.name}` is computed here but never added to the step's gradient",
                     f"add `{carry.name}` to the gradient of the state at the top of the loop body",
                     self._facts(model, carry, "zeros"),
+                    added_carry_edits(carry),
                 )
             elif carry.is_cell:
                 gap = loop_carry_without_hidden_path(model, carry)

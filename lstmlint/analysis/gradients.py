@@ -847,6 +847,32 @@ def _loads(scope_node: cst.CSTNode, name: str) -> int:
     )
 
 
+def added_carry_edits(carry: Carry) -> list[tuple[cst.CSTNode, str]]:
+    """A carried gradient the loop takes from each step but never adds back: add it to the
+    upstream gradient the step is called with (``step_backward(da[:, :, t], caches[t])`` ->
+    ``step_backward(da[:, :, t] + da_prevt, caches[t])``). Only for exactly one such call,
+    whose first argument is a step of an array the loop does not assign."""
+    if carry.loop is None or carry.loop.loop.var is None:
+        return []
+    loop, var = carry.loop.loop.node, carry.loop.loop.var
+    assigned = carry.assigned
+    found = []
+    for node in walk(loop.body):
+        if not isinstance(node, cst.Call) or not node.args or node.args[0].keyword is not None:
+            continue
+        first = node.args[0].value
+        if (
+            isinstance(first, cst.Subscript)
+            and isinstance(first.value, cst.Name)
+            and first.value.value not in assigned
+            and any(isinstance(n, cst.Name) and n.value == var for n in walk(first.slice[-1]))
+        ):
+            found.append(first)
+    if len(found) != 1:
+        return []
+    return [(found[0], f"{code_of(found[0])} + {carry.name}")]
+
+
 def dead_store_edits(model, carry: Carry) -> list[tuple[cst.CSTNode, str]]:
     """A carried gradient that is read but never assigned, while the loop assigns the gradient
     for the previous step to a variable nothing reads (``dh_prev = dz[:H]``): rename that
