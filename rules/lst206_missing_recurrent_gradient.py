@@ -20,6 +20,8 @@ from lstmlint.analysis.gradients import (
     lacks_forget_gate,
     read_after_loop,
     step_cell_carries,
+    unused_carry_edits,
+    unused_hidden_carries,
 )
 from lstmlint.analysis.loops import carried_names
 from lstmlint.analysis.names import code_of
@@ -199,6 +201,8 @@ What it finds
       from step to step; where nothing is, it is the carry that was dropped
       (``rnn_cell_backward(da[:, :, t], caches[t])``). A weight's gradient overwritten at each
       step is LST207's finding;
+    - is set to zero before the loop (``da_prevt``, ``dh_next``) and never mentioned in it,
+      while nothing at all is handed from one step to the previous;
     - is the cell gradient carried without the forget gate: ``dC_next = dC`` instead of
       ``dC_next = dC * f[t]``. A factor that may be the forget gate without being recognised
       as one (a sigmoid computed on the spot, a value the backward did not compute and the
@@ -242,6 +246,10 @@ Autofix
       with one entry for the previous step that fits the carried name
       (``gradients["da_prev"]`` for ``da_prevt``), the carry is assigned from it right after
       that call (a second such carry before the body's last statement).
+    - A hidden-state carry set to zero and never used: yes when exactly one call in the loop
+      takes a step of the upstream gradient first and returns a dict with an entry that fits
+      the carry (``gradients["da_prev"]``): the carry is added to that argument and assigned
+      from the entry before the body's last statement.
     - A carried gradient taken from each step but never added back: yes when exactly one call
       in the loop takes a step of the upstream gradient first (``rnn_cell_backward(da[:, :, t],
       ...)``): the carry is added to it (``da[:, :, t] + da_prevt``).
@@ -257,6 +265,14 @@ Autofix
     valid = [
         Valid(NOTEBOOK_LOOP),
         Valid(FIRST_STEP_CARRY),
+        # a zero carry left unused beside the name that is handed from step to step
+        Valid(
+            swap(
+                NOTEBOOK_LOOP,
+                "    da_prevt = np.zeros((n_a, m))\n",
+                "    da_prevt = np.zeros((n_a, m))\n    da_next = np.zeros((n_a, m))\n",
+            )
+        ),
         Valid(DLAI_CELL),
         Valid(CLASS_CELL),
         # the carried-in gradient made the full one in place, then carried
@@ -346,6 +362,31 @@ def lstm_backward(dh, cache):
                 NOTEBOOK_LOOP,
                 'da_prevt = gradients["da_prev"]',
                 'da_prevt = gradients["da_prev"]  # bug',
+            ),
+        ),
+        # the carry is set to zero and never used at all: the step gets only the upstream part
+        Invalid(
+            swap(
+                swap(
+                    swap(
+                        NOTEBOOK_LOOP,
+                        "gradients = rnn_cell_backward(da[:, :, t] + da_prevt, caches[t])",
+                        "gradients = rnn_cell_backward(da[:, :, t], caches[t])  # bug",
+                    ),
+                    '        da_prevt = gradients["da_prev"]\n',
+                    "",
+                ),
+                "da0 = da_prevt",
+                'da0 = gradients["da_prev"]',
+            ),
+            fixed=swap(
+                swap(
+                    NOTEBOOK_LOOP,
+                    "gradients = rnn_cell_backward(da[:, :, t] + da_prevt, caches[t])",
+                    "gradients = rnn_cell_backward(da[:, :, t] + da_prevt, caches[t])  # bug",
+                ),
+                "da0 = da_prevt",
+                'da0 = gradients["da_prev"]',
             ),
         ),
         # a weight's gradient overwritten at each step is LST207's finding, not a dropped carry
@@ -484,6 +525,20 @@ def lstm_backward(dh, cache):
                             _carry_facts(model, point, value, carry.cell_gradients),
                             forget_edits(model, statement),
                         )
+        for carry in unused_hidden_carries(model):
+            edits = unused_carry_edits(model, carry)
+            # where the carry belongs: the gradient the step is called with, when it is known
+            upstream = added_carry_edits(carry)
+            yield Report(
+                upstream[0][0] if upstream else carry.init,
+                f"`{carry.name}` is set to zero before the backward loop, which never uses it, "
+                "and nothing else is handed from one step to the previous: the gradient of "
+                "the previous hidden state is never carried back",
+                f"add `{carry.name}` to the gradient each step is called with, and assign it "
+                "the step's gradient for the previous hidden state",
+                self._facts(model, carry, "zeros"),
+                edits,
+            )
         yield from self._step_functions(model)
 
     @staticmethod

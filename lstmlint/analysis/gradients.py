@@ -847,6 +847,67 @@ def _loads(scope_node: cst.CSTNode, name: str) -> int:
     )
 
 
+# how the gradient carried to the previous hidden state is named (`da_prevt`, `dh_next`)
+HIDDEN_CARRY = re.compile(r"^d_?(a|h|s)_?(prev|next)_?t?$")
+
+
+def unused_hidden_carries(model) -> list[Carry]:
+    """Hidden-state gradients set to zero before a backward loop that never mentions them,
+    while nothing at all is handed from one step of the loop to the next: the previous hidden
+    state's gradient is never carried back (``da_prevt = np.zeros(...)`` and a loop calling
+    ``lstm_cell_backward(da[:, :, t], dc_prevt, caches[t])``)."""
+    from lstmlint.analysis.loops import carried_names
+
+    found: list[Carry] = []
+    if not model.is_rnn:
+        return found
+    for info in model.flow.loops:
+        if info.loop.direction != "backward" or carried_names(info.loop.node):
+            continue
+        mentioned = {n.value for n in walk(info.loop.node.body) if isinstance(n, cst.Name)}
+        assigned = frozenset(
+            name
+            for node in walk(info.loop.node.body)
+            if isinstance(node, cst.Assign)
+            for target in node.targets
+            for name in _names_of(target.target)
+        )
+        for name, (statement, _) in zero_inits(info).items():
+            if HIDDEN_CARRY.match(name) and name not in mentioned:
+                found.append(Carry(name, statement, loop=info, assigned=assigned))
+    return found
+
+
+def unused_carry_edits(model, carry: Carry) -> list[tuple[cst.CSTNode, str]]:
+    """Add the carry to the step's upstream gradient, and assign it from the entry of the
+    step's dict of gradients that fits it, before the body's last statement; both or none."""
+    added = added_carry_edits(carry)
+    anchor = carry.loop.loop.node if carry.loop is not None else None
+    body = list(getattr(getattr(anchor, "body", None), "body", ()))
+    steps = [
+        small
+        for line in body
+        if isinstance(line, cst.SimpleStatementLine)
+        for small in line.body
+        if isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+        and isinstance(small.value, cst.Call)
+    ]
+    if not added or len(steps) != 1 or not isinstance(body[-1], cst.SimpleStatementLine):
+        return []
+    step = steps[0]
+    if step in getattr(body[-1], "body", ()):
+        return []
+    name = step.targets[0].target.value
+    key = _entry_for(carry.name, _dict_keys(model, carry.loop.scope.node, name, step.value))
+    if key is None:
+        return []
+    where = body[-1].body[0]
+    indent = " " * (model.span(where).column - 1)
+    return [*added, (where, f'{carry.name} = {name}["{key}"]\n{indent}{code_of(where)}')]
+
+
 def added_carry_edits(carry: Carry) -> list[tuple[cst.CSTNode, str]]:
     """A carried gradient the loop takes from each step but never adds back: add it to the
     upstream gradient the step is called with (``step_backward(da[:, :, t], caches[t])`` ->
