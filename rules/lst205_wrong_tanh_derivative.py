@@ -16,7 +16,8 @@ class WrongTanhDerivative(Rule):
 What it finds
     A factor meant as tanh's derivative that is something else: ``1 - c**2`` where ``c`` is the
     cell state (a pre-activation: the derivative there is ``1 - np.tanh(c)**2``),
-    ``1 - g`` or ``1 - np.tanh(c)`` without the square. ``1 - g**2`` where ``g`` holds tanh's
+    ``1 - g`` or ``1 - np.tanh(c)`` without the square, or the square taken inside tanh,
+    ``1 - np.tanh(c**2)`` (``1 - np.tanh(cct**2)`` on the candidate's output). ``1 - g**2`` where ``g`` holds tanh's
     output, and ``1 - h**2`` for a vanilla RNN's h = tanh(...), are right and not reported.
 
 Why it breaks training
@@ -36,6 +37,29 @@ Autofix
 """
     valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN), Valid(CS231N_STEP)]
     invalid = [
+        # the square taken inside tanh: of the cell state, of the candidate's output
+        Invalid(
+            swap(
+                CS231N_STEP,
+                "dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)",
+                "dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c ** 2))  # bug",
+            ),
+            fixed=swap(
+                CS231N_STEP,
+                "dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)",
+                "dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)  # bug",
+            ),
+        ),
+        Invalid(
+            swap(
+                LSTM_PREPENDED,
+                "dg = dg * (1 - g[t] ** 2)",
+                "dg = dg * (1 - np.tanh(g[t] ** 2))  # bug",
+            ),
+            fixed=swap(
+                LSTM_PREPENDED, "dg = dg * (1 - g[t] ** 2)", "dg = dg * (1 - g[t] ** 2)  # bug"
+            ),
+        ),
         Invalid(
             swap(LSTM_PREPENDED, "dg = dg * (1 - g[t] ** 2)", "dg = dg * (1 - g[t])  # bug"),
             fixed=swap(

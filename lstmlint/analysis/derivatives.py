@@ -26,6 +26,7 @@ from lstmlint.analysis.backward import (
     groups,
 )
 from lstmlint.analysis.experiments import role_spec
+from lstmlint.analysis.flow import _one_minus
 from lstmlint.analysis.names import code_of, walk
 from lstmlint.edits import numpy_function, operand
 
@@ -60,12 +61,7 @@ def evaluable_derivative(group: Group) -> str:
 
 
 def _slot_role(group: Group) -> str | None:
-    fact = group.fact
-    if fact.gate:
-        return fact.gate
-    if fact.kind == F.STATE:
-        return fact.state
-    return None
+    return _slot_role_of(group.fact)
 
 
 def right_derivative(group: Group) -> str:
@@ -238,5 +234,69 @@ def _derivative_problems(model) -> list[DerivativeProblem]:
     return found
 
 
+def _squared_inside_tanh(model) -> list[DerivativeProblem]:
+    """``1 - np.tanh(c ** 2)``: tanh's derivative squares tanh's value, not its argument."""
+    found: list[DerivativeProblem] = []
+    for point in model.region_points:
+        reader = model.reader(point)
+        for node in walk(point.statement):
+            rest = _one_minus(node) if isinstance(node, cst.BaseExpression) else None
+            if rest is None or reader.activation_call(rest) != "tanh" or len(rest.args) != 1:
+                continue
+            inside = rest.args[0].value
+            base = _square_of(inside)
+            if base is None:
+                continue
+            base = base.with_changes(lpar=[], rpar=[])
+            fact = reader.fact(base)
+            if fact is not None and fact.kind == F.ACT and fact.act == "tanh":
+                fixed = f"1 - {code_of(base)} ** 2"  # already tanh's output (the candidate)
+            elif fact is not None and (
+                fact.kind == F.PRE or fact.kind == F.STATE and fact.state == "c"
+            ):
+                fixed = f"1 - {code_of(rest.func)}({code_of(base)}) ** 2"
+            else:
+                fixed = None
+            role = _slot_role_of(fact)
+            message = f"`{code_of(node)}` squares the argument of tanh; its derivative squares tanh's value"
+            found.append(
+                DerivativeProblem(
+                    "LST205",
+                    node,
+                    message
+                    + (
+                        f": `{fixed}`"
+                        if fixed
+                        else " (`1 - np.tanh(a)**2` on a pre-activation, `1 - y**2` on an output)"
+                    ),
+                    f"use `{fixed}`" if fixed else "square tanh's value, not its argument",
+                    role_spec(model, role, [node], base, fact, fixed) if role and fixed else None,
+                    [(node, fixed)] if fixed else [],
+                )
+            )
+    return found
+
+
+def _square_of(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """``x`` for ``x ** 2`` or ``x * x`` (parentheses aside)."""
+    if not isinstance(node, cst.BinaryOperation):
+        return None
+    if isinstance(node.operator, cst.Power) and code_of(node.right) == "2":
+        return node.left
+    if isinstance(node.operator, cst.Multiply) and code_of(node.left) == code_of(node.right):
+        return node.left
+    return None
+
+
+def _slot_role_of(fact) -> str | None:
+    if fact is None:
+        return None
+    if fact.gate:
+        return fact.gate
+    return fact.state if fact.kind == F.STATE else None
+
+
 def derivative_problems(model):
-    return model.memo("derivative_problems", _derivative_problems)
+    return model.memo(
+        "derivative_problems", lambda m: _derivative_problems(m) + _squared_inside_tanh(m)
+    )
