@@ -35,7 +35,17 @@ sys.path.insert(0, str(HERE / "realcode"))
 from refill import cached_path, load_manifest  # noqa: E402
 
 GRADIENT_CODES = {"LST101", "LST102", "LST201", "LST202", "LST203", "LST204", "LST205"}
-GRADIENT_CODES |= {"LST206", "LST207", "LST208", "LST209", "LST210", "LST301", "LST900", "LST901"}
+GRADIENT_CODES |= {
+    "LST206",
+    "LST207",
+    "LST208",
+    "LST209",
+    "LST210",
+    "LST211",
+    "LST301",
+    "LST900",
+    "LST901",
+}
 NUMERIC_CODES = {"LST302", "LST303"}
 FAMILIES = {"LST1": "state offsets", "LST2": "derivatives, carries", "LST3": "loss scale"}
 

@@ -1,4 +1,4 @@
-"""A weight multiplied, in the backward, exactly as the forward multiplies it.
+"""Weights as the backward multiplies them: untransposed, or replaced by their own gradient.
 
 The forward computes ``a = W @ h`` (or ``h @ W`` with rows); the gradient of ``h`` is
 ``W.T @ da`` (``da @ W.T``): the weight's transpose, on the same side. Code that writes
@@ -142,3 +142,102 @@ def transposed_code(weight: cst.BaseExpression) -> str:
     if isinstance(weight, cst.Name | cst.Attribute | cst.Subscript | cst.Call):
         return f"{text}.T"
     return f"({text}).T"
+
+
+@dataclass
+class GradientForWeight:
+    node: cst.Name  # the weight's gradient, read where the weight is meant
+    weight: str
+    replacement: str | None  # the weight as the function can read it, where it can
+
+
+WEIGHT_GRADIENT = re.compile(r"^d_?(?P<weight>[A-Za-z].*)$")
+
+
+def gradients_for_weights(model) -> list[GradientForWeight]:
+    """``np.dot(dWf[:, :n_a].T, dft)`` computing a state's or input's gradient: the weight's
+    own gradient stands where the forward's weight ``Wf`` belongs."""
+    region = model.region_points
+    backward = {id(p.statement) for p in region}
+    gradients = preactivation_gradients(model, region)
+
+    def is_gradient(node: cst.BaseExpression) -> bool:
+        name = _base_name(node)
+        return name is not None and (name in gradients or bool(GRADIENT.match(name)))
+
+    weights: set[str] = set()
+    for statement in walk(model.module):
+        if isinstance(statement, cst.BaseSmallStatement) and id(statement) not in backward:
+            weights |= {
+                name for _, _, name, _, other in _products(statement) if not is_gradient(other)
+            }
+    found: list[GradientForWeight] = []
+    for point in region:
+        targets = _target_names(point.statement)
+        if any(_gradient_of_weight(t, weights) for t in targets):
+            continue  # a weight's own gradient being computed
+        for node in walk(point.statement):
+            operands = matmul_operands(node) if isinstance(node, cst.BaseExpression) else None
+            if operands is None:
+                continue
+            for operand, other in (operands, operands[::-1]):
+                bare, _ = _unwrap(operand)
+                while isinstance(bare, cst.Subscript):
+                    bare = bare.value
+                weight = (
+                    _gradient_of_weight(bare.value, weights) if isinstance(bare, cst.Name) else None
+                )
+                if weight is not None and is_gradient(other):
+                    found.append(GradientForWeight(bare, weight, _readable(model, point, weight)))
+    return found
+
+
+def _gradient_of_weight(name: str, weights: set[str]) -> str | None:
+    found = WEIGHT_GRADIENT.match(name)
+    return found.group("weight") if found and found.group("weight") in weights else None
+
+
+def _target_names(statement: cst.CSTNode) -> list[str]:
+    targets = []
+    if isinstance(statement, cst.Assign):
+        targets = [t.target for t in statement.targets]
+    elif isinstance(statement, cst.AugAssign | cst.AnnAssign):
+        targets = [statement.target]
+    return [n.value for t in targets for n in walk(t) if isinstance(n, cst.Name)]
+
+
+def _readable(model, point, weight: str) -> str | None:
+    """``Wf`` where the function binds it, else ``parameters["Wf"]`` where it binds
+    ``parameters`` and the module reads the weight from it under that key."""
+    scope = point.scope.node
+    method = {"self"} if point.scope.class_name else set()
+    bound = (
+        set(point.scope.params)
+        | method
+        | {
+            n.value
+            for node in walk(scope)
+            if isinstance(node, cst.Assign)
+            for target in node.targets
+            for n in walk(target.target)
+            if isinstance(n, cst.Name)
+        }
+    )
+    if weight in bound:
+        return weight
+    holders = {
+        code_of(node.value)
+        for node in walk(model.module)
+        if isinstance(node, cst.Subscript)
+        and _root(node.value) in bound
+        and len(node.slice) == 1
+        and isinstance(node.slice[0].slice, cst.Index)
+        and string_key(node.slice[0].slice.value) == weight
+    }
+    return f'{holders.pop()}["{weight}"]' if len(holders) == 1 else None
+
+
+def _root(node: cst.BaseExpression) -> str | None:
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
