@@ -40,6 +40,17 @@ Autofix
 """
     valid = [Valid(LSTM_PREPENDED)]
     invalid = [
+        # tanh applied to the candidate's output, and the square taken inside it
+        Invalid(
+            swap(
+                LSTM_PREPENDED,
+                "dg = dg * (1 - g[t] ** 2)",
+                "dg = dg * (1 - np.tanh(g[t] ** 2))  # bug",
+            ),
+            fixed=swap(
+                LSTM_PREPENDED, "dg = dg * (1 - g[t] ** 2)", "dg = dg * (1 - g[t] ** 2)  # bug"
+            ),
+        ),
         Invalid(
             swap(
                 LSTM_PREPENDED,

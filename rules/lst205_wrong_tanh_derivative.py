@@ -17,7 +17,8 @@ What it finds
     A factor meant as tanh's derivative that is something else: ``1 - c**2`` where ``c`` is the
     cell state (a pre-activation: the derivative there is ``1 - np.tanh(c)**2``),
     ``1 - g`` or ``1 - np.tanh(c)`` without the square, or the square taken inside tanh,
-    ``1 - np.tanh(c**2)`` (``1 - np.tanh(cct**2)`` on the candidate's output). ``1 - g**2`` where ``g`` holds tanh's
+    ``1 - np.tanh(c**2)`` (on the candidate's output, ``1 - np.tanh(cct**2)``, it is LST201's:
+    tanh applied twice). ``1 - g**2`` where ``g`` holds tanh's
     output, and ``1 - h**2`` for a vanilla RNN's h = tanh(...), are right and not reported.
 
 Why it breaks training
@@ -35,9 +36,22 @@ Autofix
     ``1 - np.tanh(C[t + 1])**2`` on the cell state, with the module's NumPy alias). None when
     the file has no name for tanh.
 """
-    valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN), Valid(CS231N_STEP)]
+    valid = [
+        Valid(LSTM_PREPENDED),
+        Valid(MINCHAR_RNN),
+        Valid(CS231N_STEP),
+        # a first draft replaced before anything reads it computes nothing that is used
+        Valid(
+            swap(
+                CS231N_STEP,
+                "    dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)\n",
+                "    dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c ** 2))\n"
+                "    dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)\n",
+            )
+        ),
+    ]
     invalid = [
-        # the square taken inside tanh: of the cell state, of the candidate's output
+        # the square taken inside tanh (of the candidate's output, it is LST201's)
         Invalid(
             swap(
                 CS231N_STEP,
@@ -48,16 +62,6 @@ Autofix
                 CS231N_STEP,
                 "dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)",
                 "dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)  # bug",
-            ),
-        ),
-        Invalid(
-            swap(
-                LSTM_PREPENDED,
-                "dg = dg * (1 - g[t] ** 2)",
-                "dg = dg * (1 - np.tanh(g[t] ** 2))  # bug",
-            ),
-            fixed=swap(
-                LSTM_PREPENDED, "dg = dg * (1 - g[t] ** 2)", "dg = dg * (1 - g[t] ** 2)  # bug"
             ),
         ),
         Invalid(

@@ -237,7 +237,10 @@ def _derivative_problems(model) -> list[DerivativeProblem]:
 def _squared_inside_tanh(model) -> list[DerivativeProblem]:
     """``1 - np.tanh(c ** 2)``: tanh's derivative squares tanh's value, not its argument."""
     found: list[DerivativeProblem] = []
-    for point in model.region_points:
+    region = model.region_points
+    for index, point in enumerate(region):
+        if _overwritten_unread(point, region[index + 1 :]):
+            continue  # a first draft the function replaces before using it
         reader = model.reader(point)
         for node in walk(point.statement):
             rest = _one_minus(node) if isinstance(node, cst.BaseExpression) else None
@@ -249,7 +252,8 @@ def _squared_inside_tanh(model) -> list[DerivativeProblem]:
                 continue
             base = base.with_changes(lpar=[], rpar=[])
             fact = reader.fact(base)
-            if fact is not None and fact.kind == F.ACT and fact.act == "tanh":
+            twice = fact is not None and fact.kind == F.ACT and fact.act == "tanh"
+            if twice:
                 fixed = f"1 - {code_of(base)} ** 2"  # already tanh's output (the candidate)
             elif fact is not None and (
                 fact.kind == F.PRE or fact.kind == F.STATE and fact.state == "c"
@@ -259,9 +263,11 @@ def _squared_inside_tanh(model) -> list[DerivativeProblem]:
                 fixed = None
             role = _slot_role_of(fact)
             message = f"`{code_of(node)}` squares the argument of tanh; its derivative squares tanh's value"
+            if twice:
+                message += f", and `{code_of(base)}` is already tanh's output"
             found.append(
                 DerivativeProblem(
-                    "LST205",
+                    "LST201" if twice else "LST205",
                     node,
                     message
                     + (
@@ -275,6 +281,33 @@ def _squared_inside_tanh(model) -> list[DerivativeProblem]:
                 )
             )
     return found
+
+
+def _overwritten_unread(point, later: list) -> bool:
+    """The statement's names are all assigned again, in the same function, before anything
+    reads them: what it computes is never used."""
+    statement = point.statement
+    if not isinstance(statement, cst.Assign):
+        return False
+    names = {n.value for t in statement.targets for n in walk(t.target) if isinstance(n, cst.Name)}
+    for other in later:
+        if other.scope is not point.scope or not names:
+            continue
+        targets = (
+            getattr(other.statement, "targets", ())
+            if isinstance(other.statement, cst.Assign)
+            else ()
+        )
+        rebound = {t.target.value for t in targets if isinstance(t.target, cst.Name)}
+        mentioned = {n.value for n in walk(other.statement) if isinstance(n, cst.Name)}
+        value = getattr(other.statement, "value", None)
+        read = mentioned - rebound  # `x[t] = ...` and `x += ...` read x
+        if value is not None:  # `x = f(x)` reads x before binding it again
+            read |= {n.value for n in walk(value) if isinstance(n, cst.Name)}
+        if names & read:
+            return False
+        names -= rebound
+    return not names
 
 
 def _square_of(node: cst.BaseExpression) -> cst.BaseExpression | None:
