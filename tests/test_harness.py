@@ -922,6 +922,17 @@ def test_a_class_with_forward_propagation_bptt_and_calculate_loss(tmp_path: Path
     )
     assert records["attached.py"]["status"] == "checked"
     assert {p["verdict"] for p in records["attached.py"]["parameters"]} == {"PASS"}
+    # a method attached that way is judged like one written in the class: `open` is refused
+    unsafe = tmp_path / "unsafe.py"
+    unsafe.write_text(
+        attached.read_text().replace(
+            "def bptt(self, x, y):\n", "def bptt(self, x, y):\n    open('marker', 'w')\n", 1
+        )
+    )
+    refused, _, _ = _harness_report(capsys, tmp_path, str(unsafe))
+    assert refused["unsafe.py"]["status"] == "not-run"
+    assert "open" in refused["unsafe.py"]["reason"]
+    assert not (tmp_path / "marker").exists()
     assert records["checked.py"]["status"] == "checked"
     assert records["checked.py"]["entry"] == "RNNNumpy(...).forward_propagation / .bptt"
     assert (records["batch.py"]["status"], records["batch.py"]["reason"]) == ("checked", None)
