@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lstmlint.diagnostics import Diagnostic
-from lstmlint.parse import python_tree
+from lstmlint.pytree import python_tree
 
 FORMAT_VERSION = 1
 _SCOPE = re.compile(r"^(\s*)(?:async\s+)?(def|class)\s+(\w+)")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lstmlint import __version__
-from lstmlint.parse import python_tree
+from lstmlint.pytree import python_tree
 
 if TYPE_CHECKING:
     from lstmlint.engine import FileResult

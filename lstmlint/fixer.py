@@ -38,7 +38,7 @@ from pathlib import Path
 
 from lstmlint.diagnostics import Diagnostic, Span
 from lstmlint.edits import Applied, Edit, apply_groups
-from lstmlint.parse import python_tree
+from lstmlint.pytree import python_tree
 
 MAX_PASSES = 10
 

@@ -11,7 +11,6 @@ nesting, NUL bytes, unpaired surrogates) is located on its line and treated the 
 
 from __future__ import annotations
 
-import ast
 import io
 import re
 import threading
@@ -20,8 +19,8 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
+from lstmlint.pytree import python_tree
 from lstmlint.sources import SourceDocument
 
 MAX_CHECKS = 300  # ast parses spent on repairing one chunk
@@ -290,15 +289,6 @@ def _parser_nodes_trusted() -> Iterator[None]:
 
 
 _trust_lock = threading.Lock()
-# Python 3.11's AST builder keeps its recursion depth in interpreter-wide state: two threads
-# building trees at once (the harness checks files in threads) can fail with a SystemError
-_ast_lock = threading.Lock()
-
-
-def python_tree(text: str, mode: str = "exec") -> Any:
-    """``ast.parse(text, mode=mode)``, one thread at a time."""
-    with _ast_lock:
-        return ast.parse(text, mode=mode)
 
 
 _trusting = 0  # parses under way with the check left out

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from lstmlint.parse import python_tree
+from lstmlint.pytree import python_tree
 
 # lowercase substrings that every marker word contains: one fast scan each
 _SUBSTRINGS = (b"tanh", b"sigm", b"expit", b"lstm", b"gru", b"rnn")

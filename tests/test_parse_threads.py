@@ -4,7 +4,7 @@ import sys
 import threading
 from pathlib import Path
 
-from lstmlint import parse
+from lstmlint import pytree
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -27,7 +27,7 @@ def test_trees_are_built_safely_from_several_threads() -> None:
                 a, b = _Finalised(), _Finalised()
                 a.other, b.other = b, a  # a cycle: freed by the collector, mid-parse
             try:
-                parse.python_tree(text)
+                pytree.python_tree(text)
             except SystemError as exc:
                 failures.append(exc)
 

@@ -20,7 +20,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from lstmlint.analysis.names import nodes_of, walk
 from lstmlint.diagnostics import Span
-from lstmlint.parse import python_tree
+from lstmlint.pytree import python_tree
 
 # where Python's parser puts a statement: first line, last line, column of its first character
 _Where = tuple[int, int, int]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from lstmlint.parse import python_tree
+from lstmlint.pytree import python_tree
 
 # the NumPy functions a demonstration may call to make its arrays
 CONSTRUCTORS = frozenset(

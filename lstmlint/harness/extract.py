@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from lstmlint.parse import python_tree
+from lstmlint.pytree import python_tree
 
 SAFE_MODULES = ("numpy", "math", "scipy.special", "functools", "itertools", "collections", "copy")
 # importable, but no attribute of theirs may be used: several hold `sys`, `os` or `builtins`

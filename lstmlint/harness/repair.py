@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from lstmlint.parse import python_tree
+from lstmlint.pytree import python_tree
 
 GRADIENT_TARGET = re.compile(r"^(d|grad)", re.IGNORECASE)
 KINDS = {
