@@ -878,13 +878,9 @@ def unused_hidden_carries(model) -> list[Carry]:
     return found
 
 
-def unused_carry_edits(model, carry: Carry) -> list[tuple[cst.CSTNode, str]]:
-    """Add the carry to the step's upstream gradient, and assign it from the entry of the
-    step's dict of gradients that fits it, before the body's last statement; both or none."""
-    added = added_carry_edits(carry)
-    anchor = carry.loop.loop.node if carry.loop is not None else None
-    body = list(getattr(getattr(anchor, "body", None), "body", ()))
-    steps = [
+def _step_calls(body: list[cst.BaseStatement]) -> list[cst.Assign]:
+    """``gradients = lstm_cell_backward(...)``: the loop body's calls assigned to one name."""
+    return [
         small
         for line in body
         if isinstance(line, cst.SimpleStatementLine)
@@ -894,6 +890,15 @@ def unused_carry_edits(model, carry: Carry) -> list[tuple[cst.CSTNode, str]]:
         and isinstance(small.targets[0].target, cst.Name)
         and isinstance(small.value, cst.Call)
     ]
+
+
+def unused_carry_edits(model, carry: Carry) -> list[tuple[cst.CSTNode, str]]:
+    """Add the carry to the step's upstream gradient, and assign it from the entry of the
+    step's dict of gradients that fits it, before the body's last statement; both or none."""
+    added = added_carry_edits(carry)
+    anchor = carry.loop.loop.node if carry.loop is not None else None
+    body = list(getattr(getattr(anchor, "body", None), "body", ()))
+    steps = _step_calls(body)
     if not added or len(steps) != 1 or not isinstance(body[-1], cst.SimpleStatementLine):
         return []
     step = steps[0]
@@ -993,16 +998,7 @@ def dict_carry_edits(model, carry: Carry) -> list[tuple[cst.CSTNode, str]]:
         return []
     anchor = carry.loop.loop.node
     body = list(getattr(anchor.body, "body", ()))
-    calls = [
-        small
-        for line in body
-        if isinstance(line, cst.SimpleStatementLine)
-        for small in line.body
-        if isinstance(small, cst.Assign)
-        and len(small.targets) == 1
-        and isinstance(small.targets[0].target, cst.Name)
-        and isinstance(small.value, cst.Call)
-    ]
+    calls = _step_calls(body)
     if len(calls) != 1:
         return []
     step = calls[0]

@@ -11,6 +11,7 @@ other operand is a gradient where the forward's was a value.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -107,7 +108,21 @@ def _products(root: cst.CSTNode):
                 yield node, weight, name, _Side(left, transposed, other_transposed), other_bare
 
 
-def untransposed_weights(model) -> list[Untransposed]:
+@dataclass
+class _Reading:
+    """How the forward multiplies each weight (sides, and whether by the previous state), and
+    which operands of backward code are gradients: what both readings of this module share."""
+
+    is_gradient: Callable[[cst.BaseExpression], bool]
+    forward: dict[str, set[_Side]]
+    recurrent: set[str]
+
+
+def _reading(model) -> _Reading:
+    return model.memo("weight_products", _read)
+
+
+def _read(model) -> _Reading:
     region = model.region_points
     backward = {id(p.statement) for p in region}
     gradients = preactivation_gradients(model, region)
@@ -126,8 +141,14 @@ def untransposed_weights(model) -> list[Untransposed]:
                 forward.setdefault(name, set()).add(side)
                 if STATE.search(_base_name(other) or ""):
                     recurrent.add(name)
+    return _Reading(is_gradient, forward, recurrent)
+
+
+def untransposed_weights(model) -> list[Untransposed]:
+    reading = _reading(model)
+    forward, recurrent, is_gradient = reading.forward, reading.recurrent, reading.is_gradient
     found: list[Untransposed] = []
-    for point in region:
+    for point in model.region_points:
         for node, weight, name, side, other in _products(point.statement):
             if forward.get(name) == {side} and is_gradient(other):
                 found.append(Untransposed(node, weight, name, name in recurrent))
@@ -158,19 +179,8 @@ def gradients_for_weights(model) -> list[GradientForWeight]:
     """``np.dot(dWf[:, :n_a].T, dft)`` computing a state's or input's gradient: the weight's
     own gradient stands where the forward's weight ``Wf`` belongs."""
     region = model.region_points
-    backward = {id(p.statement) for p in region}
-    gradients = preactivation_gradients(model, region)
-
-    def is_gradient(node: cst.BaseExpression) -> bool:
-        name = _base_name(node)
-        return name is not None and (name in gradients or bool(GRADIENT.match(name)))
-
-    weights: set[str] = set()
-    for statement in walk(model.module):
-        if isinstance(statement, cst.BaseSmallStatement) and id(statement) not in backward:
-            weights |= {
-                name for _, _, name, _, other in _products(statement) if not is_gradient(other)
-            }
+    reading = _reading(model)
+    is_gradient, weights = reading.is_gradient, set(reading.forward)
     found: list[GradientForWeight] = []
     for point in region:
         targets = _target_names(point.statement)
