@@ -250,3 +250,76 @@ LSTM_APPENDED_EQUATIONS = swap(
     "        cs.append(c); os_.append(o); hs.append(h)\n",
     "        os_.append(o)\n",
 )
+
+_MINCHAR_BACKWARD_LOOP = "    for t in reversed(range(len(inputs))):\n"
+
+# the backward loop counts up and names the step it walks down
+MINCHAR_NAMED_STEP = swap(
+    MINCHAR_RNN,
+    _MINCHAR_BACKWARD_LOOP,
+    "    n = len(inputs)\n    for i in range(n):\n        t = n - 1 - i\n",
+)
+
+
+def _indexed_from_end(program: str) -> str:
+    """The backward loop counts up and indexes from the end: ``hs[T - i - 1]`` is its step."""
+    head, _, tail = program.partition(_MINCHAR_BACKWARD_LOOP)
+    body, end, rest = tail.partition("    for dparam")
+    body = body.replace("[t - 1]", "[T - i - 2]").replace("[t]", "[T - i - 1]")
+    return head + "    T = len(inputs)\n    for i in range(T):\n" + body + end + rest
+
+
+MINCHAR_FROM_END = _indexed_from_end(MINCHAR_RNN)
+
+# an LSTM class with its activations as methods and its weights in `self.params`
+CLASS_LSTM = """\
+import numpy as np
+
+
+class LSTM:
+    def __init__(self, params):
+        self.params = params
+
+    def sigmoid(self, x):
+        return 1 / (1 + np.exp(-x))
+
+    def dtanh(self, y):
+        return 1 - y ** 2
+
+    def forward(self, inputs, h, c):
+        p = self.params
+        self.zs, self.fs, self.is_, self.gs, self.os_ = [], [], [], [], []
+        self.hs, self.cs = [h], [c]
+        for x in inputs:
+            z = np.vstack((h, x))
+            f = self.sigmoid(p["Wf"] @ z + p["bf"])
+            i = self.sigmoid(p["Wi"] @ z + p["bi"])
+            g = np.tanh(p["Wg"] @ z + p["bg"])
+            o = self.sigmoid(p["Wo"] @ z + p["bo"])
+            c = f * c + i * g
+            h = o * np.tanh(c)
+            self.zs.append(z); self.fs.append(f); self.is_.append(i); self.gs.append(g)
+            self.os_.append(o); self.cs.append(c); self.hs.append(h)
+        return h
+
+    def backward(self, dh_last):
+        p = self.params
+        grads = {k: np.zeros_like(v) for k, v in p.items()}
+        dh_next = dh_last
+        dc_next = np.zeros_like(self.cs[-1])
+        for t in reversed(range(len(self.zs))):
+            f, i, g, o = self.fs[t], self.is_[t], self.gs[t], self.os_[t]
+            tc = np.tanh(self.cs[t + 1])
+            do = dh_next * tc * o * (1 - o)
+            dc = dc_next + dh_next * o * self.dtanh(tc)
+            df = dc * self.cs[t] * f * (1 - f)
+            di = dc * g * i * (1 - i)
+            dg = dc * i * self.dtanh(g)
+            for name, d in (("f", df), ("i", di), ("g", dg), ("o", do)):
+                grads["W" + name] += d @ self.zs[t].T
+                grads["b" + name] += d
+            dz = p["Wf"].T @ df + p["Wi"].T @ di + p["Wg"].T @ dg + p["Wo"].T @ do
+            dh_next = dz[: dh_last.shape[0]]
+            dc_next = dc * f
+        return grads
+"""

@@ -4,7 +4,14 @@ from lstmlint.analysis.offsets import offset_problems
 from lstmlint.analysis.wrapped_views import copy_edit, wrapped_views
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts, reports_for
 
-from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
+from ._programs import (
+    CS231N_STEP,
+    LSTM_PREPENDED,
+    MINCHAR_FROM_END,
+    MINCHAR_NAMED_STEP,
+    MINCHAR_RNN,
+    swap,
+)
 
 # a CS231n-style forward over a time-first array whose last slot holds h0 first
 LAST_SLOT_FORWARD = """
@@ -58,7 +65,10 @@ What it finds
     - list or array without the initial state: ``hs[t - 1]`` is right for t > 0 but wraps
       around to the LAST element at t == 0.
     The convention is inferred from the forward pass, followed through calls, returns,
-    attributes and dict keys; where it cannot be inferred the rule stays silent.
+    attributes and dict keys; where it cannot be inferred the rule stays silent. The backward
+    loop may walk down (``reversed(range(T))``, ``range(T - 1, -1, -1)``, ``while t >= 0``)
+    or count up and name the step it walks down (``t = T - 1 - i``) or index from the end
+    (``hs[T - i - 1]`` is its step, ``hs[T - i - 2]`` the step before).
 
     It also reports a forward loop that keeps the initial state in the last slot of an array
     of exactly T steps (``h = np.zeros((T, N, H)); h[-1] = h0``) and hands ``h[t - 1]`` to a
@@ -112,6 +122,9 @@ Autofix
         ),
         Valid(LSTM_PREPENDED),
         Valid(MINCHAR_RNN),
+        # loops that count up and walk time down: the step named, or indices from the end
+        Valid(MINCHAR_NAMED_STEP),
+        Valid(MINCHAR_FROM_END),
         # a readout's weight gradient written as a broadcast product needs the current h
         Valid(swap(LSTM_PREPENDED, "dWy += dy @ h[t + 1].T", "dWy += dy * h[t + 1].T")),
     ]
@@ -166,6 +179,30 @@ Autofix
         Invalid(
             swap(LSTM_PREPENDED, "        C_prev = C[t]\n", "        C_prev = C[t - 1]  # bug\n"),
             fixed=swap(LSTM_PREPENDED, "        C_prev = C[t]\n", "        C_prev = C[t]  # bug\n"),
+        ),
+        Invalid(
+            swap(
+                MINCHAR_FROM_END,
+                "dWhh += dhraw @ hs[T - i - 2].T",
+                "dWhh += dhraw @ hs[T - i - 3].T  # bug",
+            ),
+            fixed=swap(
+                MINCHAR_FROM_END,
+                "dWhh += dhraw @ hs[T - i - 2].T",
+                "dWhh += dhraw @ hs[T - i - 2].T  # bug",
+            ),
+        ),
+        Invalid(
+            swap(
+                MINCHAR_NAMED_STEP,
+                "dWhh += dhraw @ hs[t - 1].T",
+                "dWhh += dhraw @ hs[t - 2].T  # bug",
+            ),
+            fixed=swap(
+                MINCHAR_NAMED_STEP,
+                "dWhh += dhraw @ hs[t - 1].T",
+                "dWhh += dhraw @ hs[t - 1].T  # bug",
+            ),
         ),
         Invalid(
             swap(MINCHAR_RNN, "dWhh += dhraw @ hs[t - 1].T", "dWhh += dhraw @ hs[t - 2].T  # bug"),

@@ -3,7 +3,14 @@ from collections.abc import Iterator
 from lstmlint.analysis.offsets import offset_problems
 from lstmlint.rule import Invalid, Report, Rule, Valid, reports_for
 
-from ._programs import CS231N_STEP, LSTM_APPENDED_EQUATIONS, LSTM_PREPENDED, MINCHAR_RNN, swap
+from ._programs import (
+    CS231N_STEP,
+    LSTM_APPENDED_EQUATIONS,
+    LSTM_PREPENDED,
+    MINCHAR_FROM_END,
+    MINCHAR_RNN,
+    swap,
+)
 
 _CELL_DERIVATIVE = "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)"
 
@@ -35,8 +42,26 @@ Autofix
     or a variable that holds the wrong step (``prev_c``) is replaced by the one variable that
     holds the current step (``next_c``). None when several variables hold it.
 """
-    valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN), Valid(CS231N_STEP)]
+    valid = [
+        Valid(LSTM_PREPENDED),
+        Valid(MINCHAR_RNN),
+        Valid(CS231N_STEP),
+        Valid(MINCHAR_FROM_END),
+    ]
     invalid = [
+        # a loop that counts up and indexes from the end: hs[T - i - 1] is its step
+        Invalid(
+            swap(
+                MINCHAR_FROM_END,
+                "dhraw = (1 - hs[T - i - 1] * hs[T - i - 1]) * dh",
+                "dhraw = (1 - hs[T - i - 2] * hs[T - i - 2]) * dh  # bug",
+            ),
+            fixed=swap(
+                MINCHAR_FROM_END,
+                "dhraw = (1 - hs[T - i - 1] * hs[T - i - 1]) * dh",
+                "dhraw = (1 - hs[T - i - 1] * hs[T - i - 1]) * dh  # bug",
+            ),
+        ),
         Invalid(
             swap(LSTM_PREPENDED, "dWy += dy @ h[t + 1].T", "dWy += dy @ h[t].T  # bug"),
             fixed=swap(LSTM_PREPENDED, "dWy += dy @ h[t + 1].T", "dWy += dy @ h[t + 1].T  # bug"),

@@ -3,7 +3,18 @@ from collections.abc import Iterator
 from lstmlint.analysis.derivatives import derivative_problems
 from lstmlint.rule import Invalid, Report, Rule, Valid, reports_for
 
-from ._programs import LSTM_PREPENDED, swap
+from ._programs import CLASS_LSTM, LSTM_PREPENDED, swap
+
+# the class's derivative method expects the pre-activation; the cell's own call gives it one
+PRE_METHOD = swap(
+    swap(
+        CLASS_LSTM,
+        "    def dtanh(self, y):\n        return 1 - y ** 2\n",
+        "    def dtanh(self, x):\n        return 1 - np.tanh(x) ** 2\n",
+    ),
+    "dc = dc_next + dh_next * o * self.dtanh(tc)",
+    "dc = dc_next + dh_next * o * self.dtanh(self.cs[t + 1])",
+)
 
 OUTPUT_HELPER = LSTM_PREPENDED.replace(
     "    s = 1 / (1 + np.exp(-x))\n    return s * (1 - s) if derivative else s\n",
@@ -43,6 +54,9 @@ Autofix
 """
     valid = [
         Valid(LSTM_PREPENDED),
+        # methods of the class: one expecting the output given outputs, one the pre-activation
+        Valid(CLASS_LSTM),
+        Valid(PRE_METHOD.replace("self.dtanh(g)", "(1 - g ** 2)")),
         Valid(
             swap(
                 OUTPUT_HELPER,
@@ -52,6 +66,12 @@ Autofix
         ),
     ]
     invalid = [
+        Invalid(
+            swap(PRE_METHOD, "dg = dc * i * self.dtanh(g)", "dg = dc * i * self.dtanh(g)  # bug"),
+            fixed=swap(
+                PRE_METHOD, "dg = dc * i * self.dtanh(g)", "dg = dc * i * (1 - g**2)  # bug"
+            ),
+        ),
         Invalid(
             swap(
                 LSTM_PREPENDED,

@@ -17,8 +17,11 @@ from lstmlint.analysis.gradients import (
     dead_store_edits,
     dict_carry_edits,
     forget_edits,
+    gated_where_read,
     lacks_forget_gate,
     read_after_loop,
+    reset_carry_edits,
+    reset_writes,
     step_cell_carries,
     unused_carry_edits,
     unused_hidden_carries,
@@ -27,7 +30,14 @@ from lstmlint.analysis.loops import carried_names
 from lstmlint.analysis.names import code_of
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
-from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, NOTEBOOK_CELLS, swap
+from ._programs import (
+    CS231N_STEP,
+    LSTM_PREPENDED,
+    MINCHAR_FROM_END,
+    MINCHAR_RNN,
+    NOTEBOOK_CELLS,
+    swap,
+)
 
 DICT_STEP_LOOP = """
 
@@ -196,6 +206,8 @@ What it finds
     read inside it, like ``dh_next`` and ``dC_next``) that
     - is never assigned in the loop: the new value went into another name (``dh_prev = ...``)
       and the carried one stays zero;
+    - is only ever set back to zero in the loop (``da_prevt = np.zeros((n_a, m))`` after the
+      step's call), so it stays zero just the same;
     - is assigned but never read: the step's gradient never receives it. A name read only
       after the loop (``da0 = da_prevt``) is the loop's output where something else is handed
       from step to step; where nothing is, it is the carry that was dropped
@@ -206,7 +218,8 @@ What it finds
     - is the cell gradient carried without the forget gate: ``dC_next = dC`` instead of
       ``dC_next = dC * f[t]``. A factor that may be the forget gate without being recognised
       as one (a sigmoid computed on the spot, a value the backward did not compute and the
-      analysis knows nothing about) counts as the gate.
+      analysis knows nothing about) counts as the gate, and so does a gate applied where the
+      carry is read (``dC = dC_next * f_next + ...`` with ``f_next = f[t + 1]``).
     It also reports a per-step backward (``lstm_step_backward(dnext_h, dnext_c, cache)``)
     that returns the previous cell's gradient
     - without the forget gate (``dprev_c = dnext_c``);
@@ -246,6 +259,9 @@ Autofix
       with one entry for the previous step that fits the carried name
       (``gradients["da_prev"]`` for ``da_prevt``), the carry is assigned from it right after
       that call (a second such carry before the body's last statement).
+    - A carried gradient only ever set back to zero: yes when the loop's one step call
+      returns a dict with an entry that fits the carry: the reset takes that entry
+      (``da_prevt = np.zeros(...)`` -> ``da_prevt = gradients["da_prev"]``).
     - A hidden-state carry set to zero and never used: yes when exactly one call in the loop
       takes a step of the upstream gradient first and returns a dict with an entry that fits
       the carry (``gradients["da_prev"]``): the carry is added to that argument and assigned
@@ -302,6 +318,24 @@ Autofix
         Valid(LSTM_PREPENDED),
         Valid(MINCHAR_RNN),
         Valid(CS231N_STEP),
+        # the forget gate applied where the carry is read, with the later step's gate
+        Valid(
+            swap(
+                swap(
+                    LSTM_PREPENDED,
+                    "        dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)\n",
+                    "        if t == len(ys) - 1:\n"
+                    "            f_next = np.zeros_like(f[t])\n"
+                    "        else:\n"
+                    "            f_next = f[t + 1]\n"
+                    "        dC = dC_next * f_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)\n",
+                ),
+                "        dC_next = dC * f[t]\n",
+                "        dC_next = dC\n",
+            )
+        ),
+        # a loop that counts up and indexes from the end
+        Valid(MINCHAR_FROM_END),
         # the carried gradient overwritten in place
         Valid(swap(MINCHAR_RNN, "dhnext = Whh.T @ dhraw", "dhnext[:] = Whh.T @ dhraw")),
         Valid(swap(MINCHAR_RNN, "dhnext = Whh.T @ dhraw", "np.dot(Whh.T, dhraw, out=dhnext)")),
@@ -347,6 +381,18 @@ def lstm_backward(dh, cache):
         ),
     ]
     invalid = [
+        Invalid(
+            swap(
+                swap(
+                    MINCHAR_FROM_END, "dh = Why.T @ dy + dhnext", "dh = Why.T @ dy + dhnext  # bug"
+                ),
+                "dhnext = Whh.T @ dhraw",
+                "dhprev = Whh.T @ dhraw",
+            ),
+            fixed=swap(
+                MINCHAR_FROM_END, "dh = Why.T @ dy + dhnext", "dh = Why.T @ dy + dhnext  # bug"
+            ),
+        ),
         # the carried gradient is taken from each step and kept for da0, but never added
         Invalid(
             swap(
@@ -439,6 +485,26 @@ def lstm_backward(dh, cache):
             swap(CLASS_CELL, "dc_prev = f * dc_total", "dc_prev = f * dc_next  # bug"),
             fixed=swap(CLASS_CELL, "dc_prev = f * dc_total", "dc_prev = f * dc_total  # bug"),
         ),
+        Invalid(
+            swap(MINCHAR_RNN, "dhnext = Whh.T @ dhraw", "dhnext = np.zeros_like(dhraw)  # bug")
+        ),
+        # the carries set back to zero on every step instead of taking the step's entries
+        Invalid(
+            CS231N_STEP
+            + DICT_STEP_LOOP.replace(
+                '        dx[:, t, :] = grads["dx"]\n',
+                "        dh_prevt = np.zeros((N, H))  # bug\n"
+                "        dc_prevt = np.zeros((N, H))  # bug\n"
+                '        dx[:, t, :] = grads["dx"]\n',
+            ),
+            fixed=CS231N_STEP
+            + DICT_STEP_LOOP.replace(
+                '        dx[:, t, :] = grads["dx"]\n',
+                '        dh_prevt = grads["dh_prev"]  # bug\n'
+                '        dc_prevt = grads["dc_prev"]  # bug\n'
+                '        dx[:, t, :] = grads["dx"]\n',
+            ),
+        ),
         # a step backward that returns a dict: the previous step's entries are never carried
         Invalid(
             CS231N_STEP + DICT_STEP_LOOP.replace("cache[t])\n", "cache[t])  # bug\n"),
@@ -486,6 +552,16 @@ def lstm_backward(dh, cache):
                     self._facts(model, carry, "zeros"),
                     dead_store_edits(model, carry) or dict_carry_edits(model, carry),
                 )
+            elif resets := reset_writes(carry):
+                yield Report(
+                    resets[0],
+                    f"`{carry.name}` is set back to zero here on every step, so the gradient "
+                    "it carries to the previous step is always zero and none flows back "
+                    "through time",
+                    f"assign `{carry.name}` the step's gradient for the previous state",
+                    self._facts(model, carry, "zeros"),
+                    reset_carry_edits(model, carry),
+                )
             elif (
                 carry.writes
                 and not carry.reads
@@ -510,6 +586,8 @@ def lstm_backward(dh, cache):
                 gap = loop_carry_without_hidden_path(model, carry)
                 if gap is not None:
                     yield self._hidden_path(model, gap)
+                    continue
+                if gated_where_read(model, carry):
                     continue
                 # what is carried to the previous step is the last value the body gives it
                 for statement, point in carry.writes[-1:]:

@@ -397,7 +397,7 @@ def _evaluate(
         raise Unknown("free value")
 
     known = {leaf_text: value}  # the leaf may be a whole expression (a recomputed pre-activation)
-    interp = Interpreter(reader.ctx.aliases, leaf, reader.ctx.all_functions, known=known)
+    interp = Interpreter(reader.ctx.aliases, leaf, reader.functions, known=known)
     result = 1.0
     for node in nodes:
         interp.steps = 0

@@ -92,7 +92,7 @@ def unbound_name(model, point: Point, node: cst.CSTNode, gradients: frozenset[st
     loop = point.time_loop
     skip = _callables(model) | gradients | {"True", "False", "None"}
     for name in sorted(names_in(node) - skip):
-        if loop is not None and name == loop.loop.var:
+        if loop is not None and name == loop.loop.var and loop.loop.mirror is None:
             continue
         if reader.lookup(name) is None:
             return name
@@ -136,6 +136,8 @@ def index_bindings(
         if name in known or name in ("True", "False", "None"):
             continue
         if name == var and shift is not None:
+            if loop.loop.mirror is not None:  # the replay knows no value for the loop's bound
+                return None
             bind[name] = {"index": shift}
             continue
         if name in gradients:

@@ -539,7 +539,7 @@ class _ScopeWalk:
         if key is None:
             return
         seq = self.env.get(key)
-        index = _time_index(target, self.time_loop.loop.var if self.time_loop else None)
+        index = _time_index(target, self.time_loop.loop if self.time_loop else None)
         if index is None:
             # a slice of stacked gates written in place: a[:, :3*H] = sigmoid(a[:, :3*H])
             if fact is not None and seq is not None and seq.kind != F.SEQ:
@@ -822,13 +822,13 @@ def _index(node: cst.Subscript) -> cst.BaseExpression | None:
     return None
 
 
-def _time_index(node: cst.Subscript, var: str | None) -> tuple[int | None, int | None] | None:
-    """(offset from the loop variable, or None; constant index, or None) of a time subscript."""
+def _time_index(node: cst.Subscript, loop: TimeLoop | None) -> tuple[int | None, int | None] | None:
+    """(offset from the loop's step, or None; constant index, or None) of a time subscript."""
     elements = [e.slice for e in node.slice]
     indices = [e.value for e in elements if isinstance(e, cst.Index)]
-    if var is not None:
+    if loop is not None and loop.var is not None:
         for index in indices:
-            offset = index_offset(index, var)
+            offset = index_offset(index, loop.var, loop.mirror)
             if offset is not None:
                 return offset, None
     if len(elements) == 1 and len(indices) == 1:
@@ -938,9 +938,26 @@ class FactReader:
         key = key_of(node)
         return key is not None and (self.scope.name, key) in self.flow.blanks
 
+    def qualified(self, name: str) -> str:
+        """``self.tanh_derivative`` as the method of the class the call is made in."""
+        if name.startswith("self.") and self.scope.class_name:
+            return f"{self.scope.class_name}.{name[5:]}"
+        return name
+
+    @property
+    def functions(self) -> dict:
+        """The functions a call here can reach by name, the class's own methods as ``self.x``."""
+        found = dict(self.ctx.all_functions)
+        prefix = f"{self.scope.class_name}."
+        if self.scope.class_name:
+            for name, ref in self.ctx.all_functions.items():
+                if name.startswith(prefix):
+                    found.setdefault(f"self.{name[len(prefix) :]}", ref)
+        return found
+
     def helper(self, call: cst.Call):
         name = dotted(call.func)
-        return self.ctx.helpers.get(name) if name else None
+        return self.ctx.helpers.get(self.qualified(name)) if name else None
 
     def activation_call(self, node: cst.BaseExpression) -> str | None:
         """ "sigmoid"/"tanh" when ``node`` applies that activation (not its derivative)."""
@@ -1084,8 +1101,7 @@ class FactReader:
             return None
         if elem.kind != F.STATE:
             return elem
-        var = self.loop.loop.var if self.loop else None
-        index = _time_index(node, var)
+        index = _time_index(node, self.loop.loop if self.loop else None)
         if index is None:
             return elem.with_(step=None, origin=node)
         offset, _ = index

@@ -566,6 +566,26 @@ def lacks_forget_gate(reader, value: cst.BaseExpression, assigned: frozenset[str
     )
 
 
+def gated_where_read(model, carry: Carry) -> bool:
+    """Every read of the carried cell gradient is multiplied by what may be the forget gate
+    (``dc_future * f[t + 1]``): the gate is applied where the carry is used, not where it is set."""
+    if not carry.reads:
+        return False
+    for node in carry.reads:
+        point = next(
+            (p for p in model.region_points if any(n is node for n in walk(p.statement))), None
+        )
+        value = statement_value(point.statement) if point is not None else None
+        if value is None:
+            return False
+        term = next((t for _, t in terms(value) if any(n is node for n in walk(t))), None)
+        others = [f for f in factors(term) if not any(n is node for n in walk(f))] if term else []
+        reader = model.reader(point)
+        if not any(_may_be_forget_gate(reader, part, carry.assigned) for part in others):
+            return False
+    return True
+
+
 def _may_be_forget_gate(reader, part: cst.BaseExpression, assigned: frozenset[str]) -> bool:
     bare = strip_transpose(part)
     if reader.activation_call(bare) == "sigmoid":
@@ -1028,6 +1048,36 @@ def dict_carry_edits(model, carry: Carry) -> list[tuple[cst.CSTNode, str]]:
         return []
     indent = " " * (model.span(where).column - 1)
     return [(where, f'{carry.name} = {name}["{key}"]\n{indent}{code_of(where)}')]
+
+
+def reset_writes(carry: Carry) -> list[cst.CSTNode]:
+    """The statements that set a carried gradient back to zero in its loop, when they are all
+    that assign it (``da_prevt = np.zeros((n_a, m))`` after the step's call): it stays zero."""
+    if not carry.reads or not carry.writes:
+        return []
+    values = [statement_value(statement) for statement, _ in carry.writes]
+    if all(value is not None and _is_zero(value) for value in values):
+        return [statement for statement, _ in carry.writes]
+    return []
+
+
+def reset_carry_edits(model, carry: Carry) -> list[tuple[cst.CSTNode, str]]:
+    """Each reset of the carry after the loop's one step call that returns a dict of
+    gradients takes the dict's entry for the previous step instead (``gradients["da_prev"]``)."""
+    if carry.loop is None:
+        return []
+    body = list(getattr(carry.loop.loop.node.body, "body", ()))
+    calls = [call for call in _step_calls(body) if not _is_zero(call.value)]
+    if len(calls) != 1:
+        return []
+    step = calls[0]
+    name = step.targets[0].target.value
+    key = _entry_for(carry.name, _dict_keys(model, carry.loop.scope.node, name, step.value))
+    line = model.span(step).line
+    writes = reset_writes(carry)
+    if key is None or any(model.span(w).line <= line for w in writes):
+        return []
+    return [(statement_value(w), f'{name}["{key}"]') for w in writes]
 
 
 def _entry_for(carry: str, keys: set[str]) -> str | None:

@@ -41,10 +41,49 @@ def affine(node: cst.BaseExpression) -> Affine:
     return Affine(code_of(node), 0)
 
 
-def index_offset(node: cst.BaseExpression, var: str) -> int | None:
-    """k for an index ``var + k`` (``t``, ``t-1``, ``t + 1``), else None."""
+def _terms(node: cst.BaseExpression) -> tuple[dict[str, int], int]:
+    """``node`` as a sum of atoms with integer coefficients and a constant: ``T - i - 2`` is
+    ({"T": 1, "i": -1}, -2)."""
+    if isinstance(node, cst.Integer):
+        return {}, int(node.evaluated_value)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        atoms, const = _terms(node.expression)
+        return {k: -v for k, v in atoms.items()}, -const
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add | cst.Subtract):
+        sign = 1 if isinstance(node.operator, cst.Add) else -1
+        left, left_const = _terms(node.left)
+        right, right_const = _terms(node.right)
+        atoms = dict(left)
+        for key, value in right.items():
+            atoms[key] = atoms.get(key, 0) + sign * value
+        return {k: v for k, v in atoms.items() if v}, left_const + sign * right_const
+    bare = node.with_changes(lpar=[], rpar=[]) if getattr(node, "lpar", None) else node
+    return {code_of(bare): 1}, 0
+
+
+def mirrored(node: cst.BaseExpression, var: str, mirror: str) -> int | None:
+    """c for an index ``mirror - var + c`` (``T - i - 1``, ``T - 1 - i``), else None."""
+    atoms, const = _terms(node)
+    return const if atoms == {mirror: 1, var: -1} else None
+
+
+def index_offset(node: cst.BaseExpression, var: str, mirror: str | None = None) -> int | None:
+    """k for an index ``var + k`` (``t``, ``t-1``, ``t + 1``), else None. In a loop whose step is
+    ``mirror - 1 - var`` (``for i in range(T)`` reading ``h[T - i - 1]``), k for ``mirror - var
+    - 1 + k``."""
+    if mirror is not None:
+        const = mirrored(node, var, mirror)
+        return None if const is None else const + 1
     value = affine(node)
     return value.const if value.symbol == var else None
+
+
+def index_text(var: str, k: int, mirror: str | None = None) -> str:
+    """The index of the step ``k`` away from the loop's own, as the loop writes its indices."""
+    if mirror is not None:
+        c = k - 1
+        return f"{mirror} - {var}" + (f" + {c}" if c > 0 else f" - {-c}" if c < 0 else "")
+    return var if k == 0 else f"{var} + {k}" if k > 0 else f"{var} - {-k}"
 
 
 @dataclass
@@ -54,6 +93,12 @@ class TimeLoop:
     direction: str
     low: Affine | None  # smallest index value
     high: Affine | None  # largest index value
+    mirror: str | None = None  # indices read ``mirror - var - 1`` for the step: T-1 down to 0
+
+    @property
+    def step_text(self) -> str:
+        """The loop's step as its code writes it (``t``, or ``T - i - 1``)."""
+        return index_text(self.var or "t", 0, self.mirror)
 
     def shift(self, steps_symbol: Callable[[str], int]) -> int | None:
         """step = index + shift; ``steps_symbol`` says how a bound's symbol relates to T (0 or +1)."""
@@ -170,7 +215,47 @@ def for_loop(node: cst.For) -> TimeLoop | None:
     if enumerated and isinstance(target, cst.Tuple) and target.elements:
         target = target.elements[0].value
     var = target.value if isinstance(target, cst.Name) else None
+    if var is not None and direction == FORWARD and low == Affine(None, 0) and high is not None:
+        if high.symbol is not None and high.const == -1:
+            mirror = _mirrored_loop(node, var, high.symbol)
+            if mirror is not None:
+                return mirror
     return TimeLoop(node, var, direction, low, high)
+
+
+def _mirrored_loop(node: cst.For, var: str, stop: str) -> TimeLoop | None:
+    """``for i in range(T)`` that walks time backward: its body's first statement names the step
+    (``t = T - 1 - i``), or every time index of it is ``T - i + c``."""
+    statements = node.body.body if isinstance(node.body, cst.IndentedBlock) else []
+    first = (
+        statements[0].body[0]
+        if statements and isinstance(statements[0], cst.SimpleStatementLine)
+        else None
+    )
+    if (
+        isinstance(first, cst.Assign)
+        and len(first.targets) == 1
+        and isinstance(first.targets[0].target, cst.Name)
+        and mirrored(first.value, var, stop) == -1
+    ):
+        step = first.targets[0].target.value
+        return TimeLoop(node, step, BACKWARD, Affine(None, 0), Affine(stop, -1))
+    plain = mirror = 0
+    for sub in walk(node.body):
+        if not isinstance(sub, cst.Subscript):
+            continue
+        for element in sub.slice:
+            if not isinstance(element.slice, cst.Index):
+                continue
+            atoms, _ = _terms(element.slice.value)
+            if var in atoms:  # not `targets[T - i - 1]` inside an index, which is counted itself
+                if atoms == {stop: 1, var: -1}:
+                    mirror += 1
+                else:
+                    plain += 1
+    if mirror and not plain:
+        return TimeLoop(node, var, BACKWARD, Affine(None, 0), Affine(stop, -1), stop)
+    return None
 
 
 def while_loop(node: cst.While, preceding: list[cst.CSTNode]) -> TimeLoop | None:

@@ -20,7 +20,7 @@ from lstmlint.analysis.backward import (
     state_reads,
 )
 from lstmlint.analysis.experiments import STATE_SLOTS, index_bindings, model_kind, slot_spec
-from lstmlint.analysis.loops import affine
+from lstmlint.analysis.loops import TimeLoop, index_offset, index_text
 from lstmlint.analysis.names import code_of, walk
 
 NAMES = {"c": "cell", "h": "hidden"}
@@ -86,22 +86,18 @@ def _reads(model) -> dict[int, list[StateRead]]:
     return by_origin
 
 
-def _fixed_index(node: cst.CSTNode, var: str | None, delta: int) -> str | None:
-    if not isinstance(node, cst.Subscript) or var is None:
+def _fixed_index(node: cst.CSTNode, loop: TimeLoop | None, delta: int) -> str | None:
+    edit = _index_edit(node, loop, delta)
+    if edit is None:
         return None
     parts = []
-    changed = False
     for element in node.slice:
         inner = element.slice
-        if isinstance(inner, cst.Index) and not changed:
-            value = affine(inner.value)
-            if value.symbol == var:
-                k = value.const + delta
-                parts.append(var if k == 0 else f"{var} + {k}" if k > 0 else f"{var} - {-k}")
-                changed = True
-                continue
-        parts.append(code_of(element).strip().rstrip(","))
-    return f"{code_of(node.value)}[{', '.join(parts)}]" if changed else None
+        if isinstance(inner, cst.Index) and inner.value is edit[0]:
+            parts.append(edit[1])
+        else:
+            parts.append(code_of(element).strip().rstrip(","))
+    return f"{code_of(node.value)}[{', '.join(parts)}]"
 
 
 def _other_names(read: StateRead, step: int) -> list[str]:
@@ -120,26 +116,27 @@ def _other_name(read: StateRead, step: int) -> str | None:
     return names[0] if names else None
 
 
-def _index_edit(node: cst.CSTNode, var: str | None, delta: int) -> tuple[cst.CSTNode, str] | None:
+def _index_edit(
+    node: cst.CSTNode, loop: TimeLoop | None, delta: int
+) -> tuple[cst.CSTNode, str] | None:
     """Only the time index changes (``t - 1`` -> ``t``), so a fix of the expression around the
     read does not overlap this one."""
-    if not isinstance(node, cst.Subscript) or var is None:
+    if not isinstance(node, cst.Subscript) or loop is None or loop.var is None:
         return None
     for element in node.slice:
         inner = element.slice
         if isinstance(inner, cst.Index):
-            value = affine(inner.value)
-            if value.symbol == var:
-                k = value.const + delta
-                return inner.value, var if k == 0 else f"{var} + {k}" if k > 0 else f"{var} - {-k}"
+            offset = index_offset(inner.value, loop.var, loop.mirror)
+            if offset is not None:
+                return inner.value, index_text(loop.var, offset + delta, loop.mirror)
     return None
 
 
 def _edits(
-    read: StateRead, var: str | None, delta: int, step: int
+    read: StateRead, loop: TimeLoop | None, delta: int, step: int
 ) -> list[tuple[cst.CSTNode, str]]:
     """The index moved by ``delta``, or else the one other variable that holds the wanted state."""
-    edit = _index_edit(read.node, var, delta)
+    edit = _index_edit(read.node, loop, delta)
     if edit is not None:
         # in ``1 - h[t - 1] * h[t - 1]`` both reads are the one state the factor is about
         same = [
@@ -148,7 +145,7 @@ def _edits(
             for n in walk(part)
             if n is not read.node and isinstance(n, cst.Subscript) and n.deep_equals(read.node)
         ]
-        return [edit, *(e for e in (_index_edit(n, var, delta) for n in same) if e)]
+        return [edit, *(e for e in (_index_edit(n, loop, delta) for n in same) if e)]
     names = _other_names(read, step)
     if len(names) == 1 and isinstance(read.node, cst.Name | cst.Attribute):
         return [(read.node, names[0])]
@@ -176,7 +173,7 @@ def _offset_problems(model) -> list[OffsetProblem]:
         fact = first.fact
         kind = NAMES.get(fact.state or "", "recurrent")
         text = code_of(first.node)
-        var = first.point.time_loop.loop.var if first.point.time_loop else None
+        loop = first.point.time_loop.loop if first.point.time_loop else None
         if read is not None and read.fact.step is not None:
             wanted = read.expected
             code = "LST101" if wanted == PREVIOUS else "LST102"
@@ -185,7 +182,7 @@ def _offset_problems(model) -> list[OffsetProblem]:
             where = {0: "the current step", -1: "the previous step"}.get(
                 actual, f"{abs(actual)} steps back" if actual < 0 else "the next step"
             )
-            fixed = _fixed_index(first.node, var, wanted - actual) or _other_name(read, wanted)
+            fixed = _fixed_index(first.node, loop, wanted - actual) or _other_name(read, wanted)
             reason = _describe(fact)
             message = (
                 f"the {role} {kind} state is needed here, but `{text}` is the state of {where}"
@@ -198,18 +195,18 @@ def _offset_problems(model) -> list[OffsetProblem]:
                     message,
                     f"use `{fixed}`" if fixed else None,
                     _experiment(model, [read], wanted),
-                    _edits(read, var, wanted - actual, wanted) if fixed else [],
+                    _edits(read, loop, wanted - actual, wanted) if fixed else [],
                 )
             )
             continue
         if expected_known or fact.step is None:
             if fact.wraps and not any(r.expected == CURRENT for r in reads):
-                problems.append(_wrap(model, reads, kind, text, var))
+                problems.append(_wrap(model, reads, kind, text, loop))
             continue
         if fact.wraps:
-            problems.append(_wrap(model, reads, kind, text, var))
+            problems.append(_wrap(model, reads, kind, text, loop))
         elif fact.step < -1:
-            fixed = _fixed_index(first.node, var, -1 - fact.step)
+            fixed = _fixed_index(first.node, loop, -1 - fact.step)
             problems.append(
                 OffsetProblem(
                     "LST101",
@@ -217,11 +214,11 @@ def _offset_problems(model) -> list[OffsetProblem]:
                     f"`{text}` is the {kind} state {abs(fact.step)} steps back, not the previous one; {_describe(fact)}",
                     f"use `{fixed}` for the previous state" if fixed else None,
                     _experiment(model, reads, PREVIOUS),
-                    [e for e in [_index_edit(first.node, var, -1 - fact.step)] if e],
+                    [e for e in [_index_edit(first.node, loop, -1 - fact.step)] if e],
                 )
             )
         elif fact.step > 0:
-            fixed = _fixed_index(first.node, var, -fact.step)
+            fixed = _fixed_index(first.node, loop, -fact.step)
             problems.append(
                 OffsetProblem(
                     "LST102",
@@ -229,20 +226,23 @@ def _offset_problems(model) -> list[OffsetProblem]:
                     f"`{text}` is the {kind} state of a later step; {_describe(fact)}",
                     f"use `{fixed}` for the current state" if fixed else None,
                     _experiment(model, reads, CURRENT),
-                    [e for e in [_index_edit(first.node, var, -fact.step)] if e],
+                    [e for e in [_index_edit(first.node, loop, -fact.step)] if e],
                 )
             )
     return problems
 
 
-def _wrap(model, reads: list[StateRead], kind: str, text: str, var: str | None) -> OffsetProblem:
+def _wrap(
+    model, reads: list[StateRead], kind: str, text: str, loop: TimeLoop | None
+) -> OffsetProblem:
     read = reads[0]
+    step = loop.step_text if loop is not None else "t"
     return OffsetProblem(
         "LST101",
         read.node,
-        f"`{text}` wraps around to the last element at {var or 't'} == 0: this history holds no initial state, "
+        f"`{text}` wraps around to the last element at {step} == 0: this history holds no initial state, "
         f"so the previous {kind} state of step 0 is the initial state, not the last one",
-        f"use the initial state at {var or 't'} == 0, e.g. `{text} if {var or 't'} > 0 else h0`",
+        f"use the initial state at {step} == 0, e.g. `{text} if {step} > 0 else h0`",
         _experiment(model, reads, PREVIOUS),
     )
 
