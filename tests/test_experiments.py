@@ -160,6 +160,15 @@ def test_an_untransposed_recurrent_weight_is_replayed_with_the_weight_as_the_for
         assert read["status"] == "unconfirmed" and read["evidence"]
 
 
+def test_an_untransposed_weight_of_the_gru_is_not_replayed_and_says_why() -> None:
+    # the finding keeps this reason as why it is unconfirmed
+    spec = {"kind": "constant", "model": "gru", "slot": "carry_h", "value": "untransposed"}
+    with pytest.raises(
+        SlotError, match=r"the reference GRU's recurrent products are not replayed untransposed$"
+    ):
+        experiment.run(spec)
+
+
 def test_constant_experiments_replay_their_own_constant() -> None:
     def evidence(value: str) -> list[float]:
         spec = {"kind": "constant", "model": "lstm", "slot": "carry_c", "value": value}

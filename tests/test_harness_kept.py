@@ -54,6 +54,52 @@ def test_no_helper_stands_in_where_the_file_or_an_allowed_module_binds_it() -> N
     assert "sigmoid" not in extract.reduce_module(unread).defined
 
 
+# --- a function attached to a class at the top level (`RNN.bptt = bptt`)
+
+
+def test_a_function_attached_to_a_class_at_the_top_level_is_its_method() -> None:
+    text = (
+        "class RNN:\n"
+        "    def bptt(self, x):\n        return 0\n\n"
+        "    def other(self):\n        return 1\n\n"
+        "def bptt(self, x):\n    return x + 1\n\n"
+        "RNN.bptt = bptt\n"
+    )
+    reduced = extract.reduce_module(text)
+    owner = reduced.defined["RNN"]
+    assert [getattr(m, "name", None) for m in owner.body] == ["other", "bptt"]  # type: ignore[attr-defined]
+    namespace: dict = {}
+    child._load(reduced.tree, "<test>", namespace)  # type: ignore[arg-type]
+    assert namespace["RNN"]().bptt(1) == 2 and namespace["RNN"]().other() == 1
+    assert namespace["bptt"](None, 1) == 2  # still a function of its own
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "RNN.extra = RNN.more = helper",  # two targets
+        "RNN.extra = 3",  # not a function
+        "RNN.extra = missing",  # nothing the file defines
+        "extra = helper",  # not an attribute
+        "RNN.inner.extra = helper",  # not an attribute of a top-level name
+        "value.extra = helper",  # not a class
+    ],
+)
+def test_only_a_defined_function_assigned_to_a_class_attribute_becomes_a_method(
+    statement: str,
+) -> None:
+    text = (
+        "class RNN:\n    def other(self):\n        return 1\n\n"
+        "def helper(self):\n    return 2\n\n"
+        "value = 5\n"
+        f"{statement}\n"
+    )
+    reduced = extract.reduce_module(text + "first = second = 3\nsize: int = 4\n")
+    assert [getattr(m, "name", None) for m in reduced.defined["RNN"].body] == ["other"]  # type: ignore[attr-defined]
+    assert {"RNN", "helper"} <= set(_kept_names(reduced))
+    assert {"first", "second", "size"} <= set(reduced.defined)  # other assignments as before
+
+
 # --- what a definition may read from the module
 
 
