@@ -34,20 +34,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "realcode"))
 from refill import cached_path, load_manifest  # noqa: E402
 
-GRADIENT_CODES = {"LST101", "LST102", "LST201", "LST202", "LST203", "LST204", "LST205"}
-GRADIENT_CODES |= {
-    "LST206",
-    "LST207",
-    "LST208",
-    "LST209",
-    "LST210",
-    "LST211",
-    "LST301",
-    "LST900",
-    "LST901",
-}
+# every rule of the state-offset and derivative families, whatever rules are added to them
+GRADIENT_FAMILIES = ("LST1", "LST2")
+GRADIENT_EXTRA = {"LST301", "LST900", "LST901"}
 NUMERIC_CODES = {"LST302", "LST303"}
 FAMILIES = {"LST1": "state offsets", "LST2": "derivatives, carries", "LST3": "loss scale"}
+
+
+def is_gradient(code: str) -> bool:
+    return code[:4] in GRADIENT_FAMILIES or code in GRADIENT_EXTRA
 
 
 def family(code: str) -> str:
@@ -119,7 +114,7 @@ def score(entries: list[dict], findings: list[dict]) -> dict[str, Tally]:
         if entry["status"] == "incomplete" and not entry.get("bugs"):
             continue
         found_here = by_path[str(cached_path(entry).resolve())]
-        gradient = [f for f in found_here if f["code"] in GRADIENT_CODES | NUMERIC_CODES]
+        gradient = [f for f in found_here if is_gradient(f["code"]) or f["code"] in NUMERIC_CODES]
         bugs = entry.get("bugs", [])
         for bug in bugs:
             tally = tallies[family(bug["class"])]

@@ -3,34 +3,7 @@ from collections.abc import Iterator
 from lstmlint.analysis.accumulators import random_starts
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
-from ._programs import MINCHAR_RNN, swap
-
-# a model object that keeps its gradients beside its weights and sums each step's share
-CLASS_ACCUMULATORS = """
-import numpy as np
-
-
-class RNN:
-    def __init__(self, n_in, n_hidden):
-        self.Wx = np.random.randn(n_hidden, n_in) * 0.1
-        self.Wh = np.random.randn(n_hidden, n_hidden) * 0.1
-        self.dWx = np.zeros((n_hidden, n_in))
-        self.dWh = np.zeros((n_hidden, n_hidden))
-
-    def forward(self, xs, h0):
-        self.xs, self.hs = xs, [h0]
-        for x in xs:
-            self.hs.append(np.tanh(self.Wx @ x + self.Wh @ self.hs[-1]))
-        return self.hs[-1]
-
-    def backward(self, dh):
-        for t in reversed(range(len(self.xs))):
-            dz = (1 - self.hs[t + 1] ** 2) * dh
-            self.dWx += dz @ self.xs[t].T
-            self.dWh += dz @ self.hs[t].T
-            dh = self.Wh.T @ dz
-        return dh
-"""
+from ._programs import CLASS_ACCUMULATORS, MINCHAR_RNN, swap
 
 
 class RandomGradientStart(Rule):

@@ -1,0 +1,173 @@
+from collections.abc import Iterator
+
+from lstmlint.analysis.unaccumulated import unaccumulated
+from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
+
+from ._programs import CLASS_ACCUMULATORS, MINCHAR_FROM_END, MINCHAR_RNN, swap
+
+# the class's own update reads both gradients
+CLASS_UPDATES = CLASS_ACCUMULATORS + (
+    "\n    def step(self, lr):\n"
+    "        self.Wx -= lr * self.dWx\n"
+    "        self.Wh -= lr * self.dWh\n"
+)
+
+
+class UnaccumulatedGradient(Rule):
+    code = "LST213"
+    name = "unaccumulated-gradient"
+    summary = "A parameter's gradient is set to zero and nothing ever adds to it, while the others are summed."
+    doc = """
+What it finds
+    A gradient set to zero (``dbh = np.zeros_like(bh)``, ``self.dby = np.zeros_like(self.by)``)
+    in backward code that sums the other gradients step by step (``dWxh += ...``), which is
+    then only read (returned, clipped, handed to the update) and never written again, for a
+    parameter the forward pass uses. For a local name the function is searched, for an
+    attribute of ``self`` the whole class. Anything that may write into the array keeps the
+    rule silent: an augmented assignment, a store into a slice, a call of one of the file's
+    functions or an array method with it, NumPy's ``out=`` (except clipping), a list or dict
+    that holds it under another name.
+
+Why it breaks training
+    The update receives a gradient of zero for that parameter at every step: it never moves
+    from its initial value, though the loss depends on it. Nothing fails and the loss still
+    falls a little through the other parameters, so the bias (most often) is simply never
+    learned.
+
+Example
+    dbh, dby = np.zeros_like(bh), np.zeros_like(by)
+    for t in reversed(range(len(inputs))):
+        ...
+        dby += dy
+        dWxh += np.dot(dhraw, xs[t].T)    # dbh += dhraw is missing
+    return loss, dWxh, dWhh, dWhy, dbh, dby
+
+Fix
+    Add the parameter's share of each step where the other gradients are summed, e.g.
+    ``dbh += dhraw`` beside ``dWxh += np.dot(dhraw, xs[t].T)``.
+
+Autofix
+    No: what the parameter's share of a step is depends on where the forward uses it.
+"""
+    valid = [
+        Valid(MINCHAR_RNN),
+        Valid(CLASS_UPDATES),
+        # an initial state's gradient is handed back, not a parameter's
+        Valid(
+            swap(
+                swap(
+                    MINCHAR_RNN,
+                    "    dhnext = np.zeros_like(hs[0])\n",
+                    "    dhnext = np.zeros_like(hs[0])\n    dhprev = np.zeros_like(hprev)\n",
+                ),
+                "hs[len(inputs) - 1]\n",
+                "hs[len(inputs) - 1], dhprev\n",
+            )
+        ),
+        # summed through a loop over the gradients, or by NumPy into it
+        Valid(
+            swap(
+                MINCHAR_RNN,
+                "        dbh += dhraw\n",
+                "        for total in [dbh]:\n            total += dhraw\n",
+            )
+        ),
+        Valid(swap(MINCHAR_RNN, "        dbh += dhraw\n", "        np.add(dbh, dhraw, out=dbh)\n")),
+        # a function that only hands out zeroed gradients, summed by its caller
+        Valid(
+            swap(
+                MINCHAR_RNN,
+                "def loss_fun(",
+                "def zero_grads(Wxh, Whh, Why, bh, by):\n"
+                "    dbh, dby = np.zeros_like(bh), np.zeros_like(by)\n"
+                "    return np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why), dbh, dby\n"
+                "\n\n"
+                "def loss_fun(",
+            )
+        ),
+        # a bias the forward pass never reads
+        Valid(
+            swap(
+                swap(
+                    CLASS_UPDATES,
+                    "        self.dWh = np.zeros((n_hidden, n_hidden))\n",
+                    "        self.dWh = np.zeros((n_hidden, n_hidden))\n"
+                    "        self.b = np.zeros((n_hidden, 1))\n"
+                    "        self.db = np.zeros((n_hidden, 1))\n",
+                ),
+                "        self.Wh -= lr * self.dWh\n",
+                "        self.Wh -= lr * self.dWh\n        self.b -= lr * self.db\n",
+            )
+        ),
+        # filled in place by a function of the file's
+        Valid(
+            swap(
+                swap(MINCHAR_RNN, "        dbh += dhraw\n", "        add_into(dbh, dhraw)\n"),
+                "def loss_fun(",
+                "def add_into(total, part):\n    total += part\n\n\ndef loss_fun(",
+            )
+        ),
+        # summed under another name that holds the same array
+        Valid(
+            swap(
+                swap(
+                    MINCHAR_RNN,
+                    "    dhnext = np.zeros_like(hs[0])\n",
+                    "    dhnext = np.zeros_like(hs[0])\n    sums = [dbh]\n",
+                ),
+                "        dbh += dhraw\n",
+                "        sums[0] += dhraw\n",
+            )
+        ),
+    ]
+    invalid = [
+        Invalid(
+            swap(
+                swap(
+                    MINCHAR_RNN,
+                    "    dbh, dby = np.zeros_like(bh), np.zeros_like(by)\n",
+                    "    dbh, dby = np.zeros_like(bh), np.zeros_like(by)  # bug\n",
+                ),
+                "        dbh += dhraw\n",
+                "",
+            )
+        ),
+        Invalid(
+            swap(
+                swap(
+                    CLASS_UPDATES,
+                    "        self.dWh = np.zeros((n_hidden, n_hidden))\n",
+                    "        self.dWh = np.zeros((n_hidden, n_hidden))  # bug\n",
+                ),
+                "            self.dWh += dz @ self.hs[t].T\n",
+                "",
+            )
+        ),
+        # a loop that counts up and indexes from the end
+        Invalid(
+            swap(
+                swap(
+                    MINCHAR_FROM_END,
+                    "    dbh, dby = np.zeros_like(bh), np.zeros_like(by)\n",
+                    "    dbh, dby = np.zeros_like(bh), np.zeros_like(by)  # bug\n",
+                ),
+                "        dby += dy\n",
+                "",
+            )
+        ),
+    ]
+
+    def check(self, model) -> Iterator[Report]:
+        for found in unaccumulated(model):
+            yield Report(
+                found.node,
+                f"`{found.gradient}` is set to zero here and nothing ever adds to it, while the "
+                f"other gradients are summed: the gradient of `{found.parameter}` is always "
+                "zero, though the forward pass uses it",
+                f"add `{found.parameter}`'s share of each step where the other gradients are summed",
+                experiment_facts(
+                    None,
+                    "that nothing writes into the gradient is read from the code; the check of "
+                    "your own code shows what it costs",
+                ),
+            )
