@@ -233,7 +233,6 @@ def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = Fa
     known: set[str] = set()
     body: list[ast.stmt] = []
     for stmt in tree.body:
-        first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
         kept = False
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             kept = True
@@ -261,7 +260,7 @@ def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = Fa
         if kept:
             body.append(stmt)
         else:
-            blank.append((first, stmt.end_lineno or stmt.lineno))
+            blank.append((stmt.lineno, stmt.end_lineno or stmt.lineno))  # never decorated
     for start, end in blank:
         for index in range(start - 1, min(end, len(lines))):
             ending = lines[index][len(lines[index].rstrip("\r\n")) :]
@@ -441,7 +440,7 @@ def _globals_read(stmt: ast.AST) -> set[str]:
     if isinstance(stmt, ast.ClassDef):
         found: set[str] = set()
         for part in stmt.body:
-            found |= _globals_read(part) if isinstance(part, ast.FunctionDef) else names_read(part)
+            found |= _globals_read(part)
         for part in [*stmt.decorator_list, *stmt.bases, *(k.value for k in stmt.keywords)]:
             found |= names_read(part)
         return found
