@@ -99,8 +99,11 @@ Fix
 Autofix
     Yes: the time index is moved to the step the context needs (``t - 1`` -> ``t``), or a
     variable that holds the wrong step is replaced by the one variable that holds the right
-    one. None for a read that wraps around at t == 0 (the fix needs the initial state, which
-    has no name there) or when several variables hold the wanted state. The last-slot view:
+    one. A read that wraps around at t == 0 gets a zero initial state there
+    (``(hs[t - 1] if t > 0 else np.zeros_like(hs[t]))``), the most common start, but only
+    where no reference replay confirms the finding: whether the initial state was zero only a
+    check of your own code can show, so ``--fix`` applies it when that check did. None when
+    several variables hold the wanted state. The last-slot view:
     yes, the step gets a copy (``h[t - 1]`` -> ``h[t - 1].copy()``).
 """
     valid = [

@@ -22,7 +22,8 @@ What it finds
     A gradient set to zero (``dbh = np.zeros_like(bh)``, ``self.dby = np.zeros_like(self.by)``)
     in backward code that sums the other gradients step by step (``dWxh += ...``), which is
     then only read (returned, clipped, handed to the update) and never written again, for a
-    parameter the forward pass uses. For a local name the function is searched, for an
+    parameter the forward pass uses. A gradient handed nowhere (a backward not finished yet)
+    is not reported. For a local name the function is searched, for an
     attribute of ``self`` the whole class. Anything that may write into the array keeps the
     rule silent: an augmented assignment, a store into a slice, a call of one of the file's
     functions or an array method with it, NumPy's ``out=`` (except clipping), a list or dict
@@ -83,6 +84,18 @@ Autofix
                 "    return np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why), dbh, dby\n"
                 "\n\n"
                 "def loss_fun(",
+            )
+        ),
+        # a backward not finished yet: the gradient is handed nowhere
+        Valid(
+            swap(
+                swap(
+                    swap(MINCHAR_RNN, "        dbh += dhraw\n", ""),
+                    "    for dparam in [dWxh, dWhh, dWhy, dbh, dby]:",
+                    "    for dparam in [dWxh, dWhh, dWhy, dby]:",
+                ),
+                "return loss, dWxh, dWhh, dWhy, dbh, dby,",
+                "return loss, dWxh, dWhh, dWhy, dby,",
             )
         ),
         # a bias the forward pass never reads

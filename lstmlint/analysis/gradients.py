@@ -212,8 +212,10 @@ def _recomputed_derivative(reader, parts: list[cst.BaseExpression]) -> bool:
         rest = _one_minus(part)
         if rest is None:
             continue
-        if reader.activation_call(rest) == "sigmoid" and text(rest) in texts:
-            return True
+        if (reader.activation_call(rest) == "sigmoid" or _unknown(reader, rest)) and text(
+            rest
+        ) in texts:
+            return True  # s * (1 - s), also of a stored value the analysis knows nothing of
         if isinstance(rest, cst.BinaryOperation):
             if isinstance(rest.operator, cst.Multiply):
                 pair = (rest.left, rest.right)
@@ -222,9 +224,18 @@ def _recomputed_derivative(reader, parts: list[cst.BaseExpression]) -> bool:
             else:
                 continue
             left, right = pair
-            if reader.activation_call(left) == "tanh" and text(left) == text(right):
+            if text(left) == text(right) and (
+                reader.activation_call(left) == "tanh" or _unknown(reader, left)
+            ):
                 return True
     return False
+
+
+def _unknown(reader, node: cst.BaseExpression) -> bool:
+    """A stored value (``hidden_states[t]``) the analysis has no fact for: a derivative
+    written on it (``1 - v**2``) may be the derivative at an output it cannot see."""
+    bare = node.with_changes(lpar=[], rpar=[]) if getattr(node, "lpar", None) else node
+    return isinstance(bare, cst.Name | cst.Attribute | cst.Subscript) and reader.fact(bare) is None
 
 
 def _factor_fact(reader, node: cst.BaseExpression) -> F.Fact | None:

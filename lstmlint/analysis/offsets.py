@@ -22,6 +22,7 @@ from lstmlint.analysis.backward import (
 from lstmlint.analysis.experiments import STATE_SLOTS, index_bindings, model_kind, slot_spec
 from lstmlint.analysis.loops import TimeLoop, index_offset, index_text
 from lstmlint.analysis.names import code_of, walk
+from lstmlint.edits import numpy_function
 
 NAMES = {"c": "cell", "h": "hidden"}
 
@@ -237,14 +238,30 @@ def _wrap(
 ) -> OffsetProblem:
     read = reads[0]
     step = loop.step_text if loop is not None else "t"
+    experiment = _experiment(model, reads, PREVIOUS)
     return OffsetProblem(
         "LST101",
         read.node,
         f"`{text}` wraps around to the last element at {step} == 0: this history holds no initial state, "
         f"so the previous {kind} state of step 0 is the initial state, not the last one",
         f"use the initial state at {step} == 0, e.g. `{text} if {step} > 0 else h0`",
-        _experiment(model, reads, PREVIOUS),
+        experiment,
+        [] if experiment is not None else _zero_start_edits(model, read, loop),
     )
+
+
+def _zero_start_edits(
+    model, read: StateRead, loop: TimeLoop | None
+) -> list[tuple[cst.CSTNode, str]]:
+    """The read with a zero initial state at step 0 (``(hs[t - 1] if t > 0 else
+    np.zeros_like(hs[t]))``). Whether the initial state was zero only a check of the user's
+    own code can tell, so it is offered only where no reference replay could confirm it."""
+    zeros = numpy_function(model.context.aliases, "zeros_like")
+    current = _fixed_index(read.node, loop, 1)
+    if loop is None or loop.mirror is not None or zeros is None or current is None:
+        return []
+    text = code_of(read.node)
+    return [(read.node, f"({text} if {loop.var} > 0 else {zeros}({current}))")]
 
 
 def offset_problems(model):

@@ -125,6 +125,14 @@ def _writes(owner: cst.CSTNode, key: str, inits: set[int]) -> bool:
     return False
 
 
+def _read(owner: cst.CSTNode, key: str, inits: set[int]) -> bool:
+    """The gradient is handed on after it is set: returned, clipped, read by an update."""
+    return any(
+        isinstance(node, cst.Name | cst.Attribute) and key_of(node) == key and id(node) not in inits
+        for node in walk(owner, attribute_names=False)
+    )
+
+
 def _accumulates(owner: cst.CSTNode) -> bool:
     """Some other gradient is summed step by step in a loop under ``owner``."""
     for node in walk(owner):
@@ -200,6 +208,7 @@ def unaccumulated(model) -> list[Unaccumulated]:
             inits = {id(t) for t, v in _zero_assignments(owner) if key_of(t) == key and _is_zero(v)}
             if (
                 _accumulates(owner)
+                and _read(owner, key, inits)
                 and not _writes(owner, key, inits)
                 and _used(model.module if local else owner, parameter)
             ):
