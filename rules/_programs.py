@@ -351,3 +351,56 @@ class RNN:
             dh = self.Wh.T @ dz
         return dh
 """
+
+
+# the backward receives the forward's states as arguments, with nothing saying what they hold
+STATES_AS_ARGUMENTS = """\
+import numpy as np
+
+
+def forward_pass(inputs, hidden_state, params):
+    U, V, W, b_hidden, b_out = params
+    outputs, hidden_states = [], []
+    for t in range(len(inputs)):
+        hidden_state = np.tanh(U @ inputs[t] + V @ hidden_state + b_hidden)
+        out = W @ hidden_state + b_out
+        outputs.append(np.exp(out - np.max(out)) / np.sum(np.exp(out - np.max(out))))
+        hidden_states.append(hidden_state.copy())
+    return outputs, hidden_states
+
+
+def backward_pass(inputs, outputs, hidden_states, targets, params):
+    U, V, W, b_hidden, b_out = params
+    d_U, d_V, d_W = np.zeros_like(U), np.zeros_like(V), np.zeros_like(W)
+    d_b_hidden, d_b_out = np.zeros_like(b_hidden), np.zeros_like(b_out)
+    d_h_next = np.zeros_like(hidden_states[0])
+    loss = 0
+    for t in reversed(range(len(outputs))):
+        loss += -np.sum(np.log(outputs[t] + 1e-9) * targets[t])
+        d_o = outputs[t].copy()
+        d_o[np.argmax(targets[t])] -= 1
+        d_W += d_o @ hidden_states[t].T
+        d_b_out += d_o
+        d_h = W.T @ d_o + d_h_next
+        d_f = (1 - hidden_states[t] ** 2) * d_h
+        d_b_hidden += d_f
+        d_U += d_f @ inputs[t].T
+        d_V += d_f @ (hidden_states[t - 1] if t > 0 else np.zeros_like(d_f)).T
+        d_h_next = V.T @ d_f
+    return loss, (d_U, d_V, d_W, d_b_hidden, d_b_out)
+
+"""
+
+# the same, called at the top level as a notebook's later cell calls it
+STATES_AS_ARGUMENTS_CALLED = (
+    STATES_AS_ARGUMENTS
+    + """
+
+params = [np.random.randn(4, 3), np.random.randn(4, 4), np.random.randn(3, 4)]
+params += [np.zeros((4, 1)), np.zeros((3, 1))]
+test_input = [np.eye(3)[:, [i]] for i in (0, 1, 2)]
+test_target = [np.eye(3)[:, [i]] for i in (1, 2, 0)]
+outputs, hidden_states = forward_pass(test_input, np.zeros((4, 1)), params)
+loss, grads = backward_pass(test_input, outputs, hidden_states, test_target, params)
+"""
+)

@@ -10,6 +10,7 @@ from ._programs import (
     MINCHAR_FROM_END,
     MINCHAR_NAMED_STEP,
     MINCHAR_RNN,
+    STATES_AS_ARGUMENTS_CALLED,
     swap,
 )
 
@@ -132,6 +133,32 @@ Autofix
         Valid(swap(LSTM_PREPENDED, "dWy += dy @ h[t + 1].T", "dWy += dy * h[t + 1].T")),
     ]
     invalid = [
+        # the reference replays the read, so no zero start is offered: it could be confirmed
+        # there although the user's initial state is not zero
+        Invalid(
+            swap(
+                STATES_AS_ARGUMENTS_CALLED,
+                "d_V += d_f @ (hidden_states[t - 1] if t > 0 else np.zeros_like(d_f)).T",
+                "d_V += d_f @ hidden_states[t - 1].T  # bug",
+            ),
+        ),
+        # beside an LSTM no one reference model replays the RNN's read: a zero start is offered,
+        # for a check of the user's own code to verify
+        Invalid(
+            LSTM_PREPENDED
+            + swap(
+                STATES_AS_ARGUMENTS_CALLED,
+                "d_V += d_f @ (hidden_states[t - 1] if t > 0 else np.zeros_like(d_f)).T",
+                "d_V += d_f @ hidden_states[t - 1].T  # bug",
+            ),
+            fixed=LSTM_PREPENDED
+            + swap(
+                STATES_AS_ARGUMENTS_CALLED,
+                "d_V += d_f @ (hidden_states[t - 1] if t > 0 else np.zeros_like(d_f)).T",
+                "d_V += d_f @ (hidden_states[t - 1] if t > 0 else np.zeros_like(hidden_states[t])).T"
+                "  # bug",
+            ),
+        ),
         Invalid(
             swap(
                 CS231N_STEP + LAST_SLOT_FORWARD,

@@ -5,7 +5,7 @@ from lstmlint.analysis.experiments import constant_spec
 from lstmlint.analysis.gradients import branch_edits, branch_uses
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
-from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
+from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, STATES_AS_ARGUMENTS, swap
 
 DERIVATIVES = {
     "f": "f * (1 - f)",
@@ -14,44 +14,6 @@ DERIVATIVES = {
     "g": "1 - g**2",
     "h": "1 - h**2",
 }
-
-
-# the backward receives the forward's states as arguments, with nothing saying what they hold
-STATES_AS_ARGUMENTS = """\
-import numpy as np
-
-
-def forward_pass(inputs, hidden_state, params):
-    U, V, W, b_hidden, b_out = params
-    outputs, hidden_states = [], []
-    for t in range(len(inputs)):
-        hidden_state = np.tanh(U @ inputs[t] + V @ hidden_state + b_hidden)
-        out = W @ hidden_state + b_out
-        outputs.append(np.exp(out - np.max(out)) / np.sum(np.exp(out - np.max(out))))
-        hidden_states.append(hidden_state.copy())
-    return outputs, hidden_states
-
-
-def backward_pass(inputs, outputs, hidden_states, targets, params):
-    U, V, W, b_hidden, b_out = params
-    d_U, d_V, d_W = np.zeros_like(U), np.zeros_like(V), np.zeros_like(W)
-    d_b_hidden, d_b_out = np.zeros_like(b_hidden), np.zeros_like(b_out)
-    d_h_next = np.zeros_like(hidden_states[0])
-    loss = 0
-    for t in reversed(range(len(outputs))):
-        loss += -np.sum(np.log(outputs[t] + 1e-9) * targets[t])
-        d_o = outputs[t].copy()
-        d_o[np.argmax(targets[t])] -= 1
-        d_W += d_o @ hidden_states[t].T
-        d_b_out += d_o
-        d_h = W.T @ d_o + d_h_next
-        d_f = (1 - hidden_states[t] ** 2) * d_h
-        d_b_hidden += d_f
-        d_U += d_f @ inputs[t].T
-        d_V += d_f @ (hidden_states[t - 1] if t > 0 else np.zeros_like(d_f)).T
-        d_h_next = V.T @ d_f
-    return loss, (d_U, d_V, d_W, d_b_hidden, d_b_out)
-"""
 
 
 class MissingGateDerivative(Rule):
