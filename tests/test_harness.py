@@ -1033,9 +1033,33 @@ def test_a_cell_class_is_checked_one_step_at_a_time(tmp_path: Path, capsys) -> N
             "dn = self.h_act.backward(delta * self.z)",
         )
     )
-    records, _, _ = _harness_report(
-        capsys, tmp_path, str(correct), str(buggy), str(ambiguous), str(named), str(scaled)
+    # a bias of shape (h,) whose gradient the backward keeps as a (1, h) row
+    with_bias = (
+        GRU_CELL.replace(
+            "        self.z_act = Sigmoid()\n",
+            "        self.bz = np.random.randn(hidden_dim)\n"
+            "        self.dbz = np.zeros((1, hidden_dim))\n"
+            "        self.z_act = Sigmoid()\n",
+        )
+        .replace("self.Wzx @ x)", "self.Wzx @ x + self.bz)")
+        .replace(
+            "        dx = self.Wzx.T",
+            "        self.dbz = dz.reshape(1, -1)\n        dx = self.Wzx.T",
+        )
     )
+    row = tmp_path / "row.py"
+    row.write_text(with_bias)
+    row_wrong = tmp_path / "row_wrong.py"
+    row_wrong.write_text(with_bias.replace("dz.reshape(1, -1)", "(2 * dz).reshape(1, -1)"))
+    records, _, _ = _harness_report(
+        capsys,
+        tmp_path,
+        *(str(f) for f in (correct, buggy, ambiguous, named, scaled, row, row_wrong)),
+    )
+    for name, wrong_params in (("row.py", set()), ("row_wrong.py", {"bz"})):
+        assert records[name]["status"] == "checked"
+        found = {p["name"] for p in records[name]["parameters"] if p["verdict"] == "FAIL"}
+        assert found == wrong_params and "bz" in {p["name"] for p in records[name]["parameters"]}
     assert records["correct.py"]["status"] == "checked"
     assert (records["named.py"]["status"], records["named.py"]["reason"]) == ("checked", None)
     assert {p["verdict"] for p in records["named.py"]["parameters"]} == {"PASS"}

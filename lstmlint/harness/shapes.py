@@ -675,13 +675,21 @@ def _object_gradients(obj, holder, back, p: dict) -> dict:
         for name in p:
             for spelled in (f"d{name}", f"d_{name}", f"grad_{name}", f"{name}_grad"):
                 value = attributes.get(spelled)
-                if _arrays(value) and value.shape == p[name].shape:
-                    mapped[name] = np.array(value, dtype=np.float64)
+                if _arrays(value) and _same_vector(value.shape, p[name].shape):
+                    mapped[name] = np.array(value, dtype=np.float64).reshape(p[name].shape)
                     break
     left = {k: v for k, v in p.items() if k not in mapped}
     mapped.update(_assign(list(left), _flatten(back), left) if left else {})
     _complete(mapped, p)
     return mapped
+
+
+def _same_vector(shape: tuple, wanted: tuple) -> bool:
+    """The shape of the parameter, or the same values with axes of one added or dropped (a
+    bias of shape (h,) whose gradient is kept as a (1, h) row)."""
+    if shape == wanted:
+        return True
+    return [n for n in shape if n != 1] == [n for n in wanted if n != 1]
 
 
 def _cell(
