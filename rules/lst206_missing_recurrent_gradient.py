@@ -207,7 +207,9 @@ What it finds
     - is never assigned in the loop: the new value went into another name (``dh_prev = ...``)
       and the carried one stays zero;
     - is only ever set back to zero in the loop (``da_prevt = np.zeros((n_a, m))`` after the
-      step's call), so it stays zero just the same;
+      step's call), or is set to zero at the top of the loop body before anything reads it,
+      so no step receives it just the same (a reset under a condition, as truncated
+      backpropagation does every few steps, is not reported);
     - is assigned but never read: the step's gradient never receives it. A name read only
       after the loop (``da0 = da_prevt``) is the loop's output where something else is handed
       from step to step; where nothing is, it is the carry that was dropped
@@ -336,6 +338,24 @@ Autofix
         ),
         # a loop that counts up and indexes from the end
         Valid(MINCHAR_FROM_END),
+        # read first, then set to zero and filled for the previous step
+        Valid(
+            swap(
+                MINCHAR_RNN,
+                "        dhnext = Whh.T @ dhraw\n",
+                "        dhnext = np.zeros_like(hs[0])\n        dhnext[:] = Whh.T @ dhraw\n",
+            )
+        ),
+        # truncated backpropagation: the carry is dropped every few steps only
+        Valid(
+            swap(
+                MINCHAR_RNN,
+                "        dy = np.copy(ps[t])\n",
+                "        if t % 10 == 0:\n"
+                "            dhnext = np.zeros_like(hs[0])\n"
+                "        dy = np.copy(ps[t])\n",
+            )
+        ),
         # the carried gradient overwritten in place
         Valid(swap(MINCHAR_RNN, "dhnext = Whh.T @ dhraw", "dhnext[:] = Whh.T @ dhraw")),
         Valid(swap(MINCHAR_RNN, "dhnext = Whh.T @ dhraw", "np.dot(Whh.T, dhraw, out=dhnext)")),
@@ -487,6 +507,14 @@ def lstm_backward(dh, cache):
         ),
         Invalid(
             swap(MINCHAR_RNN, "dhnext = Whh.T @ dhraw", "dhnext = np.zeros_like(dhraw)  # bug")
+        ),
+        # set back to zero at the top of each step, before it is read
+        Invalid(
+            swap(
+                MINCHAR_RNN,
+                "        dy = np.copy(ps[t])\n",
+                "        dhnext = np.zeros_like(hs[0])  # bug\n        dy = np.copy(ps[t])\n",
+            )
         ),
         # the carries set back to zero on every step instead of taking the step's entries
         Invalid(

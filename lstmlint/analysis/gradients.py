@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from lstmlint.analysis import facts as F
-from lstmlint.analysis.algebra import factors, is_call_to, matmul_operands, strip_transpose, terms
+from lstmlint.analysis.algebra import (
+    factors,
+    is_call_to,
+    matmul_operands,
+    mentions,
+    strip_transpose,
+    terms,
+)
 from lstmlint.analysis.backward import ACT, IDENTITY, OK, Group, groups, statement_value
 from lstmlint.analysis.flow import LoopInfo, Point, _one_minus
 from lstmlint.analysis.names import code_of, dotted, key_of, memoised, nodes_of, string_key, walk
@@ -1063,12 +1070,30 @@ def dict_carry_edits(model, carry: Carry) -> list[tuple[cst.CSTNode, str]]:
 
 def reset_writes(carry: Carry) -> list[cst.CSTNode]:
     """The statements that set a carried gradient back to zero in its loop, when they are all
-    that assign it (``da_prevt = np.zeros((n_a, m))`` after the step's call): it stays zero."""
-    if not carry.reads or not carry.writes:
+    that assign it (``da_prevt = np.zeros((n_a, m))`` after the step's call), or when the loop
+    body does so before anything in it reads the carry: either way no step receives what the
+    later one carried."""
+    if not carry.reads or not carry.writes or carry.loop is None:
         return []
     values = [statement_value(statement) for statement, _ in carry.writes]
     if all(value is not None and _is_zero(value) for value in values):
         return [statement for statement, _ in carry.writes]
+    for line in getattr(carry.loop.loop.node.body, "body", ()):
+        if not mentions(line, carry.name):
+            continue
+        small = line.body[0] if isinstance(line, cst.SimpleStatementLine) else None
+        if (
+            isinstance(small, cst.Assign)
+            and [t.target for t in small.targets if isinstance(t.target, cst.Name)]
+            and all(
+                isinstance(t.target, cst.Name) and t.target.value == carry.name
+                for t in small.targets
+            )
+            and _is_zero(small.value)
+            and not mentions(small.value, carry.name)
+        ):
+            return [small]
+        return []
     return []
 
 
