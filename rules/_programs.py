@@ -404,3 +404,50 @@ outputs, hidden_states = forward_pass(test_input, np.zeros((4, 1)), params)
 loss, grads = backward_pass(test_input, outputs, hidden_states, test_target, params)
 """
 )
+
+
+# the deeplearning.ai LSTM cell: weights in `parameters`, a dict of gradients returned
+DLAI_CELL = """
+import numpy as np
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def lstm_cell_forward(xt, a_prev, c_prev, parameters):
+    concat = np.concatenate((a_prev, xt), axis=0)
+    ft = sigmoid(parameters["Wf"] @ concat + parameters["bf"])
+    it = sigmoid(parameters["Wi"] @ concat + parameters["bi"])
+    cct = np.tanh(parameters["Wc"] @ concat + parameters["bc"])
+    c_next = ft * c_prev + it * cct
+    ot = sigmoid(parameters["Wo"] @ concat + parameters["bo"])
+    a_next = ot * np.tanh(c_next)
+    cache = (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)
+    return a_next, c_next, cache
+
+
+def lstm_cell_backward(da_next, dc_next, cache):
+    (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters) = cache
+    n_a, m = a_next.shape
+    dot = da_next * np.tanh(c_next) * ot * (1 - ot)
+    dcct = (dc_next + da_next * ot * (1 - np.tanh(c_next) ** 2)) * it * (1 - cct ** 2)
+    dit = (dc_next + da_next * ot * (1 - np.tanh(c_next) ** 2)) * cct * it * (1 - it)
+    dft = (dc_next + da_next * ot * (1 - np.tanh(c_next) ** 2)) * c_prev * ft * (1 - ft)
+    concat = np.concatenate((a_prev, xt), axis=0)
+    dWf = dft @ concat.T
+    dWi = dit @ concat.T
+    dWc = dcct @ concat.T
+    dWo = dot @ concat.T
+    dconcat = (
+        parameters["Wf"].T @ dft
+        + parameters["Wi"].T @ dit
+        + parameters["Wc"].T @ dcct
+        + parameters["Wo"].T @ dot
+    )
+    da_prev = dconcat[:n_a]
+    dc_prev = (dc_next + da_next * ot * (1 - np.tanh(c_next) ** 2)) * ft
+    dxt = dconcat[n_a:]
+    return {"dxt": dxt, "da_prev": da_prev, "dc_prev": dc_prev, "dWf": dWf, "dWi": dWi,
+            "dWc": dWc, "dWo": dWo}
+"""

@@ -41,7 +41,7 @@ class _Side:
     other_transposed: bool  # so is the other operand
 
 
-def _unwrap(node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:
+def unwrap(node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:
     """The operand without ``.T``, ``x.transpose()`` or ``np.transpose(x)``, and whether
     an odd number of them was taken off."""
     transposed = False
@@ -66,14 +66,14 @@ def _unwrap(node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:
         transposed = not transposed
 
 
-def _weight_name(node: cst.BaseExpression) -> str | None:
+def weight_name(node: cst.BaseExpression) -> str | None:
     """``Waa``, ``self.Wf``, ``parameters["Waa"]``, ``self.params["Wh"]``, or a slice of one."""
     if isinstance(node, cst.Subscript):
         keys = [string_key(e.slice.value) for e in node.slice if isinstance(e.slice, cst.Index)]
         if len(keys) == 1 and keys[0] is not None:
             name = keys[0]
         elif all(isinstance(e.slice, cst.Slice) for e in node.slice):
-            return _weight_name(node.value)
+            return weight_name(node.value)
         else:
             return None
     elif isinstance(node, cst.Attribute):
@@ -101,10 +101,10 @@ def _products(root: cst.CSTNode):
         if operands is None:
             continue
         for left, (weight, other) in ((True, operands), (False, operands[::-1])):
-            bare, transposed = _unwrap(weight)
-            name = _weight_name(bare)
+            bare, transposed = unwrap(weight)
+            name = weight_name(bare)
             if name is not None:
-                other_bare, other_transposed = _unwrap(other)
+                other_bare, other_transposed = unwrap(other)
                 yield node, weight, name, _Side(left, transposed, other_transposed), other_bare
 
 
@@ -118,7 +118,7 @@ class _Reading:
     recurrent: set[str]
 
 
-def _reading(model) -> _Reading:
+def weight_reading(model) -> _Reading:
     return model.memo("weight_products", _read)
 
 
@@ -145,7 +145,7 @@ def _read(model) -> _Reading:
 
 
 def untransposed_weights(model) -> list[Untransposed]:
-    reading = _reading(model)
+    reading = weight_reading(model)
     forward, recurrent, is_gradient = reading.forward, reading.recurrent, reading.is_gradient
     found: list[Untransposed] = []
     for point in model.region_points:
@@ -179,7 +179,7 @@ def gradients_for_weights(model) -> list[GradientForWeight]:
     """``np.dot(dWf[:, :n_a].T, dft)`` computing a state's or input's gradient: the weight's
     own gradient stands where the forward's weight ``Wf`` belongs."""
     region = model.region_points
-    reading = _reading(model)
+    reading = weight_reading(model)
     is_gradient, weights = reading.is_gradient, set(reading.forward)
     found: list[GradientForWeight] = []
     for point in region:
@@ -191,7 +191,7 @@ def gradients_for_weights(model) -> list[GradientForWeight]:
             if operands is None:
                 continue
             for operand, other in (operands, operands[::-1]):
-                bare, _ = _unwrap(operand)
+                bare, _ = unwrap(operand)
                 while isinstance(bare, cst.Subscript):
                     bare = bare.value
                 weight = (
