@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import textwrap
@@ -486,6 +487,9 @@ def test_a_size_computed_from_data_gets_a_stand_in() -> None:
         "H = 8",
         "W = np.zeros((H, V + 1))",
     ]
+    assert reduced.text.splitlines()[3] == "n = 5; V = 5"  # on the line it stands in for
+    assert "n = 5\nV = 5" in ast.unparse(reduced.tree)  # what runs
+    assert reduced.defined["V"].lineno == 4  # type: ignore[attr-defined]
 
 
 def test_io_reached_through_numpy_imports_is_refused() -> None:

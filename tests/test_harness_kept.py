@@ -60,18 +60,22 @@ def test_no_helper_stands_in_where_the_file_or_an_allowed_module_binds_it() -> N
 def test_a_function_attached_to_a_class_at_the_top_level_is_its_method() -> None:
     text = (
         "class RNN:\n"
+        "    size = 3\n\n"
         "    def bptt(self, x):\n        return 0\n\n"
         "    def other(self):\n        return 1\n\n"
         "def bptt(self, x):\n    return x + 1\n\n"
-        "RNN.bptt = bptt\n"
+        "RNN.bptt = bptt\n\n"
+        "def after(x):\n    return RNN().bptt(x)\n"
     )
     reduced = extract.reduce_module(text)
     owner = reduced.defined["RNN"]
-    assert [getattr(m, "name", None) for m in owner.body] == ["other", "bptt"]  # type: ignore[attr-defined]
+    assert [getattr(m, "name", None) for m in owner.body] == [None, "other", "bptt"]  # type: ignore[attr-defined]
+    assert "RNN.bptt = bptt" not in reduced.text  # blanked, as every statement not run
     namespace: dict = {}
     child._load(reduced.tree, "<test>", namespace)  # type: ignore[arg-type]
     assert namespace["RNN"]().bptt(1) == 2 and namespace["RNN"]().other() == 1
     assert namespace["bptt"](None, 1) == 2  # still a function of its own
+    assert namespace["after"](1) == 2  # what follows is read as before
 
 
 @pytest.mark.parametrize(
@@ -98,6 +102,8 @@ def test_only_a_defined_function_assigned_to_a_class_attribute_becomes_a_method(
     assert [getattr(m, "name", None) for m in reduced.defined["RNN"].body] == ["other"]  # type: ignore[attr-defined]
     assert {"RNN", "helper"} <= set(_kept_names(reduced))
     assert {"first", "second", "size"} <= set(reduced.defined)  # other assignments as before
+    if statement.startswith(("RNN.", "value.")):
+        assert statement not in reduced.text  # blanked, as every statement not run
 
 
 # --- what a definition may read from the module

@@ -241,7 +241,7 @@ def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = Fa
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             kept = _import(stmt, folder, keep_imports, reduced, known)
         elif _graft(stmt, reduced):
-            continue  # the function now stands in its class's body, where the class is made
+            pass  # the function now stands in its class's body, where the class is made
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
             names = _targets(stmt)
             if names and _pure(stmt.value, known):
