@@ -106,6 +106,62 @@ def test_only_a_defined_function_assigned_to_a_class_attribute_becomes_a_method(
         assert statement not in reduced.text  # blanked, as every statement not run
 
 
+# --- a size computed from data read at the top, which a small stand-in may replace
+
+
+@pytest.mark.parametrize(
+    ("code", "size"),
+    [
+        ("len(chars)", True),
+        ("data.shape[0]", True),
+        ("len(chars) + 1", True),
+        ("2 * len(chars)", True),
+        ("len(chars) * 0.5", True),
+        ("0.5 * len(chars)", True),
+        ("len(a) // len(b)", True),
+        ("(len(a), data.shape[1])", True),
+        ("3", True),
+        ("chars + 1", False),
+        ("1 + chars", False),
+        ("np.load(f) + 1", False),
+        ("3.5", False),
+        ("data.shape", False),
+        ("data[0]", False),
+        ("count(chars)", False),
+        ("text.len(chars)", False),
+        ("(len(a), b)", False),
+    ],
+)
+def test_a_size_is_a_length_a_shape_or_arithmetic_of_them(code: str, size: bool) -> None:
+    assert extract._a_size(ast.parse(code, mode="eval").body) is size
+
+
+def test_a_stand_in_size_runs() -> None:
+    text = "data = open('input.txt').read()\nV = len(data)\nW = [0] * V\n"
+    namespace: dict = {}
+    child._load(extract.reduce_module(text).tree, "<test>", namespace)  # type: ignore[arg-type]
+    assert namespace["V"] == extract.STAND_IN_SIZE and len(namespace["W"]) == namespace["V"]
+
+
+@pytest.mark.parametrize(
+    ("code", "kept"),
+    [
+        ("squares = [i * i for i in range(3)]", True),
+        ("pairs = {k: v for k, v in zip('ab', (1, 2))}", True),
+        ("step = lambda v: v + 1", True),
+        ("bad = [j for i in range(3)]", False),
+        ("other = lambda v: w", False),
+        ("size = (n := 4)", False),  # binds a name no statement shows
+        ("data = (f := open('input.txt')).read()", False),
+    ],
+)
+def test_a_top_level_value_is_kept_only_when_it_reads_nothing_unknown(
+    code: str, kept: bool
+) -> None:
+    name = code.split(" =")[0]
+    assert (name in extract.reduce_module(code + "\n").defined) is kept
+
+
 # --- what a definition may read from the module
 
 

@@ -197,12 +197,15 @@ def _a_size(node: ast.AST) -> bool:
     those and numbers."""
     if isinstance(node, ast.Tuple):
         return all(_a_size(e) for e in node.elts)
-    if isinstance(node, ast.BinOp):
+    if isinstance(node, ast.BinOp):  # a number on one side may be a float: len(x) * 0.5
+        left, right = node.left, node.right
         return (
-            _a_size(node.left)
-            and _a_size(node.right)
-            or (isinstance(node.left, ast.Constant) or isinstance(node.right, ast.Constant))
-            and (_a_size(node.left) or _a_size(node.right))
+            _a_size(left)
+            and _a_size(right)
+            or isinstance(left, ast.Constant)
+            and _a_size(right)
+            or isinstance(right, ast.Constant)
+            and _a_size(left)
         )
     if isinstance(node, ast.Call):
         return isinstance(node.func, ast.Name) and node.func.id == "len"
