@@ -153,13 +153,36 @@ def test_a_stand_in_size_runs() -> None:
         ("other = lambda v: w", False),
         ("size = (n := 4)", False),  # binds a name no statement shows
         ("data = (f := open('input.txt')).read()", False),
+        ("width = np.shape(np.zeros(3))", True),
+        ("hidden = np._core", False),  # a private attribute
+        ("table = np.load", False),  # NumPy's file functions
+        ("where = np.os", False),  # a module reached through another
     ],
 )
 def test_a_top_level_value_is_kept_only_when_it_reads_nothing_unknown(
     code: str, kept: bool
 ) -> None:
     name = code.split(" =")[0]
-    assert (name in extract.reduce_module(code + "\n").defined) is kept
+    assert (name in extract.reduce_module(f"import numpy as np\n{code}\n").defined) is kept
+
+
+def test_a_sibling_module_is_a_file_or_a_package_beside_the_file_or_levels_up(
+    tmp_path: Path,
+) -> None:
+    inner = tmp_path / "course" / "week1"
+    inner.mkdir(parents=True)
+    (tmp_path / "course" / "utils.py").write_text("")
+    (inner / "helpers").mkdir()
+    (inner / "helpers" / "__init__.py").write_text("")
+    (inner / "rnn_utils.py").write_text("")
+    assert extract._is_sibling("rnn_utils", 0, inner)  # import rnn_utils
+    assert extract._is_sibling("rnn_utils", 1, inner)  # from .rnn_utils import
+    assert extract._is_sibling("helpers", 0, inner)  # a package
+    assert extract._is_sibling("utils", 2, inner)  # from ..utils import
+    assert not extract._is_sibling("utils", 1, inner)
+    assert not extract._is_sibling("rnn_utils", 2, inner)
+    assert not extract._is_sibling("numpy", 0, inner)
+    assert not extract._is_sibling("rnn_utils", 0, None)
 
 
 # --- what a definition may read from the module
