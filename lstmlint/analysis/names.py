@@ -244,6 +244,31 @@ def _is_a(kind: type, wanted: type | UnionType) -> bool:
     return known
 
 
+def parents(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
+    """Each node below ``root``, by id, mapped to the node it sits in (computed once per node of
+    an ``indexed`` tree, from where each subtree ends)."""
+    return memoised("parents", root, _parents)
+
+
+def _parents(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
+    found: dict[int, cst.CSTNode] = {}
+    where = _WHERE.get(id(root))
+    if where is None:
+        for node in walk(root):
+            for child in children(node):
+                found[id(child)] = node
+        return found
+    index, start = where
+    open_: list[int] = []
+    for position in range(start, index.ends[start]):
+        while open_ and index.ends[open_[-1]] <= position:
+            open_.pop()
+        if open_:
+            found[id(index.order[position])] = index.order[open_[-1]]
+        open_.append(position)
+    return found
+
+
 def memoised(what: Hashable, node: cst.CSTNode, compute):
     """``compute(node)``, computed once per node of an ``indexed`` tree (trees never change)."""
     found = _WHERE.get(id(node))

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from lstmlint.analysis.algebra import is_call_to
-from lstmlint.analysis.names import dotted, key_of, walk
+from lstmlint.analysis.names import dotted, key_of, memoised, walk
+from lstmlint.analysis.names import parents as tree_parents
 
 ZERO_CALLS = ("zeros", "zeros_like")
 # an initial state's gradient (dh0, dhprev, dc_init) is handed back, not learned
@@ -31,6 +32,10 @@ class Unaccumulated:
 
 def _zero_assignments(owner: cst.CSTNode) -> list[tuple[cst.BaseExpression, cst.BaseExpression]]:
     """(target, value) of every ``name = value`` under ``owner``, tuples unpacked element-wise."""
+    return memoised("assignments", owner, _assignments)
+
+
+def _assignments(owner: cst.CSTNode) -> list[tuple[cst.BaseExpression, cst.BaseExpression]]:
     found = []
     for node in walk(owner):
         if not isinstance(node, cst.Assign):
@@ -50,14 +55,6 @@ def _zero_assignments(owner: cst.CSTNode) -> list[tuple[cst.BaseExpression, cst.
 
 def _is_zero(value: cst.BaseExpression) -> bool:
     return isinstance(value, cst.Call) and is_call_to(value, *ZERO_CALLS)
-
-
-def _parent_map(owner: cst.CSTNode) -> dict[int, cst.CSTNode]:
-    parents: dict[int, cst.CSTNode] = {}
-    for node in walk(owner):
-        for child in node.children:
-            parents[id(child)] = node
-    return parents
 
 
 def _harmless_read(node: cst.CSTNode, parents: dict[int, cst.CSTNode], key: str) -> bool:
@@ -103,7 +100,7 @@ def _only_clips(loop: cst.For) -> bool:
 
 def _writes(owner: cst.CSTNode, key: str, inits: set[int]) -> bool:
     """Whether anything under ``owner`` but the zero initialisations may write into ``key``."""
-    parents = _parent_map(owner)
+    parents = tree_parents(owner)
     for node in walk(owner, attribute_names=False):
         if not isinstance(node, cst.Name | cst.Attribute) or key_of(node) != key:
             continue
@@ -135,6 +132,10 @@ def _read(owner: cst.CSTNode, key: str, inits: set[int]) -> bool:
 
 def _accumulates(owner: cst.CSTNode) -> bool:
     """Some other gradient is summed step by step in a loop under ``owner``."""
+    return memoised("accumulates", owner, _sums_in_loops)
+
+
+def _sums_in_loops(owner: cst.CSTNode) -> bool:
     for node in walk(owner):
         if isinstance(node, cst.For | cst.While):
             for inner in walk(node.body):
@@ -150,7 +151,7 @@ def _accumulates(owner: cst.CSTNode) -> bool:
 def _used(owner: cst.CSTNode, parameter: str) -> bool:
     """``parameter`` is read in a computation under ``owner``: not only sized for zeros, nor
     only updated (``bh -= lr * dbh``), nor only read by an optimiser's memory."""
-    parents = _parent_map(owner)
+    parents = tree_parents(owner)
     for node in walk(owner, attribute_names=False):
         if not isinstance(node, cst.Name | cst.Attribute) or key_of(node) != parameter:
             continue
