@@ -106,8 +106,10 @@ def test_the_products_are_matmul_dot_and_matmul_calls_of_two_arguments() -> None
         "    d6 = np.add(W, x)\n"
         "    d7 = W * x\n"
         "    d8 = (W + 1) @ x\n"
+        "    d9 = matmul(W, x)\n"
     )
     found = _candidates(text)
+    assert {(10, "W.T"), (10, "x.T"), (10, "(matmul(W, x)).T")} <= found
     assert {(2, "W.T"), (2, "x.T"), (2, "(np.dot(W, x)).T")} <= found
     assert {(3, "W.T"), (3, "x.T"), (3, "(dot(W, x)).T")} <= found
     assert {(4, "W.T"), (4, "x"), (4, "(np.matmul(W, x.T)).T")} <= found
@@ -172,6 +174,12 @@ def test_an_edit_of_several_lines_keeps_their_breaks() -> None:
     found = {e["replacement"] for e in repair.candidates(text, [[1, 4]])}
     assert "(np.dot(W,\n                    x)).T" in found
     assert "dW += np.dot(W,\n                    x)" in found
+    # every middle line of a longer one is kept
+    text = (
+        "def f(W, x, xs):\n    for t in xs:\n        dW = np.dot(\n            W,\n            x)\n"
+    )
+    found = {e["replacement"] for e in repair.candidates(text, [[1, 5]])}
+    assert "dW += np.dot(\n            W,\n            x)" in found
 
 
 def test_each_edit_is_proposed_once() -> None:
