@@ -1060,6 +1060,13 @@ def test_a_cell_class_is_checked_one_step_at_a_time(tmp_path: Path, capsys) -> N
         tmp_path,
         *(str(f) for f in (correct, buggy, ambiguous, named, scaled, row, row_wrong)),
     )
+    # a gradient kept transposed has other values in another order: never reshaped into place
+    turned = tmp_path / "turned.py"
+    turned.write_text(
+        GRU_CELL.replace("self.dWx = np.outer(dn, self.x)", "self.dWx = np.outer(self.x, dn)")
+    )
+    turned_record = _harness_report(capsys, tmp_path, str(turned))[0]["turned.py"]
+    assert "Wx" not in {p["name"] for p in turned_record.get("parameters", [])}
     for name, wrong_params in (("row.py", set()), ("row_wrong.py", {"bz"})):
         assert records[name]["status"] == "checked"
         found = {p["name"] for p in records[name]["parameters"] if p["verdict"] == "FAIL"}

@@ -687,8 +687,6 @@ def _object_gradients(obj, holder, back, p: dict) -> dict:
 def _same_vector(shape: tuple, wanted: tuple) -> bool:
     """The shape of the parameter, or the same values with axes of one added or dropped (a
     bias of shape (h,) whose gradient is kept as a (1, h) row)."""
-    if shape == wanted:
-        return True
     return [n for n in shape if n != 1] == [n for n in wanted if n != 1]
 
 
