@@ -32,7 +32,7 @@ def _random_call(value: cst.BaseExpression) -> cst.Call | None:
     return None
 
 
-def _pairs(statement: cst.Assign) -> list[tuple[cst.BaseExpression, cst.BaseExpression]]:
+def assignment_pairs(statement: cst.Assign) -> list[tuple[cst.BaseExpression, cst.BaseExpression]]:
     """(target, value) of each name an assignment binds; an unpacking counts when both sides
     are tuples of one length, else its targets get no value (None)."""
     pairs = []
@@ -80,7 +80,7 @@ def random_starts(model) -> list[RandomStart]:
             value
             for node in walk(where)
             if isinstance(node, cst.Assign)
-            for target, value in _pairs(node)
+            for target, value in assignment_pairs(node)
             if key_of(target) == key
         ]
         calls = [_random_call(v) if v is not None else None for v in values]

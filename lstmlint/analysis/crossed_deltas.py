@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import libcst as cst
 
 from lstmlint.analysis.algebra import matmul_operands
+from lstmlint.analysis.interp import bare_code
 from lstmlint.analysis.names import code_of, key_of, walk
 from lstmlint.analysis.transposes import (
-    WEIGHT_GRADIENT,
+    gradient_of_weight,
     unwrap,
     weight_name,
     weight_reading,
@@ -37,8 +38,7 @@ class CrossedDelta:
 
 
 def _text(node: cst.BaseExpression) -> str:
-    bare, _ = unwrap(node)
-    return code_of(bare.with_changes(lpar=[], rpar=[]) if getattr(bare, "lpar", None) else bare)
+    return bare_code(unwrap(node)[0])
 
 
 def _gradient_target(statement: cst.CSTNode, weights: set[str]) -> str | None:
@@ -55,8 +55,7 @@ def _gradient_target(statement: cst.CSTNode, weights: set[str]) -> str | None:
         last = last[last.rfind("[") + 1 : -1].strip("'\"")
         if last in weights and key.split("[")[0].split(".")[-1].startswith(("d", "grad")):
             return last
-    found = WEIGHT_GRADIENT.match(last)
-    return found.group("weight") if found and found.group("weight") in weights else None
+    return gradient_of_weight(last, weights)
 
 
 def _deltas_of(value: cst.BaseExpression, is_gradient) -> set[str]:

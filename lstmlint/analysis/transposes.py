@@ -184,7 +184,7 @@ def gradients_for_weights(model) -> list[GradientForWeight]:
     found: list[GradientForWeight] = []
     for point in region:
         targets = _target_names(point.statement)
-        if any(_gradient_of_weight(t, weights) for t in targets):
+        if any(gradient_of_weight(t, weights) for t in targets):
             continue  # a weight's own gradient being computed
         for node in walk(point.statement):
             operands = matmul_operands(node) if isinstance(node, cst.BaseExpression) else None
@@ -195,14 +195,14 @@ def gradients_for_weights(model) -> list[GradientForWeight]:
                 while isinstance(bare, cst.Subscript):
                     bare = bare.value
                 weight = (
-                    _gradient_of_weight(bare.value, weights) if isinstance(bare, cst.Name) else None
+                    gradient_of_weight(bare.value, weights) if isinstance(bare, cst.Name) else None
                 )
                 if weight is not None and is_gradient(other):
                     found.append(GradientForWeight(bare, weight, _readable(model, point, weight)))
     return found
 
 
-def _gradient_of_weight(name: str, weights: set[str]) -> str | None:
+def gradient_of_weight(name: str, weights: set[str]) -> str | None:
     found = WEIGHT_GRADIENT.match(name)
     return found.group("weight") if found and found.group("weight") in weights else None
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from lstmlint.analysis.accumulators import assignment_pairs
 from lstmlint.analysis.algebra import is_call_to
 from lstmlint.analysis.names import dotted, key_of, memoised, walk
 from lstmlint.analysis.names import parents as tree_parents
@@ -36,21 +37,13 @@ def _zero_assignments(owner: cst.CSTNode) -> list[tuple[cst.BaseExpression, cst.
 
 
 def _assignments(owner: cst.CSTNode) -> list[tuple[cst.BaseExpression, cst.BaseExpression]]:
-    found = []
-    for node in walk(owner):
-        if not isinstance(node, cst.Assign):
-            continue
-        for assigned in node.targets:
-            target, value = assigned.target, node.value
-            if isinstance(target, cst.Tuple | cst.List) and isinstance(value, cst.Tuple | cst.List):
-                if len(target.elements) == len(value.elements):
-                    found += [
-                        (t.value, v.value)
-                        for t, v in zip(target.elements, value.elements, strict=True)
-                    ]
-            else:
-                found.append((target, value))
-    return found
+    return [
+        (target, value)
+        for node in walk(owner)
+        if isinstance(node, cst.Assign)
+        for target, value in assignment_pairs(node)
+        if value is not None
+    ]
 
 
 def _is_zero(value: cst.BaseExpression) -> bool:
@@ -191,7 +184,7 @@ def unaccumulated(model) -> list[Unaccumulated]:
         func = scope.node
         if not isinstance(func, cst.FunctionDef):
             continue
-        owner_class = _class_of(model.module, func) if scope.class_name else None
+        owner_class = _class_of(model.module, scope.class_name) if scope.class_name else None
         for target, value in _zero_assignments(func):
             key = key_of(target)
             if key is None or not _is_zero(value):
@@ -223,8 +216,8 @@ def unaccumulated(model) -> list[Unaccumulated]:
     return unique
 
 
-def _class_of(module: cst.Module, func: cst.FunctionDef) -> cst.ClassDef | None:
-    for node in walk(module):
-        if isinstance(node, cst.ClassDef) and any(n is func for n in walk(node.body)):
-            return node
-    return None
+def _class_of(module: cst.Module, name: str) -> cst.ClassDef | None:
+    """The class a scope's ``class_name`` names."""
+    return next(
+        (n for n in walk(module) if isinstance(n, cst.ClassDef) and n.name.value == name), None
+    )
