@@ -451,3 +451,93 @@ def lstm_cell_backward(da_next, dc_next, cache):
     return {"dxt": dxt, "da_prev": da_prev, "dc_prev": dc_prev, "dWf": dWf, "dWi": dWi,
             "dWc": dWc, "dWo": dWo}
 """
+
+# activation layer objects, one per step and gate (`layer.forward(z)`, then `layer.output`;
+# `layer.backward(d)`, then `layer.dinputs`), over histories with the initial state first
+LAYER_OBJECTS = """\
+import numpy as np
+
+
+class Sigmoid:
+    def forward(self, z):
+        self.output = 1 / (1 + np.exp(-z))
+
+    def backward(self, dvalues):
+        self.dinputs = dvalues * self.output * (1 - self.output)
+
+
+class Tanh:
+    def forward(self, z):
+        self.output = np.tanh(z)
+
+    def backward(self, dvalues):
+        self.dinputs = dvalues * (1 - self.output**2)
+
+
+class LayerLSTM:
+    def __init__(self, n_in, n_hidden, seed=0):
+        rng = np.random.default_rng(seed)
+        size = (n_hidden, n_hidden + n_in)
+        self.n_hidden = n_hidden
+        self.Wf, self.Wi, self.Wo, self.Wg = (rng.normal(0, 0.3, size) for _ in range(4))
+        self.bf, self.bi, self.bo, self.bg = (np.zeros((n_hidden, 1)) for _ in range(4))
+
+    def forward(self, xs):
+        steps = len(xs)
+        self.xs = xs
+        self.hs = [np.zeros((self.n_hidden, 1))]
+        self.cs = [np.zeros((self.n_hidden, 1))]
+        self.forget = [Sigmoid() for _ in range(steps)]
+        self.inp = [Sigmoid() for _ in range(steps)]
+        self.out = [Sigmoid() for _ in range(steps)]
+        self.cand = [Tanh() for _ in range(steps)]
+        self.squash = [Tanh() for _ in range(steps)]
+        for t in range(steps):
+            z = np.vstack((self.hs[t], xs[t]))
+            self.forget[t].forward(self.Wf @ z + self.bf)
+            self.inp[t].forward(self.Wi @ z + self.bi)
+            self.out[t].forward(self.Wo @ z + self.bo)
+            self.cand[t].forward(self.Wg @ z + self.bg)
+            f = self.forget[t].output
+            i = self.inp[t].output
+            g = self.cand[t].output
+            c = f * self.cs[t] + i * g
+            self.squash[t].forward(c)
+            h = self.out[t].output * self.squash[t].output
+            self.hs.append(h)
+            self.cs.append(c)
+        return self.hs[1:]
+
+    def backward(self, dhs):
+        n = self.n_hidden
+        dWf, dWi, dWo, dWg = (np.zeros_like(self.Wf) for _ in range(4))
+        dbf, dbi, dbo, dbg = (np.zeros_like(self.bf) for _ in range(4))
+        dh_next = np.zeros((n, 1))
+        dc_next = np.zeros((n, 1))
+        for t in reversed(range(len(self.xs))):
+            dh = dhs[t] + dh_next
+            self.squash[t].backward(dh * self.out[t].output)
+            dc = self.squash[t].dinputs + dc_next
+            self.out[t].backward(dh * self.squash[t].output)
+            self.forget[t].backward(dc * self.cs[t])
+            self.inp[t].backward(dc * self.cand[t].output)
+            self.cand[t].backward(dc * self.inp[t].output)
+            z = np.vstack((self.hs[t], self.xs[t]))
+            dWf += self.forget[t].dinputs @ z.T
+            dWi += self.inp[t].dinputs @ z.T
+            dWo += self.out[t].dinputs @ z.T
+            dWg += self.cand[t].dinputs @ z.T
+            dbf += self.forget[t].dinputs
+            dbi += self.inp[t].dinputs
+            dbo += self.out[t].dinputs
+            dbg += self.cand[t].dinputs
+            dz = (
+                self.Wf.T @ self.forget[t].dinputs
+                + self.Wi.T @ self.inp[t].dinputs
+                + self.Wo.T @ self.out[t].dinputs
+                + self.Wg.T @ self.cand[t].dinputs
+            )
+            dh_next = dz[:n]
+            dc_next = dc * self.forget[t].output
+        return dWf, dWi, dWo, dWg, dbf, dbi, dbo, dbg
+"""

@@ -6,6 +6,7 @@ from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts, report
 
 from ._programs import (
     CS231N_STEP,
+    LAYER_OBJECTS,
     LSTM_PREPENDED,
     MINCHAR_FROM_END,
     MINCHAR_NAMED_STEP,
@@ -28,6 +29,30 @@ def lstm_forward(x, h0, Wx, Wh, b):
         caches.append(cache)
     return h.transpose(1, 0, 2), caches
 """
+
+# the layer objects' forward returns what it keeps, and the cell history has no initial state
+LAYERS_RETURNING = swap(
+    swap(
+        swap(
+            swap(
+                swap(
+                    LAYER_OBJECTS,
+                    "        self.output = np.tanh(z)\n",
+                    "        self.output = np.tanh(z)\n        return self.output\n",
+                ),
+                "self.cs = [np.zeros((self.n_hidden, 1))]",
+                "self.cs = []\n        c = np.zeros((self.n_hidden, 1))",
+            ),
+            "c = f * self.cs[t] + i * g\n            self.squash[t].forward(c)\n"
+            "            h = self.out[t].output * self.squash[t].output",
+            "c = f * c + i * g\n            h = self.out[t].output * self.squash[t].forward(c)",
+        ),
+        "self.forget[t].backward(dc * self.cs[t])",
+        "self.forget[t].backward(dc * (self.cs[t - 1] if t > 0 else np.zeros_like(dc)))",
+    ),
+    "z = np.vstack((self.hs[t], self.xs[t]))",
+    "z = np.vstack((self.hs[t], self.xs[t]))  # the previous h: hs starts with h0",
+)
 
 # the deeplearning.ai layout: time last, a[:, :, -1] set to a0
 TIME_LAST_FORWARD = """
@@ -126,6 +151,9 @@ Autofix
         ),
         Valid(LSTM_PREPENDED),
         Valid(MINCHAR_RNN),
+        # activation layer objects: `layer.forward(z)` then `layer.output`, or what it returns
+        Valid(LAYER_OBJECTS),
+        Valid(LAYERS_RETURNING),
         # loops that count up and walk time down: the step named, or indices from the end
         Valid(MINCHAR_NAMED_STEP),
         Valid(MINCHAR_FROM_END),
@@ -204,6 +232,42 @@ Autofix
                 TIME_LAST_FORWARD,
                 "rnn_cell_forward(x[:, :, t], a[:, :, t - 1], parameters)",
                 "rnn_cell_forward(x[:, :, t], a[:, :, t - 1].copy(), parameters)  # bug",
+            ),
+        ),
+        Invalid(
+            swap(
+                LAYER_OBJECTS,
+                "self.forget[t].backward(dc * self.cs[t])",
+                "self.forget[t].backward(dc * self.cs[t - 1])  # bug",
+            ),
+            fixed=swap(
+                LAYER_OBJECTS,
+                "self.forget[t].backward(dc * self.cs[t])",
+                "self.forget[t].backward(dc * self.cs[t])  # bug",
+            ),
+        ),
+        Invalid(
+            swap(
+                LAYER_OBJECTS,
+                "z = np.vstack((self.hs[t], self.xs[t]))",
+                "z = np.vstack((self.hs[t - 1], self.xs[t]))  # bug",
+            ),
+            fixed=swap(
+                LAYER_OBJECTS,
+                "z = np.vstack((self.hs[t], self.xs[t]))",
+                "z = np.vstack((self.hs[t], self.xs[t]))  # bug",
+            ),
+        ),
+        Invalid(
+            swap(
+                LAYERS_RETURNING,
+                "z = np.vstack((self.hs[t], self.xs[t]))  # the previous h: hs starts with h0",
+                "z = np.vstack((self.hs[t - 1], self.xs[t]))  # bug",
+            ),
+            fixed=swap(
+                LAYERS_RETURNING,
+                "z = np.vstack((self.hs[t], self.xs[t]))  # the previous h: hs starts with h0",
+                "z = np.vstack((self.hs[t], self.xs[t]))  # bug",
             ),
         ),
         Invalid(

@@ -18,6 +18,7 @@ DICT = "dict"
 ZEROS = "zeros"  # a freshly allocated array
 DERIV = "deriv"  # the value of a derivative helper
 SHIFTED = "shifted"  # logits with their maximum subtracted
+LAYER = "layer"  # an activation layer object (helpers.ActivationClass): layer names its class
 
 # history conventions
 PREPENDED = "prepended"  # element 0 is the initial state; step t lives at t + 1
@@ -41,6 +42,7 @@ class Fact:
     items: tuple[Fact | None, ...] = ()  # for TUPLE
     keys: tuple[tuple[str, Fact | None], ...] = ()  # for DICT
     segments: tuple[tuple[int, int, Fact], ...] = ()  # stacked gates: (start, end) in units of H
+    layer: str | None = None  # for LAYER: the class
     origin: cst.CSTNode | None = field(default=None, compare=False, hash=False, repr=False)
     origin_text: str | None = field(default=None, compare=False, hash=False)
 

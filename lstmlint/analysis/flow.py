@@ -371,6 +371,7 @@ class _ScopeWalk:
         elif isinstance(small, cst.Expr):
             self._calls(small.value)
             self._append(small.value)
+            self._apply_layer(small.value)
         elif isinstance(small, cst.Return) and small.value is not None:
             self._calls(small.value)
             fact = self._fact(small.value)
@@ -382,6 +383,15 @@ class _ScopeWalk:
                     self.flow.versions.changed(("returns", self.scope.name))
                 self.scope.returns = fact
             self._register_tuple(small.value, fact)
+
+    def _apply_layer(self, value: cst.BaseExpression) -> None:
+        """``layer.forward(x)``: what the layer's output attributes now hold is x's activation."""
+        reader = FactReader(self.flow, self.scope, self.env, self.time_loop, False)
+        applied = reader.applied_layer(value)
+        if applied is not None:
+            owner, layer = applied
+            argument = value.args[0].value
+            self.env[applied_key(owner)] = Fact(F.PRE, act=layer.act, origin=argument)
 
     def _apply_labels(self, labels: dict[str, Fact]) -> None:
         for key, label in labels.items():
@@ -808,6 +818,11 @@ BLANK_GATES = {
 }
 
 
+def applied_key(owner: cst.BaseExpression) -> str:
+    """The env key of what an activation layer was last applied to."""
+    return f"applied:{code_of(owner)}"
+
+
 def _one_minus(node: cst.BaseExpression) -> cst.BaseExpression | None:
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract):
         left = affine(node.left)
@@ -960,9 +975,16 @@ class FactReader:
         return self.ctx.helpers.get(self.qualified(name)) if name else None
 
     def activation_call(self, node: cst.BaseExpression) -> str | None:
-        """ "sigmoid"/"tanh" when ``node`` applies that activation (not its derivative)."""
+        """ "sigmoid"/"tanh" when ``node`` applies that activation (not its derivative), or
+        reads what an activation layer applied (``layer.output``)."""
+        if isinstance(node, cst.Attribute):
+            layer = self.layer_output(node)
+            return layer.act if layer is not None else None
         if not isinstance(node, cst.Call):
             return None
+        applied = self.applied_layer(node)
+        if applied is not None and applied[1].returns:
+            return applied[1].act
         name = dotted(node.func) or ""
         leaf = name.rsplit(".", 1)[-1]
         head = name.split(".")[0]
@@ -990,7 +1012,35 @@ class FactReader:
     def call_argument(self, call: cst.BaseExpression) -> cst.BaseExpression | None:
         if isinstance(call, cst.Call) and call.args:
             return call.args[0].value
+        if isinstance(call, cst.Attribute) and self.layer_output(call) is not None:
+            applied = self.env.get(applied_key(call.value))
+            return applied.origin if applied is not None else None
         return None
+
+    def layer_of(self, owner: cst.BaseExpression):
+        """The activation layer class (``helpers.ActivationClass``) of an object, if known."""
+        base = self.fact(owner)
+        if base is None or base.kind != F.LAYER:
+            return None
+        return self.ctx.activation_classes[base.layer]
+
+    def applied_layer(self, node: cst.BaseExpression):
+        """(the object, its class) when ``node`` applies an activation layer to one argument:
+        ``layer.forward(x)``, or ``layer(x)`` for a layer applied by ``__call__``."""
+        if not isinstance(node, cst.Call) or len(node.args) != 1 or node.args[0].keyword:
+            return None
+        func = node.func
+        owner, method = (
+            (func.value, func.attr.value) if type(func) is cst.Attribute else (func, "__call__")
+        )
+        layer = self.layer_of(owner)
+        return (owner, layer) if layer is not None and layer.method == method else None
+
+    def layer_output(self, node: cst.Attribute):
+        """The layer class when ``node`` reads the attribute an activation layer keeps its
+        result in (``layer.output``)."""
+        layer = self.layer_of(node.value)
+        return layer if layer is not None and node.attr.value in layer.outputs else None
 
     def fact(self, node: cst.BaseExpression) -> Fact | None:
         kind = type(node)  # not isinstance: see names.dotted
@@ -1002,8 +1052,11 @@ class FactReader:
                     fact = fact.with_(origin=node)
                 if fact is not None:
                     return fact
-            if kind is cst.Attribute and node.attr.value == "T":
-                return self.fact(node.value)
+            if kind is cst.Attribute:
+                if node.attr.value == "T":
+                    return self.fact(node.value)
+                layer = self.layer_output(node)
+                return Fact(F.ACT, act=layer.act) if layer is not None else None
             return None
         if kind is cst.Subscript:
             return self._subscript(node)
@@ -1041,6 +1094,11 @@ class FactReader:
             return Fact(F.DICT, keys=tuple(keys))
         if kind is cst.BinaryOperation:
             return self._binary(node)
+        if kind is cst.ListComp:
+            elem = self.fact(node.elt)
+            if elem is not None and elem.kind == F.LAYER:  # one activation layer per step
+                return Fact(F.SEQ, container="list", elem=elem)
+            return None
         if kind is cst.IfExp:
             inner = FactReader(
                 self.flow,
@@ -1170,6 +1228,9 @@ class FactReader:
                 if segments:
                     return Fact(F.PRE, segments=tuple(segments))
             return None
+        layer = self.ctx.activation_classes.get(name)
+        if layer is not None:
+            return Fact(F.LAYER, act=layer.act, layer=name)
         callee = self.flow.resolve(node.func, self.scope)
         if callee is not None:
             self.flow.versions.read(("returns", callee.name))

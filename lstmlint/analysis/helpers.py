@@ -58,6 +58,16 @@ class HelperSpec:
     ref: FunctionRef | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True)
+class ActivationClass:
+    """A layer object that applies an activation (``Sigmoid().forward(x)``, then ``.output``)."""
+
+    act: str  # "sigmoid" or "tanh"
+    method: str  # the method that applies it
+    outputs: frozenset[str]  # the attributes of ``self`` it leaves the result in
+    returns: bool  # whether the method also returns the result
+
+
 class ModuleContext:
     """One module's import aliases and top-level functions (and those it imports from siblings)."""
 
@@ -168,6 +178,75 @@ class ModuleContext:
             if spec is not None:
                 specs[name] = spec
         return specs
+
+    @cached_property
+    def activation_classes(self) -> dict[str, ActivationClass]:
+        """The classes whose method applies sigmoid or tanh to its one argument, by class name."""
+        found: dict[str, ActivationClass] = {}
+        for name, ref in self.functions.items():
+            owner, _, method = name.partition(".")
+            if method and "." not in method and owner not in found:
+                applied = _activation_method(ref, method)
+                if applied is not None:
+                    found[owner] = applied
+        return found
+
+
+def _activation_method(ref: FunctionRef, method: str) -> ActivationClass | None:
+    params = _params(ref.node)
+    if method == "__init__" or len(params) != 1 or params[0].default is not None:
+        return None
+    plain = ref.node.visit(_SelfAsNames())
+    returned = classify(FunctionRef(plain, ref.context))
+    acts = {returned.act} if returned is not None and returned.flag is None else set()
+    outputs = set()
+    for attr in _self_assigned(ref.node):
+        spec = classify(FunctionRef(_returning(plain, attr), ref.context))
+        if spec is not None and spec.flag is None and not spec.derivative_only:
+            acts.add(spec.act)
+            outputs.add(attr)
+    acts &= {"sigmoid", "tanh"}
+    if len(acts) != 1:
+        return None
+    act = acts.pop()
+    returns = returned is not None and returned.act == act
+    return ActivationClass(act, method, frozenset(outputs), returns)
+
+
+def _self_assigned(func: cst.FunctionDef) -> list[str]:
+    """The attributes ``self.x = ...`` assigned at the top of a method's body."""
+    found = []
+    for statement in func.body.body if isinstance(func.body, cst.IndentedBlock) else ():
+        for small in (
+            getattr(statement, "body", ()) if isinstance(statement, cst.SimpleStatementLine) else ()
+        ):
+            for target in small.targets if isinstance(small, cst.Assign) else ():
+                if _is_self_attribute(target.target):
+                    found.append(target.target.attr.value)
+    return found
+
+
+def _is_self_attribute(node: cst.CSTNode) -> bool:
+    return (
+        isinstance(node, cst.Attribute)
+        and isinstance(node.value, cst.Name)
+        and node.value.value == "self"
+    )
+
+
+class _SelfAsNames(cst.CSTTransformer):
+    """``self.x`` as a plain name, so the interpreter can follow a method's stores."""
+
+    def leave_Attribute(self, original, updated):
+        if _is_self_attribute(updated):
+            return cst.Name(f"self__{updated.attr.value}")
+        return updated
+
+
+def _returning(plain: cst.FunctionDef, attr: str) -> cst.FunctionDef:
+    """A method with ``self.x`` read as names, ending in ``return self.attr``."""
+    ending = cst.SimpleStatementLine(body=[cst.Return(cst.Name(f"self__{attr}"))])
+    return plain.with_changes(body=plain.body.with_changes(body=[*plain.body.body, ending]))
 
 
 def _lambda_function(small: cst.BaseSmallStatement) -> cst.FunctionDef | None:

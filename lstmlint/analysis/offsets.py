@@ -204,7 +204,8 @@ def _offset_problems(model) -> list[OffsetProblem]:
             if fact.wraps and not any(r.expected == CURRENT for r in reads):
                 problems.append(_wrap(model, reads, kind, text, loop))
             continue
-        if fact.wraps:
+        # a prepended history read two steps back also wraps at step 0; the step is the bug
+        if fact.wraps and fact.step >= -1:
             problems.append(_wrap(model, reads, kind, text, loop))
         elif fact.step < -1:
             fixed = _fixed_index(first.node, loop, -1 - fact.step)
