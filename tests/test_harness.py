@@ -96,8 +96,26 @@ def test_correct_programs_get_no_unexplained_error(tmp_path: Path, capsys, name:
     assert [d for d in _json(capsys, paths[0]) if d["code"] in ("LST900", "LST901")] == []
 
 
-def test_a_bug_no_rule_knows_is_repaired_at_its_line(tmp_path: Path, capsys) -> None:
+def test_a_transposed_weight_gradient_is_confirmed_and_fixed_on_the_users_code(
+    tmp_path: Path, capsys
+) -> None:
     (path,) = _copy(tmp_path, "minchar/rnn_dict_transposed_buggy.py")
+    (finding,) = _json(capsys, path)
+    assert (finding["code"], finding["line"]) == ("LST215", 68)
+    confirmation = finding["confirmation"]
+    assert confirmation["method"] == "your-code" and confirmation["status"] == "confirmed"
+    evidence = {e["param"]: e for e in confirmation["evidence"]}
+    assert evidence["Whh"]["error"] > 1e-3 > 1e-6 > evidence["Whh"]["fixed_error"]
+    status, _, _ = run(capsys, "--fix", path)
+    assert status == 0
+    assert "np.dot(dhraw, hs[t - 1].T)" in Path(path).read_text()
+
+
+def test_a_bug_no_rule_knows_is_repaired_at_its_line(tmp_path: Path, capsys) -> None:
+    # the transposed gradient with the rule that knows it left out: only the repair search
+    # can find it
+    (path,) = _copy(tmp_path, "minchar/rnn_dict_transposed_buggy.py")
+    (tmp_path / "pyproject.toml").write_text('[tool.lstmlint]\nignore = ["LST215"]\n')
     found = _json(capsys, path)
     assert [(d["code"], d["line"]) for d in found] == [("LST901", 68)]
     confirmation = found[0]["confirmation"]
@@ -156,7 +174,9 @@ def test_top_level_code_never_runs(tmp_path: Path, capsys) -> None:
 
 def test_reference_mode_never_runs_user_code(tmp_path: Path, capsys) -> None:
     (path,) = _copy(tmp_path, "minchar/rnn_dict_transposed_buggy.py")
-    assert _json(capsys, "--confirm=reference", path) == []
+    (finding,) = _json(capsys, "--confirm=reference", path)
+    assert finding["code"] == "LST215"
+    assert finding["confirmation"]["status"] == "unconfirmed"
     (path,) = _copy(tmp_path, "minchar/rnn_dict_buggy.py")
     methods = {d["confirmation"]["method"] for d in _json(capsys, "--confirm=reference", path)}
     assert "your-code" not in methods

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from lstmlint.analysis import facts as F
 from lstmlint.analysis.algebra import matmul_operands
 from lstmlint.analysis.backward import preactivation_gradients
 from lstmlint.analysis.names import code_of, dotted, string_key, walk
@@ -116,6 +117,8 @@ class _Reading:
     is_gradient: Callable[[cst.BaseExpression], bool]
     forward: dict[str, set[_Side]]
     recurrent: set[str]
+    # the names the forward multiplies each weight by, and the histories it keeps them in
+    operands: dict[str, set[str]]
 
 
 def weight_reading(model) -> _Reading:
@@ -133,15 +136,19 @@ def _read(model) -> _Reading:
 
     forward: dict[str, set[_Side]] = {}
     recurrent: set[str] = set()
+    operands: dict[str, set[str]] = {}
+    stored = _histories(model.module)
     for statement in walk(model.module):
         if not isinstance(statement, cst.BaseSmallStatement) or id(statement) in backward:
             continue
         for _, _, name, side, other in _products(statement):
             if not is_gradient(other):
                 forward.setdefault(name, set()).add(side)
+                named = _base_name(other) or ""
+                operands.setdefault(name, set()).update({named, *stored.get(named, ())})
                 if STATE.search(_base_name(other) or ""):
                     recurrent.add(name)
-    return _Reading(is_gradient, forward, recurrent)
+    return _Reading(is_gradient, forward, recurrent, operands)
 
 
 def untransposed_weights(model) -> list[Untransposed]:
@@ -251,3 +258,105 @@ def _root(node: cst.BaseExpression) -> str | None:
     while isinstance(node, cst.Attribute):
         node = node.value
     return node.value if isinstance(node, cst.Name) else None
+
+
+@dataclass
+class TransposedGradient:
+    product: cst.BaseExpression  # the weight's gradient, computed transposed
+    weight: str
+    edits: list[tuple[cst.CSTNode, str]]  # the operands swapped, each with its transpose
+
+
+def transposed_gradients(model) -> list[TransposedGradient]:
+    """``dWh += np.dot(h_prev, dz.T)`` for a forward ``Wh @ h_prev``: the gradient of ``W`` in
+    ``W @ h`` is ``dz @ h.T``, with the delta where the weight was; this is its transpose."""
+    reading = weight_reading(model)
+    kept_transposed = _transposed_reads(model.module)
+    found: list[TransposedGradient] = []
+    for point in model.region_points:
+        statement = point.statement
+        targets = _target_names(statement)
+        weight = next(
+            (w for w in (gradient_of_weight(t, set(reading.forward)) for t in targets) if w),
+            None,
+        )
+        value = getattr(statement, "value", None)
+        if weight is None or value is None or len(reading.forward[weight]) != 1:
+            continue
+        if any(t in kept_transposed for t in targets):
+            continue  # a gradient kept transposed on purpose and transposed where it is used
+        side = next(iter(reading.forward[weight]))
+        product, outer_transposed = unwrap(value)
+        operands = matmul_operands(product)
+        if operands is None:
+            continue
+        gradient_left = _gradient_side(model.reader(point), reading, weight, operands)
+        if gradient_left is None:
+            continue
+        # W @ h wants dz @ h.T; W.T @ h and h @ W want h @ dz.T (or h.T @ dz); so does the
+        # product's own transpose
+        expected_left = side.left != side.transposed
+        if (gradient_left != outer_transposed) != expected_left:
+            found.append(TransposedGradient(product, weight, _swapped(product, operands)))
+    return found
+
+
+def _gradient_side(reader, reading: _Reading, weight: str, operands) -> bool | None:
+    """Whether the delta is the left operand of a weight gradient's product: None unless one
+    operand is a gradient and the other a value the forward multiplies the weight by."""
+    sides = []
+    for gradient, value in (operands, operands[::-1]):
+        bare_gradient, _ = unwrap(gradient)
+        bare_value, _ = unwrap(value)
+        if not reading.is_gradient(bare_gradient) or reading.is_gradient(bare_value):
+            continue
+        if not isinstance(bare_value, cst.Name | cst.Attribute | cst.Subscript):
+            continue
+        fact = reader.fact(bare_value)
+        same_name = _base_name(bare_value) in reading.operands.get(weight, set())
+        a_state = fact is not None and fact.kind == F.STATE and weight in reading.recurrent
+        if same_name or a_state:
+            sides.append(gradient is operands[0])
+    return sides[0] if len(sides) == 1 else None
+
+
+def _swapped(product: cst.BaseExpression, operands) -> list[tuple[cst.CSTNode, str]]:
+    left, right = operands
+    if isinstance(product, cst.Call) and (dotted(product.func) or "").endswith("outer"):
+        return [(left, code_of(right)), (right, code_of(left))]
+    return [(left, transposed_code(right)), (right, transposed_code(left))]
+
+
+def _transposed_reads(module: cst.Module) -> set[str]:
+    """Names read transposed somewhere (``dW.T``)."""
+    found = set()
+    for node in walk(module):
+        if isinstance(node, cst.BaseExpression):
+            bare, transposed = unwrap(node)
+            if transposed and bare is not node and isinstance(bare, cst.Name):
+                found.add(bare.value)
+    return found
+
+
+def _histories(module: cst.Module) -> dict[str, set[str]]:
+    """The histories each name is stored in: ``hs[t] = h`` and ``hs.append(h)`` give
+    ``{"h": {"hs"}}``."""
+    found: dict[str, set[str]] = {}
+    for node in walk(module):
+        pairs = []
+        if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name):
+            pairs = [(t.target, node.value) for t in node.targets]
+        elif (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "append"
+            and len(node.args) == 1
+            and isinstance(node.args[0].value, cst.Name)
+        ):
+            pairs = [(node.func, node.args[0].value)]
+        for holder, value in pairs:
+            if isinstance(holder, cst.Subscript) or holder is getattr(node, "func", None):
+                history = _base_name(holder.value)
+                if history is not None:
+                    found.setdefault(value.value, set()).add(history)
+    return found
