@@ -21,7 +21,7 @@ from lstmlint.edits import Edit
 from lstmlint.engine import FileResult
 from lstmlint.harness import extract
 from lstmlint.selection import Selection
-from lstmlint.sources import SourceDocument
+from lstmlint.sources import CellSpan, SourceDocument
 
 TEXT = (
     "import numpy as np\n"  # 1
@@ -825,3 +825,80 @@ def test_a_check_that_went_well_is_left_as_it_recorded_itself(monkeypatch) -> No
     harness._guarded(result, _settings())
     assert result.notes == []
     assert result.harness == {"status": "checked", "reason": None, "entry": "lossFun(...)"}
+
+
+# --- what the notes and the report say ----------------------------------------------------------
+
+
+def test_a_finding_is_inside_a_problem_from_its_first_line_to_its_last() -> None:
+    doc, problem = _doc(), {**PROBLEM, "lines": [[3, 7], [9, 9]]}
+    inside = [
+        line for line in range(1, 11) if harness._inside(doc, _finding("LST101", line), problem)
+    ]
+    assert inside == [3, 4, 5, 6, 7, 9]
+
+
+def test_the_reason_the_code_was_not_run_is_added_to_unconfirmed_gradient_findings_only() -> None:
+    unconfirmed = {"status": "unconfirmed", "method": "reference", "reason": "no experiment"}
+    waiting = _finding("LST101", 4, confirmation=unconfirmed)
+    confirmed = _finding("LST102", 5)
+    numeric = _finding("LST302", 6, confirmation=dict(unconfirmed))
+    unjudged = _finding("LST205", 6, confirmation=None)
+    result = FileResult(path="m.py", diagnostics=[waiting, confirmed, numeric, unjudged])
+    harness._annotate(result, "it imports torch")
+    assert waiting.confirmation["reason"] == "no experiment; it imports torch"
+    assert confirmed.confirmation == REFERENCE
+    assert numeric.confirmation["reason"] == "no experiment"
+    assert unjudged.confirmation is None
+
+
+def test_a_blank_the_code_needs_is_named_where_the_user_sees_it() -> None:
+    text = "import numpy as np\nx = 1\nf = __lstmlint_blank__\n"
+    shown = ["import numpy as np", "x = 1", "f = ", ""]
+    plain = SourceDocument(path="m.py", text=text, display_lines=shown)
+    assert harness._blank_needed(plain, text) == (
+        "a statement left blank is needed to run it: `f =` (line 3)"
+    )
+    cells = [CellSpan(0, 1, 1), CellSpan(4, 2, 2)]
+    notebook = SourceDocument(path="m.ipynb", text=text, display_lines=shown, cells=cells)
+    assert harness._blank_needed(notebook, text) == (
+        "a statement left blank is needed to run it: `f =` (cell 4, line 2)"
+    )
+
+
+def test_the_entry_is_written_as_the_user_would_call_it() -> None:
+    assert harness._entry({"kind": "lossfun", "function": "lossFun", "params": ["Wxh"]}) == (
+        "lossFun(...)"
+    )
+    pair = {"kind": "pair", "forward": "fwd", "backward": "bwd", "init": "init", "params": []}
+    assert harness._entry(pair) == "fwd(...) + bwd(...) + init(...)"
+    method = {"kind": "class", "class": "RNN", "method": "loss"}
+    assert harness._entry(method) == "RNN(...).loss"
+    layer = {"kind": "class", "class": "LSTM"}
+    assert harness._entry(layer) == "LSTM(...).forward / .backward"
+    named = {**layer, "forward_method": "fprop", "backward_method": "bprop"}
+    assert harness._entry(named) == "LSTM(...).fprop / .bprop"
+
+
+def test_every_input_description_says_which_stand_ins_ran() -> None:
+    reduced = SimpleNamespace(stand_ins=["sigmoid", "softmax"], star_modules=["rnn_utils"])
+    answer = {
+        "problems": [
+            {
+                "original": {"how": "one-hot rows"},
+                "all_fixed": {"how": "one-hot rows"},
+                "without": {"0": {"how": "index lists"}, "1": None},
+            },
+            {"original": {"status": "error"}},
+        ]
+    }
+    harness._mention_stand_ins(answer, reduced)
+    note = "; lstmlint's own `sigmoid`, `softmax` standing in for those of `rnn_utils`"
+    first = answer["problems"][0]
+    assert first["original"]["how"] == "one-hot rows" + note
+    assert first["all_fixed"]["how"] == "one-hot rows" + note
+    assert first["without"]["0"]["how"] == "index lists" + note
+    assert answer["problems"][1]["original"] == {"status": "error"}
+    untouched = {"problems": [{"original": {"how": "one-hot rows"}}]}
+    harness._mention_stand_ins(untouched, SimpleNamespace(stand_ins=[], star_modules=["m"]))
+    assert untouched["problems"][0]["original"]["how"] == "one-hot rows"
