@@ -541,3 +541,46 @@ class LayerLSTM:
             dc_next = dc * self.forget[t].output
         return dWf, dWi, dWo, dWg, dbf, dbi, dbo, dbg
 """
+
+# a vanilla RNN given its activation layer, with one copy of it per step
+LAYER_RNN = """\
+import numpy as np
+
+
+class Tanh:
+    def forward(self, z):
+        self.output = np.tanh(z)
+
+    def backward(self, dvalues):
+        self.dinputs = dvalues * (1 - self.output**2)
+
+
+class LayerRNN:
+    def __init__(self, n_in, n_hidden, activation, seed=0):
+        rng = np.random.default_rng(seed)
+        self.Wx = rng.normal(0, 0.3, (n_hidden, n_in))
+        self.Wh = rng.normal(0, 0.3, (n_hidden, n_hidden))
+        self.b = np.zeros((n_hidden, 1))
+        self.activation = activation
+
+    def forward(self, xs):
+        self.xs = xs
+        self.hs = [np.zeros((self.Wh.shape[0], 1))]
+        self.acts = [type(self.activation)() for _ in xs]
+        for t, x in enumerate(xs):
+            self.acts[t].forward(self.Wx @ x + self.Wh @ self.hs[t] + self.b)
+            self.hs.append(self.acts[t].output)
+        return self.hs[1:]
+
+    def backward(self, dhs):
+        dWx, dWh, db = np.zeros_like(self.Wx), np.zeros_like(self.Wh), np.zeros_like(self.b)
+        dh_next = np.zeros_like(self.b)
+        for t in reversed(range(len(self.xs))):
+            self.acts[t].backward(dhs[t] + dh_next)
+            dz = self.acts[t].dinputs
+            dWx += dz @ self.xs[t].T
+            dWh += dz @ self.hs[t].T
+            db += dz
+            dh_next = self.Wh.T @ dz
+        return dWx, dWh, db
+"""
