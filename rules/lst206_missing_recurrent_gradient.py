@@ -4,6 +4,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from lstmlint.analysis.backward import statement_value
+from lstmlint.analysis.cell_carry import uncarried_cells
 from lstmlint.analysis.cellpath import (
     HiddenPathGap,
     carries_without_hidden_path,
@@ -31,8 +32,10 @@ from lstmlint.analysis.names import code_of
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import (
+    CLASS_LSTM,
     CS231N_STEP,
     DLAI_CELL,
+    LAYER_OBJECTS,
     LSTM_PREPENDED,
     MINCHAR_FROM_END,
     MINCHAR_RNN,
@@ -178,6 +181,13 @@ What it finds
       as one (a sigmoid computed on the spot, a value the backward did not compute and the
       analysis knows nothing about) counts as the gate, and so does a gate applied where the
       carry is read (``dC = dC_next * f_next + ...`` with ``f_next = f[t + 1]``).
+    - In an LSTM loop that hands other gradients from step to step (``dh_next``) but carries
+      no cell gradient at all: the cell gradient, the name the forget gate's gradient
+      multiplies by the previous cell state (``df = dc * c_prev``, also inside a layer's
+      ``backward(dc * c_prev)``), is computed afresh from the hidden state's gradient at every
+      step and nothing computed from it elementwise is handed on (a product with a weight is
+      the hidden state's path, not the cell's). Reported where it is computed; a cell carry
+      kept in an attribute or a slot (``self.dc_next = dc * f``) is not reported.
     It also reports a per-step backward (``lstm_step_backward(dnext_h, dnext_c, cache)``)
     that returns the previous cell's gradient
     - without the forget gate (``dprev_c = dnext_c``);
@@ -237,6 +247,40 @@ Autofix
       choice).
 """
     valid = [
+        # the cell gradient carried through an attribute of the layer
+        Valid(
+            swap(
+                swap(
+                    swap(
+                        LAYER_OBJECTS,
+                        "dc = self.squash[t].dinputs + dc_next",
+                        "dc = self.squash[t].dinputs + self.dc_next",
+                    ),
+                    "dc_next = dc * self.forget[t].output",
+                    "self.dc_next = dc * self.forget[t].output",
+                ),
+                "dc_next = np.zeros((n, 1))",
+                "self.dc_next = np.zeros((n, 1))",
+            )
+        ),
+        # truncated to one step on purpose: nothing at all is handed back
+        Valid(
+            swap(
+                swap(
+                    swap(
+                        swap(LSTM_PREPENDED, "dC = dC_next + dh * o[t]", "dC = dh * o[t]"),
+                        "        dC_next = dC * f[t]\n",
+                        "",
+                    ),
+                    "dh = Wy.T @ dy + dh_next",
+                    "dh = Wy.T @ dy",
+                ),
+                "        dh_next = dz[: h[0].shape[0]]\n",
+                "",
+            )
+            .replace("    dC_next = np.zeros_like(C[-1])\n", "")
+            .replace("    dh_next = np.zeros_like(h[-1])\n", "")
+        ),
         Valid(NOTEBOOK_LOOP),
         Valid(FIRST_STEP_CARRY),
         # a zero carry left unused beside the name that is handed from step to step
@@ -357,6 +401,57 @@ def lstm_backward(dh, cache):
         ),
     ]
     invalid = [
+        # no cell carry at all: the cell gradient is computed afresh from dh at every step
+        Invalid(
+            swap(
+                swap(
+                    swap(
+                        swap(LSTM_PREPENDED, "dC = dC_next + dh * o[t]", "dC = dh * o[t]"),
+                        "(1 - np.tanh(C[t + 1]) ** 2)\n",
+                        "(1 - np.tanh(C[t + 1]) ** 2)  # bug\n",
+                    ),
+                    "        dC_next = dC * f[t]\n",
+                    "",
+                ),
+                "dbf += df",
+                "grads[5] += df",
+            ).replace("    dC_next = np.zeros_like(C[-1])\n", "")
+        ),
+        # the cell carry set up before the loop and computed, but never added: reported
+        # where it is computed, not again where the cell gradient is
+        Invalid(
+            swap(
+                swap(
+                    LAYER_OBJECTS,
+                    "dc = self.squash[t].dinputs + dc_next",
+                    "dc = self.squash[t].dinputs",
+                ),
+                "dc_next = dc * self.forget[t].output",
+                "dc_next = dc * self.forget[t].output  # bug",
+            )
+        ),
+        Invalid(
+            swap(
+                swap(
+                    CLASS_LSTM,
+                    "dc = dc_next + dh_next * o * self.dtanh(tc)",
+                    "dc = dh_next * o * self.dtanh(tc)  # bug",
+                ),
+                "            dc_next = dc * f\n",
+                "",
+            ).replace("        dc_next = np.zeros_like(self.cs[-1])\n", "")
+        ),
+        Invalid(
+            swap(
+                swap(
+                    LAYER_OBJECTS,
+                    "dc = self.squash[t].dinputs + dc_next",
+                    "dc = self.squash[t].dinputs  # bug",
+                ),
+                "            dc_next = dc * self.forget[t].output\n",
+                "",
+            ).replace("        dc_next = np.zeros((n, 1))\n", "")
+        ),
         Invalid(
             swap(
                 swap(
@@ -587,6 +682,16 @@ def lstm_backward(dh, cache):
                             _carry_facts(model, point, value, carry.cell_gradients),
                             forget_edits(model, statement),
                         )
+        for cell in uncarried_cells(model):
+            yield Report(
+                cell.statement,
+                f"`{cell.name}` is the cell state's gradient (the forget gate's gradient "
+                "multiplies it by the previous cell state), but nothing computed from it is "
+                "handed to the previous step: the cell gradient of step t - 1 never receives "
+                f"`{cell.name} * f`",
+                f"carry `{cell.name} * f` to the previous step and add it to its cell gradient",
+                experiment_facts(constant_spec(model, "carry_c", "zeros", read_only=True)),
+            )
         for carry in unused_hidden_carries(model):
             edits = unused_carry_edits(model, carry)
             # where the carry belongs: the gradient the step is called with, when it is known
