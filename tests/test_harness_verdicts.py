@@ -859,6 +859,13 @@ def test_a_blank_the_code_needs_is_named_where_the_user_sees_it() -> None:
     assert harness._blank_needed(plain, text) == (
         "a statement left blank is needed to run it: `f =` (line 3)"
     )
+    last = SourceDocument(path="m.py", text=text, display_lines=shown[:3])
+    assert harness._blank_needed(last, text).endswith("`f =` (line 3)")
+    # a document whose shown lines end before the analysed text shows no text, and no crash
+    short = SourceDocument(path="m.py", text=text, display_lines=shown[:2])
+    assert harness._blank_needed(short, text) == (
+        "a statement left blank is needed to run it: `` (line 3)"
+    )
     cells = [CellSpan(0, 1, 1), CellSpan(4, 2, 2)]
     notebook = SourceDocument(path="m.ipynb", text=text, display_lines=shown, cells=cells)
     assert harness._blank_needed(notebook, text) == (
