@@ -15,7 +15,7 @@ import libcst as cst
 import numpy as np
 
 from lstmlint.analysis.interp import Interpreter, Unknown, close
-from lstmlint.analysis.names import dotted
+from lstmlint.analysis.names import dotted, self_attribute
 
 SAMPLES = np.array([-1.7, -0.6, 0.25, 0.9, 2.2])
 PRE, OUT = "pre", "out"
@@ -215,32 +215,20 @@ def _activation_method(ref: FunctionRef, method: str) -> ActivationClass | None:
 
 def _self_assigned(func: cst.FunctionDef) -> list[str]:
     """The attributes ``self.x = ...`` assigned at the top of a method's body."""
-    found = []
-    for statement in func.body.body if isinstance(func.body, cst.IndentedBlock) else ():
-        for small in (
-            getattr(statement, "body", ()) if isinstance(statement, cst.SimpleStatementLine) else ()
-        ):
-            for target in small.targets if isinstance(small, cst.Assign) else ():
-                if _is_self_attribute(target.target):
-                    found.append(target.target.attr.value)
-    return found
-
-
-def _is_self_attribute(node: cst.CSTNode) -> bool:
-    return (
-        isinstance(node, cst.Attribute)
-        and isinstance(node.value, cst.Name)
-        and node.value.value == "self"
-    )
+    if not isinstance(func.body, cst.IndentedBlock):
+        return []
+    lines = [s for s in func.body.body if isinstance(s, cst.SimpleStatementLine)]
+    assigns = [small for line in lines for small in line.body if isinstance(small, cst.Assign)]
+    names = [self_attribute(target.target) for small in assigns for target in small.targets]
+    return [name for name in names if name]
 
 
 class _SelfAsNames(cst.CSTTransformer):
     """``self.x`` as a plain name, so the interpreter can follow a method's stores."""
 
     def leave_Attribute(self, original, updated):
-        if _is_self_attribute(updated):
-            return cst.Name(f"self__{updated.attr.value}")
-        return updated
+        attr = self_attribute(updated)
+        return cst.Name(f"self__{attr}") if attr else updated
 
 
 def _returning(plain: cst.FunctionDef, attr: str) -> cst.FunctionDef:

@@ -52,6 +52,17 @@ def key_of(node: cst.BaseExpression) -> str | None:
     return None
 
 
+def self_attribute(node: cst.CSTNode) -> str | None:
+    """``x`` for ``self.x``, else None."""
+    if (
+        isinstance(node, cst.Attribute)
+        and isinstance(node.value, cst.Name)
+        and node.value.value == "self"
+    ):
+        return node.attr.value
+    return None
+
+
 def last_name(key: str | None) -> str | None:
     """The final component of a key: ``bf`` for ``self.params['bf']``, ``b_f`` for ``b_f``."""
     if not key:

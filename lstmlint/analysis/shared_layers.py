@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from lstmlint.analysis.algebra import mentions
-from lstmlint.analysis.names import code_of, key_of, last_name, walk
+from lstmlint.analysis.names import code_of, key_of, last_name, self_attribute, walk
 
 
 @dataclass
@@ -110,23 +110,13 @@ def _classes(module: cst.Module) -> dict[str, _Class]:
     return found
 
 
-def _self_attribute(node: cst.CSTNode) -> str | None:
-    if (
-        isinstance(node, cst.Attribute)
-        and isinstance(node.value, cst.Name)
-        and node.value.value == "self"
-    ):
-        return node.attr.value
-    return None
-
-
 def _self_stores(method: cst.FunctionDef) -> set[str]:
     targets = [n.target for n in walk(method) if isinstance(n, cst.AssignTarget | cst.AugAssign)]
-    return {a for a in map(_self_attribute, targets) if a}
+    return {a for a in map(self_attribute, targets) if a}
 
 
 def _self_reads(method: cst.FunctionDef) -> set[str]:
-    return {a for a in map(_self_attribute, walk(method)) if a}
+    return {a for a in map(self_attribute, walk(method)) if a}
 
 
 def _per_step_uses(module: cst.Module) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
