@@ -888,7 +888,7 @@ def test_the_entry_is_written_as_the_user_would_call_it() -> None:
 
 
 def test_every_input_description_says_which_stand_ins_ran() -> None:
-    reduced = SimpleNamespace(stand_ins=["sigmoid", "softmax"], star_modules=["rnn_utils"])
+    reduced = SimpleNamespace(stand_ins=["sigmoid", "softmax"], star_modules=["rnn_utils", "u"])
     answer = {
         "problems": [
             {
@@ -900,7 +900,7 @@ def test_every_input_description_says_which_stand_ins_ran() -> None:
         ]
     }
     harness._mention_stand_ins(answer, reduced)
-    note = "; lstmlint's own `sigmoid`, `softmax` standing in for those of `rnn_utils`"
+    note = "; lstmlint's own `sigmoid`, `softmax` standing in for those of `rnn_utils`, `u`"
     first = answer["problems"][0]
     assert first["original"]["how"] == "one-hot rows" + note
     assert first["all_fixed"]["how"] == "one-hot rows" + note
@@ -909,3 +909,14 @@ def test_every_input_description_says_which_stand_ins_ran() -> None:
     untouched = {"problems": [{"original": {"how": "one-hot rows"}}]}
     harness._mention_stand_ins(untouched, SimpleNamespace(stand_ins=[], star_modules=["m"]))
     assert untouched["problems"][0]["original"]["how"] == "one-hot rows"
+
+
+def test_the_child_writes_no_bytecode_and_uses_one_blas_thread(monkeypatch) -> None:
+    # the child may write no byte (its file-size limit is 0): Python must not try to cache
+    # bytecode, whatever the user's environment says; several children run at once
+    for name in ("PYTHONDONTWRITEBYTECODE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "8")
+    env = harness._child_env()
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert [env[f"{lib}_NUM_THREADS"] for lib in ("OPENBLAS", "OMP", "MKL")] == ["1", "1", "1"]
