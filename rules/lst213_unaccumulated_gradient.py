@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from lstmlint.analysis.unaccumulated import unaccumulated
+from lstmlint.analysis.unaccumulated import bias_edits, unaccumulated
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import CLASS_ACCUMULATORS, MINCHAR_FROM_END, MINCHAR_RNN, swap
@@ -11,6 +11,52 @@ CLASS_UPDATES = CLASS_ACCUMULATORS + (
     "        self.Wx -= lr * self.dWx\n"
     "        self.Wh -= lr * self.dWh\n"
 )
+
+
+_MINCHAR_NO_DBH = swap(
+    swap(
+        MINCHAR_RNN,
+        "    dbh, dby = np.zeros_like(bh), np.zeros_like(by)\n",
+        "    dbh, dby = np.zeros_like(bh), np.zeros_like(by)  # bug\n",
+    ),
+    "        dbh += dhraw\n",
+    "",
+)
+_FROM_END_NO_DBY = swap(
+    swap(
+        MINCHAR_FROM_END,
+        "    dbh, dby = np.zeros_like(bh), np.zeros_like(by)\n",
+        "    dbh, dby = np.zeros_like(bh), np.zeros_like(by)  # bug\n",
+    ),
+    "        dby += dy\n",
+    "",
+)
+
+# rows: the forward's `x @ Wx + h @ Wh + b` sums the bias's share over the batch's rows
+ROWS_NO_DB = """
+import numpy as np
+
+
+def rnn_backward(xs, hs, h0, dhs, Wx, Wh, b):
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)  # bug
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(len(xs))):
+        h_prev = hs[t - 1] if t > 0 else h0
+        da = (dhs[t] + dh_next) * (1 - hs[t] ** 2)
+        dWx += xs[t].T @ da
+        dWh += h_prev.T @ da
+        dh_next = da @ Wh.T
+    return dWx, dWh, db
+
+
+def rnn_forward(xs, h0, Wx, Wh, b):
+    hs = []
+    h = h0
+    for x in xs:
+        h = np.tanh(x @ Wx + h @ Wh + b)
+        hs.append(h)
+    return hs
+"""
 
 
 class UnaccumulatedGradient(Rule):
@@ -48,7 +94,13 @@ Fix
     ``dbh += dhraw`` beside ``dWxh += np.dot(dhraw, xs[t].T)``.
 
 Autofix
-    No: what the parameter's share of a step is depends on where the forward uses it.
+    For a bias the forward adds beside a weight's product (``W @ h + b``): its sum goes after
+    that weight's, with the weight's delta summed over the batch (``dWhy += dy @ h.T`` gets
+    ``dby += np.sum(dy, axis=1, keepdims=True)``; rows, ``h.T @ dz``, get
+    ``np.sum(dz, axis=0)``; ``np.outer(d, h)`` gets ``d``). It changes the gradients, so it is
+    applied only where the user's own gradient check verifies it (else with
+    ``--unsafe-fixes``). Otherwise none: what another parameter's share of a step is depends
+    on where the forward uses it.
 """
     valid = [
         Valid(MINCHAR_RNN),
@@ -134,16 +186,15 @@ Autofix
         ),
     ]
     invalid = [
+        # a bias: its sum is added after its weight's, with the weight's delta
         Invalid(
-            swap(
-                swap(
-                    MINCHAR_RNN,
-                    "    dbh, dby = np.zeros_like(bh), np.zeros_like(by)\n",
-                    "    dbh, dby = np.zeros_like(bh), np.zeros_like(by)  # bug\n",
-                ),
-                "        dbh += dhraw\n",
-                "",
-            )
+            _MINCHAR_NO_DBH,
+            fixed=swap(
+                _MINCHAR_NO_DBH,
+                "        dWxh += dhraw @ xs[t].T\n",
+                "        dWxh += dhraw @ xs[t].T\n"
+                "        dbh += np.sum(dhraw, axis=1, keepdims=True)\n",
+            ),
         ),
         Invalid(
             swap(
@@ -156,17 +207,23 @@ Autofix
                 "",
             )
         ),
+        Invalid(
+            ROWS_NO_DB,
+            fixed=swap(
+                ROWS_NO_DB,
+                "        dWx += xs[t].T @ da\n",
+                "        dWx += xs[t].T @ da\n        db += np.sum(da, axis=0)\n",
+            ),
+        ),
         # a loop that counts up and indexes from the end
         Invalid(
-            swap(
-                swap(
-                    MINCHAR_FROM_END,
-                    "    dbh, dby = np.zeros_like(bh), np.zeros_like(by)\n",
-                    "    dbh, dby = np.zeros_like(bh), np.zeros_like(by)  # bug\n",
-                ),
-                "        dby += dy\n",
-                "",
-            )
+            _FROM_END_NO_DBY,
+            fixed=swap(
+                _FROM_END_NO_DBY,
+                "        dWhy += dy @ hs[T - i - 1].T\n",
+                "        dWhy += dy @ hs[T - i - 1].T\n"
+                "        dby += np.sum(dy, axis=1, keepdims=True)\n",
+            ),
         ),
     ]
 
@@ -183,4 +240,5 @@ Autofix
                     "that nothing writes into the gradient is read from the code; the check of "
                     "your own code shows what it costs",
                 ),
+                bias_edits(model, found),
             )

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import libcst as cst
 
 from lstmlint.analysis.accumulators import assignment_pairs
-from lstmlint.analysis.algebra import is_call_to
-from lstmlint.analysis.names import dotted, key_of, memoised, walk
+from lstmlint.analysis.algebra import is_call_to, matmul_operands, terms
+from lstmlint.analysis.names import code_of, dotted, key_of, memoised, walk
 from lstmlint.analysis.names import parents as tree_parents
+from lstmlint.analysis.transposes import gradient_of_weight, unwrap, weight_name, weight_reading
+from lstmlint.edits import numpy_function
 
 ZERO_CALLS = ("zeros", "zeros_like")
 # an initial state's gradient (dh0, dhprev, dc_init) is handed back, not learned
@@ -29,6 +31,7 @@ class Unaccumulated:
     node: cst.BaseExpression  # the gradient where it is set to zero
     gradient: str  # ``dbh``, ``self.dby``
     parameter: str  # ``bh``, ``self.by``
+    owner: cst.CSTNode  # the function (a local gradient) or class (``self.dby``) it lives in
 
 
 def _zero_assignments(owner: cst.CSTNode) -> list[tuple[cst.BaseExpression, cst.BaseExpression]]:
@@ -206,7 +209,7 @@ def unaccumulated(model) -> list[Unaccumulated]:
                 and not _writes(owner, key, inits)
                 and _used(model.module if local else owner, parameter)
             ):
-                found.append(Unaccumulated(target, key, parameter))
+                found.append(Unaccumulated(target, key, parameter, owner))
     seen: set[str] = set()
     unique = []
     for item in found:
@@ -221,3 +224,55 @@ def _class_of(module: cst.Module, name: str) -> cst.ClassDef | None:
     return next(
         (n for n in walk(module) if isinstance(n, cst.ClassDef) and n.name.value == name), None
     )
+
+
+def bias_edits(model, found: Unaccumulated) -> list[tuple[cst.CSTNode, str]]:
+    """A bias's missing sum, written after its weight's (``dWhy += dy @ h.T`` gets
+    ``dby += np.sum(dy, axis=1, keepdims=True)`` after it): the delta of a weight that the
+    forward adds the bias to is the bias's own, summed over the batch."""
+    bias = found.parameter.rsplit(".", 1)[-1]
+    reading = weight_reading(model)
+    weights = _weights_beside(model.module, bias)
+    total = numpy_function(model.context.aliases, "sum")
+    if total is None:
+        return []
+    for node in walk(found.owner):
+        if not isinstance(node, cst.AugAssign) or not isinstance(node.operator, cst.AddAssign):
+            continue
+        name = (key_of(node.target) or "").rsplit(".", 1)[-1]
+        if gradient_of_weight(name, weights) is None:
+            continue
+        operands = matmul_operands(node.value)
+        if operands is None:
+            continue
+        gradients = [i for i, op in enumerate(operands) if reading.is_gradient(unwrap(op)[0])]
+        if len(gradients) != 1 or unwrap(operands[gradients[0]])[1]:
+            continue
+        delta = code_of(operands[gradients[0]])
+        if isinstance(node.value, cst.Call) and (dotted(node.value.func) or "").endswith("outer"):
+            share = delta
+        elif gradients[0] == 0:
+            share = f"{total}({delta}, axis=1, keepdims=True)"
+        else:
+            share = f"{total}({delta}, axis=0)"
+        indent = " " * (model.span(node).column - 1)
+        return [(node, f"{code_of(node)}\n{indent}{found.gradient} += {share}")]
+    return []
+
+
+def _weights_beside(module: cst.Module, bias: str) -> set[str]:
+    """The weights the forward multiplies in a sum that adds the bias (``W @ h + b``)."""
+    found = set()
+    for node in walk(module):
+        if not isinstance(node, cst.BinaryOperation) or not isinstance(node.operator, cst.Add):
+            continue
+        parts = [term for _, term in terms(node)]
+        if not any((key_of(p) or "").rsplit(".", 1)[-1] == bias for p in parts):
+            continue
+        for part in parts:
+            operands = matmul_operands(part)
+            for operand in operands or ():
+                name = weight_name(unwrap(operand)[0])
+                if name is not None:
+                    found.add(name)
+    return found
