@@ -31,8 +31,8 @@ What it finds
     comes first (``dz @ h.T``); for rows (``h @ W``) and for a weight used transposed
     (``W.T @ h``) the value comes first (``h.T @ dz``, ``h @ dz.T``). A product transposed as
     a whole (``(h @ dz.T).T``) counts as the other side, and a gradient read transposed
-    anywhere in the file (``W -= lr * dW.T``) is taken as kept transposed on purpose and not
-    reported.
+    anywhere in the file (``W -= lr * dW.T``, ``self.dW.T``) is taken as kept transposed on
+    purpose and not reported.
 
 Why it breaks training
     The gradient of ``W`` in ``a = W @ h`` is ``da @ h.T``; ``h @ da.T`` is its transpose.
@@ -62,6 +62,19 @@ Autofix
         Valid(TRANSPOSED_STORAGE),
         # the product transposed as a whole
         Valid(swap(MINCHAR_RNN, _MINCHAR_RECURRENT, "dWhh += (hs[t - 1] @ dhraw.T).T")),
+        # a class's gradient kept transposed, and transposed back where the class applies it
+        Valid(
+            swap(
+                swap(
+                    LAYER_OBJECTS,
+                    "dWf += self.forget[t].dinputs @ z.T",
+                    "dWf += z @ self.forget[t].dinputs.T",
+                ),
+                "        return dWf, dWi, dWo, dWg, dbf, dbi, dbo, dbg\n",
+                "        self.dWf = dWf\n        return dWf, dWi, dWo, dWg, dbf, dbi, dbo, dbg\n\n"
+                "    def step(self, lr):\n        self.Wf -= lr * self.dWf.T\n",
+            )
+        ),
         # a gradient mapped through a matrix that is not what the forward multiplies by
         Valid(
             swap(

@@ -328,13 +328,13 @@ def _swapped(product: cst.BaseExpression, operands) -> list[tuple[cst.CSTNode, s
 
 
 def _transposed_reads(module: cst.Module) -> set[str]:
-    """Names read transposed somewhere (``dW.T``)."""
+    """Names read transposed somewhere (``dW.T``, ``self.dW.T``)."""
     found = set()
     for node in walk(module):
         if isinstance(node, cst.BaseExpression):
             bare, transposed = unwrap(node)
-            if transposed and bare is not node and isinstance(bare, cst.Name):
-                found.add(bare.value)
+            if transposed and bare is not node and isinstance(bare, cst.Name | cst.Attribute):
+                found.add(bare.value if isinstance(bare, cst.Name) else bare.attr.value)
     return found
 
 
