@@ -490,3 +490,25 @@ def test_missing_course_utilities_get_lstmlint_own_activations() -> None:
     # a module that is there binds its own helper, which may differ: no stand-in
     scipy = extract.reduce_module("from scipy.special import *\ndef f(x):\n    return softmax(x)\n")
     assert extract.loaded_unsafe(scipy) == ["`softmax` from `from scipy.special import *`"]
+
+
+def test_auto_mode_refuses_a_payload_in_a_sibling_module_the_code_calls(tmp_path: Path) -> None:
+    # the entry point calls `tanh` imported from a module beside it: what that function does is
+    # read as the entry point's own code, and the clean twin shows the harness calls it
+    marker = tmp_path / "marker.npy"
+    step = STEP.replace("np.tanh", "tanh")
+    for folder, statement in (
+        ("planted", f"np.save({str(marker)!r}, np.ones(3))"),
+        ("twin", "pass"),
+    ):
+        code = tmp_path / folder
+        code.mkdir()
+        (code / "acts.py").write_text(
+            f"import numpy as np\n\n\ndef tanh(z):\n    {statement}\n    return np.tanh(z)\n"
+        )
+        (code / "rnn.py").write_text("from acts import tanh\n" + TRANSPOSED.replace(STEP, step))
+    twin = _lint_folder(tmp_path / "twin")["rnn.py"]
+    assert [(d["code"], d["confirmation"]["method"]) for d in twin] == [("LST900", "your-code")]
+    planted = _lint_folder(tmp_path / "planted")["rnn.py"]
+    assert not marker.exists()
+    assert not [d for d in planted if d["confirmation"]["method"] == "your-code"]
