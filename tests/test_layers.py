@@ -3,8 +3,12 @@
 from pathlib import Path
 
 import libcst as cst
+from lstmlint.rules._programs import LAYER_OBJECTS, swap
 
 from lstmlint.analysis.helpers import ModuleContext, ModuleLoader
+from lstmlint.engine import lint_document
+from lstmlint.selection import Selection
+from lstmlint.sources import SourceDocument
 
 LAYERS = """
 import numpy as np
@@ -64,10 +68,6 @@ def test_a_layer_is_known_by_what_its_method_computes():
 
 
 def _offset_lines(tmp_path: Path, code: str) -> list[int]:
-    from lstmlint.engine import lint_document
-    from lstmlint.selection import Selection
-    from lstmlint.sources import SourceDocument
-
     path = tmp_path / "layers.py"
     path.write_text(code)
     doc = SourceDocument(path=str(path), text=code, display_lines=code.split("\n"))
@@ -75,8 +75,6 @@ def _offset_lines(tmp_path: Path, code: str) -> list[int]:
 
 
 def test_a_layer_applied_by_calling_it_names_the_states(tmp_path):
-    from rules._programs import LAYER_OBJECTS, swap
-
     called = swap(
         swap(
             swap(
