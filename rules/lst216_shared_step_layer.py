@@ -77,6 +77,27 @@ class Linear:
 """
 
 
+def _handed_to_run(made: str) -> str:
+    """LAYER_RNN with its per-step list made by ``made`` and handed to a method that runs the
+    steps."""
+    return swap(
+        swap(
+            LAYER_RNN,
+            _FRESH,
+            f"{made}\n"
+            "        self.acts = self.run(xs, acts)\n"
+            "        return self.hs[1:]\n\n"
+            "    def run(self, xs, acts):",
+        ),
+        "self.acts[t].forward(self.Wx @ x + self.Wh @ self.hs[t] + self.b)\n"
+        "            self.hs.append(self.acts[t].output)\n"
+        "        return self.hs[1:]",
+        "acts[t].forward(self.Wx @ x + self.Wh @ self.hs[t] + self.b)\n"
+        "            self.hs.append(acts[t].output)\n"
+        "        return acts",
+    ).replace("self.xs = xs\n", "self.xs = xs\n        steps = len(xs)\n")
+
+
 class SharedStepLayer(Rule):
     code = "LST216"
     name = "shared-step-layer"
@@ -165,38 +186,8 @@ Autofix
         ),
         # the list handed to the loop as an argument, under the same name
         Invalid(
-            swap(
-                swap(
-                    LAYER_RNN,
-                    _FRESH,
-                    "acts = steps * [self.activation]  # bug\n"
-                    "        self.acts = self.run(xs, acts)\n"
-                    "        return self.hs[1:]\n\n"
-                    "    def run(self, xs, acts):",
-                ),
-                "self.acts[t].forward(self.Wx @ x + self.Wh @ self.hs[t] + self.b)\n"
-                "            self.hs.append(self.acts[t].output)\n"
-                "        return self.hs[1:]",
-                "acts[t].forward(self.Wx @ x + self.Wh @ self.hs[t] + self.b)\n"
-                "            self.hs.append(acts[t].output)\n"
-                "        return acts",
-            ).replace("self.xs = xs\n", "self.xs = xs\n        steps = len(xs)\n"),
-            fixed=swap(
-                swap(
-                    LAYER_RNN,
-                    _FRESH,
-                    "acts = [type(self.activation)() for _ in range(steps)]  # bug\n"
-                    "        self.acts = self.run(xs, acts)\n"
-                    "        return self.hs[1:]\n\n"
-                    "    def run(self, xs, acts):",
-                ),
-                "self.acts[t].forward(self.Wx @ x + self.Wh @ self.hs[t] + self.b)\n"
-                "            self.hs.append(self.acts[t].output)\n"
-                "        return self.hs[1:]",
-                "acts[t].forward(self.Wx @ x + self.Wh @ self.hs[t] + self.b)\n"
-                "            self.hs.append(acts[t].output)\n"
-                "        return acts",
-            ).replace("self.xs = xs\n", "self.xs = xs\n        steps = len(xs)\n"),
+            _handed_to_run("acts = steps * [self.activation]  # bug"),
+            fixed=_handed_to_run("acts = [type(self.activation)() for _ in range(steps)]  # bug"),
         ),
     ]
 
