@@ -169,20 +169,24 @@ def test_a_top_level_value_is_kept_only_when_it_reads_nothing_unknown(
 def test_a_sibling_module_is_a_file_or_a_package_beside_the_file_or_levels_up(
     tmp_path: Path,
 ) -> None:
-    inner = tmp_path / "course" / "week1"
+    inner = tmp_path / "top" / "course" / "week1" / "day1"
     inner.mkdir(parents=True)
-    (tmp_path / "course" / "utils.py").write_text("")
+    (tmp_path / "top" / "course" / "utils.py").write_text("")
+    (tmp_path / "far.py").write_text("")
     (inner / "helpers").mkdir()
     (inner / "helpers" / "__init__.py").write_text("")
     (inner / "rnn_utils.py").write_text("")
-    assert extract._is_sibling("rnn_utils", 0, inner)  # import rnn_utils
-    assert extract._is_sibling("rnn_utils", 1, inner)  # from .rnn_utils import
-    assert extract._is_sibling("helpers", 0, inner)  # a package
-    assert extract._is_sibling("utils", 2, inner)  # from ..utils import
-    assert not extract._is_sibling("utils", 1, inner)
-    assert not extract._is_sibling("rnn_utils", 2, inner)
-    assert not extract._is_sibling("numpy", 0, inner)
-    assert not extract._is_sibling("rnn_utils", 0, None)
+    assert extract.sibling_file("rnn_utils", inner) == inner / "rnn_utils.py"  # import rnn_utils
+    assert extract.sibling_file(".rnn_utils", inner) == inner / "rnn_utils.py"  # from .rnn_utils
+    assert extract.sibling_file("helpers", inner) == inner / "helpers" / "__init__.py"
+    assert extract.sibling_file("...utils", inner) == tmp_path / "top" / "course" / "utils.py"
+    # an absolute import is also found in a folder above, as a script run from there finds it
+    assert extract.sibling_file("utils", inner) == tmp_path / "top" / "course" / "utils.py"
+    assert extract.sibling_file("far", inner) is None  # more than three folders up
+    assert extract.sibling_file(".utils", inner) is None
+    assert extract.sibling_file("..rnn_utils", inner) is None
+    assert extract.sibling_file("numpy", inner) is None
+    assert extract.sibling_file("rnn_utils", None) is None
 
 
 # --- what a definition may read from the module

@@ -492,23 +492,35 @@ def test_missing_course_utilities_get_lstmlint_own_activations() -> None:
     assert extract.loaded_unsafe(scipy) == ["`softmax` from `from scipy.special import *`"]
 
 
-def test_auto_mode_refuses_a_payload_in_a_sibling_module_the_code_calls(tmp_path: Path) -> None:
-    # the entry point calls `tanh` imported from a module beside it: what that function does is
+@pytest.mark.parametrize(
+    ("module", "imported", "called"),
+    [
+        ("acts", "from acts import tanh", "tanh"),
+        ("acts", "import acts", "acts.tanh"),  # a module imported whole
+        ("acts", "from acts import *", "tanh"),
+        ("lib/acts", "import lib.acts as acts", "acts.tanh"),
+        ("../acts", "from acts import tanh", "tanh"),  # a folder above, as `sys.path` has it
+    ],
+)
+def test_auto_mode_refuses_a_payload_in_a_sibling_module_the_code_calls(
+    tmp_path: Path, module: str, imported: str, called: str
+) -> None:
+    # the entry point calls `tanh` from a module of the user's: what that function does is
     # read as the entry point's own code, and the clean twin shows the harness calls it
     marker = tmp_path / "marker.npy"
-    step = STEP.replace("np.tanh", "tanh")
+    step = STEP.replace("np.tanh", called)
     for folder, statement in (
         ("planted", f"np.save({str(marker)!r}, np.ones(3))"),
         ("twin", "pass"),
     ):
-        code = tmp_path / folder
-        code.mkdir()
-        (code / "acts.py").write_text(
+        code = tmp_path / folder / "code"
+        (code / module).parent.mkdir(parents=True, exist_ok=True)
+        (code / f"{module}.py").write_text(
             f"import numpy as np\n\n\ndef tanh(z):\n    {statement}\n    return np.tanh(z)\n"
         )
-        (code / "rnn.py").write_text("from acts import tanh\n" + TRANSPOSED.replace(STEP, step))
-    twin = _lint_folder(tmp_path / "twin")["rnn.py"]
+        (code / "rnn.py").write_text(f"{imported}\n" + TRANSPOSED.replace(STEP, step))
+    twin = _lint_folder(tmp_path / "twin" / "code")["rnn.py"]
     assert [(d["code"], d["confirmation"]["method"]) for d in twin] == [("LST900", "your-code")]
-    planted = _lint_folder(tmp_path / "planted")["rnn.py"]
+    planted = _lint_folder(tmp_path / "planted" / "code")["rnn.py"]
     assert not marker.exists()
     assert not [d for d in planted if d["confirmation"]["method"] == "your-code"]

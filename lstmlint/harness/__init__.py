@@ -15,10 +15,12 @@ that uses nothing but NumPy, math and builtins without I/O; ``exec`` runs it any
 
 from __future__ import annotations
 
+import ast
 import os
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -242,10 +244,10 @@ def _siblings(reduced, folder: Path, keep_imports: bool) -> dict[str, tuple[str,
         module = todo.pop()
         if module in found:
             continue
-        path = folder / (module.replace(".", "/") + ".py")
-        if not path.is_file():
-            path = folder / module.replace(".", "/") / "__init__.py"
+        path = extract.sibling_file(module, folder)
         try:
+            if path is None:
+                continue
             text = normalise_newlines(decode_python(path.read_bytes()))
             other = extract.reduce_module(text, folder, keep_imports)
         except (OSError, SyntaxError, ValueError):
@@ -261,14 +263,33 @@ def _unsafe(reduced, problems, siblings) -> list[str]:
     entries = [name for problem in problems for name in plan.entry_names(problem)]
     found = extract.unsafe_uses(reduced, extract.reachable(reduced, entries))
     found += extract.loaded_unsafe(reduced)
-    modules = [reduced, *(other for _, other in siblings.values())]
-    # the names imported from a sibling that are used anywhere: what of the siblings runs
-    used = {n for module in modules for n in extract.names_read(module.tree)}
-    wanted = [name for m in modules for _, name, bound in m.siblings if name and bound in used]
-    for module, (_, other) in siblings.items():
-        problems_here = extract.unsafe_uses(other, extract.reachable(other, wanted))
+    for module, names in _sibling_reach(reduced, siblings).items():
+        other = siblings[module][1]
+        problems_here = extract.unsafe_uses(other, names)
         found += [f"{p} (in {module})" for p in problems_here + extract.loaded_unsafe(other)]
     return list(dict.fromkeys(found))
+
+
+def _sibling_reach(reduced, siblings) -> dict[str, set[str]]:
+    """Per sibling module, its top-level names the kept code can reach: those imported by
+    name and read, everything a star import could bind that is read, every definition of a
+    module imported whole (its attributes are read off it), and what those reach in turn."""
+    reach: dict[str, set[str]] = {module: set() for module in siblings}
+    pending = [reduced]
+    while pending:
+        module = pending.pop()
+        read = extract.names_read(module.tree)
+        for imported, name, bound in module.siblings:
+            if imported not in siblings or (name != "*" and bound not in read):
+                continue
+            other = siblings[imported][1]
+            wanted = {name} if name not in (None, "*") else read if name == "*" else other.defined
+            new = extract.reachable(other, wanted) - reach[imported]
+            if new:
+                reach[imported] |= new
+                kept = [other.defined[n] for n in reach[imported]]
+                pending.append(replace(other, tree=ast.Module(body=kept, type_ignores=[])))
+    return reach
 
 
 class _Servers(threading.local):

@@ -79,6 +79,10 @@ class Loader:
                 continue
             if name is None:
                 namespace[bound] = loaded
+            elif name == "*":
+                public = getattr(loaded, "__all__", None)
+                public = public or [n for n in vars(loaded) if not n.startswith("_")]
+                namespace.update({n: getattr(loaded, n) for n in public if hasattr(loaded, n)})
             elif hasattr(loaded, name):
                 namespace[bound] = getattr(loaded, name)
 

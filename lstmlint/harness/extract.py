@@ -123,16 +123,27 @@ def _module_allowed(module: str) -> bool:
     return any(module == m or module.startswith(m + ".") for m in SAFE_MODULES + HARMLESS_MODULES)
 
 
-def _is_sibling(module: str, level: int, folder: Path | None) -> bool:
-    if folder is None or not module:
-        return False
-    base = folder
-    for _ in range(max(level - 1, 0)):
-        base = base.parent
-    relative = Path(*module.split("."))
-    return (base / relative.with_suffix(".py")).is_file() or (
-        base / relative / "__init__.py"
-    ).is_file()
+ANCESTORS_SEARCHED = 3  # a package root this far above the file: `common/` beside `ch05/`
+
+
+def sibling_file(module: str, folder: Path | None) -> Path | None:
+    """The file of the user's own module ``module`` (leading dots for a relative import), or
+    None. An absolute import is looked for beside the file and then in the folders above it,
+    as a script run from the project's root, or with `sys.path.append('..')`, finds it."""
+    name = module.lstrip(".")
+    if folder is None or not name:
+        return None
+    level = len(module) - len(name)
+    if level:
+        bases = [folder.parents[level - 2] if level > 1 else folder]
+    else:
+        bases = [folder, *list(folder.parents)[:ANCESTORS_SEARCHED]]
+    relative = Path(*name.split("."))
+    for base in bases:
+        for candidate in (base / relative.with_suffix(".py"), base / relative / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
 
 
 def _pure(node: ast.AST, known: set[str]) -> bool:
@@ -214,6 +225,30 @@ def _a_size(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and isinstance(node.value, int)
 
 
+def _numpy_branch(stmt: ast.If | ast.Try) -> list[ast.stmt]:
+    """The first branch of a top-level ``if`` or ``try`` that only imports allowed modules
+    (NumPy where the other branch imports CuPy), or an empty list."""
+    if isinstance(stmt, ast.If):
+        branches = [stmt.body, stmt.orelse]
+    else:
+        branches = [stmt.body, *(handler.body for handler in stmt.handlers), stmt.orelse]
+    for branch in branches:
+        modules = [
+            name
+            for imported in branch
+            for name in (
+                [alias.name for alias in imported.names]
+                if isinstance(imported, ast.Import)
+                else [imported.module or "."]
+                if isinstance(imported, ast.ImportFrom)
+                else [""]
+            )
+        ]
+        if branch and all(_module_allowed(m) for m in modules):
+            return branch
+    return []
+
+
 def _targets(stmt: ast.stmt) -> list[str] | None:
     targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
     names = []
@@ -245,6 +280,12 @@ def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = Fa
             kept = _import(stmt, folder, keep_imports, reduced, known)
         elif _graft(stmt, reduced):
             pass  # the function now stands in its class's body, where the class is made
+        elif isinstance(stmt, (ast.If, ast.Try)) and _numpy_branch(stmt):
+            # `if GPU: import cupy as np ... else: import numpy as np`: the NumPy branch is
+            # what the check runs; the statement itself is not kept
+            for imported in _numpy_branch(stmt):
+                if _import(imported, folder, False, reduced, known):
+                    body.append(imported)
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
             names = _targets(stmt)
             if names and _pure(stmt.value, known):
@@ -367,10 +408,11 @@ def _stand_in(name: str, where: ast.stmt) -> ast.stmt:
 def _import(stmt, folder, keep_imports: bool, reduced: Reduced, known: set[str]) -> bool:
     if isinstance(stmt, ast.ImportFrom):
         module = stmt.module or ""
-        if _is_sibling(module, stmt.level, folder):
+        if sibling_file("." * stmt.level + module, folder):
             for alias in stmt.names:
-                reduced.siblings.append((module, alias.name, alias.asname or alias.name))
-                known.add(alias.asname or alias.name)
+                bound = alias.asname or alias.name
+                reduced.siblings.append(("." * stmt.level + module, alias.name, bound))
+                known.add(bound)
             return False
         if stmt.level:
             return False
@@ -399,7 +441,7 @@ def _import(stmt, folder, keep_imports: bool, reduced: Reduced, known: set[str])
     allowed_all = True
     for alias in stmt.names:
         bound = alias.asname or alias.name.split(".")[0]
-        if _is_sibling(alias.name, 0, folder):
+        if sibling_file(alias.name, folder):
             reduced.siblings.append((alias.name, None, bound))
             known.add(bound)
             allowed_all = False
