@@ -16,6 +16,22 @@ DERIVATIVES = {
 }
 
 
+HOISTED_CELL_TANH = swap(
+    swap(
+        swap(
+            CS231N_STEP,
+            "    next_h = o * np.tanh(next_c)\n    cache = (x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c)",
+            "    tanh_c = np.tanh(next_c)\n    next_h = o * tanh_c\n"
+            "    cache = (x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c)",
+        ),
+        "x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache",
+        "x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache",
+    ),
+    "    do = dnext_h * np.tanh(next_c)\n    dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)",
+    "    do = dnext_h * tanh_c\n    dc = dnext_c + dnext_h * o * (1 - tanh_c ** 2)",
+)
+
+
 class MissingGateDerivative(Rule):
     code = "LST203"
     name = "missing-gate-derivative"
@@ -61,6 +77,7 @@ Confirmation
     fix, and that confirms or refutes it.
 """
     valid = [
+        Valid(HOISTED_CELL_TANH),
         # a derivative written on a stored value the analysis knows nothing about
         Valid(STATES_AS_ARGUMENTS),
         Valid(LSTM_PREPENDED),
@@ -106,6 +123,16 @@ Confirmation
         ),
     ]
     invalid = [
+        # the cell's tanh computed once in the forward and cached: `dh * tanh_c` is the output
+        # gate's partner as `dh * np.tanh(c)` is
+        Invalid(
+            swap(
+                swap(HOISTED_CELL_TANH, "do * o * (1 - o), dg", "do, dg"),
+                "dx = da @ Wx.T",
+                "dx = da @ Wx.T  # bug",
+            ),
+            fixed=swap(HOISTED_CELL_TANH, "dx = da @ Wx.T", "dx = da @ Wx.T  # bug"),
+        ),
         Invalid(
             swap(
                 swap(LSTM_PREPENDED, "        df = df * f[t] * (1 - f[t])\n", ""),

@@ -43,6 +43,7 @@ class Fact:
     keys: tuple[tuple[str, Fact | None], ...] = ()  # for DICT
     segments: tuple[tuple[int, int, Fact], ...] = ()  # stacked gates: (start, end) in units of H
     layer: str | None = None  # for LAYER: the class
+    applied_to: str | None = None  # for ACT: the state it squashes (`tc = np.tanh(c)`: "c")
     origin: cst.CSTNode | None = field(default=None, compare=False, hash=False, repr=False)
     origin_text: str | None = field(default=None, compare=False, hash=False)
 

@@ -747,14 +747,11 @@ def recognise_equation(
         if len(product) == 2:
             # LSTM hidden: h = o * tanh(c)
             for gate_node, squashed in (product, product[::-1]):
-                if act_of(gate_node) == "sigmoid" and reader.activation_call(squashed) == "tanh":
-                    inner = reader.call_argument(squashed)
-                    inner_fact = reader.fact(inner) if inner is not None else None
-                    if inner_fact is not None and inner_fact.state == "c":
-                        if key(gate_node):
-                            labels[key(gate_node)] = Fact(F.ACT, act="sigmoid", gate="o")
-                        labels[target_key] = F.state("h", 0)
-                        return labels
+                if act_of(gate_node) == "sigmoid" and reader.tanh_of_cell(squashed):
+                    if key(gate_node):
+                        labels[key(gate_node)] = Fact(F.ACT, act="sigmoid", gate="o")
+                    labels[target_key] = F.state("h", 0)
+                    return labels
         # the same, where the template left o or c blank: what is blank is what the update needs
         for gate_node, squashed in (product, product[::-1]) if len(product) == 2 else ():
             inner = (
@@ -1009,6 +1006,18 @@ class FactReader:
             return leaf
         return None
 
+    def tanh_of_cell(self, node: cst.BaseExpression) -> bool:
+        """``np.tanh(c)`` of the cell state, or a value that holds it (``tc`` after
+        ``tc = np.tanh(c_next)``)."""
+        if self.activation_call(node) == "tanh":
+            argument = self.call_argument(node)
+            inner = self.fact(argument) if argument is not None else None
+            return inner is not None and inner.kind == F.STATE and inner.state == "c"
+        fact = (
+            self.fact(node) if isinstance(node, (cst.Name, cst.Attribute, cst.Subscript)) else None
+        )
+        return fact is not None and fact.kind == F.ACT and fact.applied_to == "c"
+
     def call_argument(self, call: cst.BaseExpression) -> cst.BaseExpression | None:
         if isinstance(call, cst.Call) and call.args:
             return call.args[0].value
@@ -1185,7 +1194,7 @@ class FactReader:
         leaf = name.rsplit(".", 1)[-1]
         act = self.activation_call(node)
         if act is not None:
-            return Fact(F.ACT, act=act)
+            return Fact(F.ACT, act=act, applied_to="c" if self.tanh_of_cell(node) else None)
         spec = self.helper(node)
         if spec is not None:
             if spec.act == "softmax":

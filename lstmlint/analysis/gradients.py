@@ -144,7 +144,7 @@ class _Marks:
         unnamed_derivative = False
         # `do = dh * np.tanh(c)`: tanh of the cell is the output gate's partner, not a
         # derivative attempted on it
-        cell_tanh = {id(p) for p in parts if _tanh_of_cell_state(reader, p)}
+        cell_tanh = {id(p) for p in parts if reader.tanh_of_cell(p)}
         in_derivative = {
             id(n)
             for g in found
@@ -173,10 +173,8 @@ class _Marks:
                 partner = "f"
             elif fact is not None and fact.kind == F.ACT and fact.gate in PARTNERS:
                 partner = PARTNERS[fact.gate]
-            elif reader.activation_call(part) == "tanh":
-                inner = reader.fact(reader.call_argument(part))
-                if inner is not None and inner.state == "c":
-                    partner = "o"
+            elif reader.tanh_of_cell(part):
+                partner = "o"
             elif self.gru and len(parts) > 1:  # a lone W @ h is the forward recomputed
                 partner = self._gru_partner(reader, part) or partner
             operands = matmul_operands(part)
@@ -197,13 +195,6 @@ class _Marks:
                 derived.add("cellpath")
         base = {f"partner:{partner}"} if partner else inherited
         return base | derived
-
-
-def _tanh_of_cell_state(reader, part: cst.BaseExpression) -> bool:
-    if reader.activation_call(part) != "tanh":
-        return False
-    inner = reader.fact(reader.call_argument(part))
-    return inner is not None and inner.kind == F.STATE and inner.state == "c"
 
 
 def _recomputed_derivative(reader, parts: list[cst.BaseExpression]) -> bool:
@@ -507,11 +498,7 @@ def _carries(model) -> list[Carry]:
 def _tanh_of_cell(reader, node: cst.BaseExpression, defs: dict[str, cst.BaseExpression]) -> bool:
     """``tc`` in ``1 - tc ** 2`` after ``tc = np.tanh(c[t + 1])``: the cell's tanh, hoisted."""
     definition = defs.get(node.value) if isinstance(node, cst.Name) else None
-    if definition is None or reader.activation_call(definition) != "tanh":
-        return False
-    inner = reader.call_argument(definition)
-    fact = reader.fact(inner) if inner is not None else None
-    return fact is not None and fact.kind == F.STATE and fact.state == "c"
+    return definition is not None and reader.tanh_of_cell(definition)
 
 
 def _written_in_place(statement: cst.CSTNode, value: cst.BaseExpression) -> list[str]:
