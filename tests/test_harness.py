@@ -62,6 +62,7 @@ def test_reviewed_program_every_gradient_finding_confirmed_by_running_it(
         ("outhelpers/lstm_sigprime_buggy.py", {"your-code"}),
         ("minchar/rnn_textfile_buggy.py", {"your-code"}),  # sizes from a file that is absent
         ("gru/gru_classifier_buggy.py", {"your-code"}),  # a label a sequence; a step method
+        ("classbased/lstm_given_weights_buggy.py", {"your-code"}),  # cells handed weights
     ],
 )
 def test_each_recognised_shape_confirms_by_running(tmp_path: Path, capsys, name, methods) -> None:
@@ -88,6 +89,7 @@ def test_each_recognised_shape_confirms_by_running(tmp_path: Path, capsys, name,
         "lookalikes/rnn_inplace_carry.py",
         "lookalikes/lstm_dict.py",
         "minchar/rnn_textfile.py",
+        "classbased/lstm_given_weights.py",  # a float32 sequence layer beside exact cells
     ],
 )
 def test_correct_programs_get_no_unexplained_error(tmp_path: Path, capsys, name: str) -> None:
@@ -1373,3 +1375,74 @@ def test_a_forward_returning_its_loss_and_cache_is_run_with_its_initialiser(
     assert {p["verdict"] for p in records["correct.py"]["parameters"]} == {"PASS"}
     wrong = {p["name"] for p in records["buggy.py"]["parameters"] if p["verdict"] == "FAIL"}
     assert wrong and wrong <= {"Wax", "Waa", "b"}
+
+
+def test_cells_handed_their_weights_are_made_with_weights_of_each_layout(
+    tmp_path: Path, capsys
+) -> None:
+    (path,) = _copy(tmp_path, "classbased/lstm_given_weights.py")
+    report = tmp_path / "report.json"
+    _json(capsys, "--no-cache", "--harness-report", str(report), path)
+    (record,) = json.loads(report.read_text())
+    assert record["status"] == "checked"
+    assert (
+        record["entry"] == "VanillaCell(...).forward / .backward, LSTMCell(...).forward / .backward"
+    )
+    assert record["inputs"].startswith("its weights made, 4 gate blocks, x @ W")
+    # the gradients were read from the `self.grads` list beside `self.params`, by position
+    assert [p["name"] for p in record["parameters"]] == ["W_ih", "W_hh", "bias"] * 2
+    assert {p["verdict"] for p in record["parameters"]} == {"PASS"}
+
+
+SEQUENCE_IN_FLOAT32 = """\
+import numpy as np
+
+
+class Recurrence:
+    def __init__(self, Wx, Wh, b):
+        self.params = [Wx, Wh, b]
+        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+
+    def forward(self, xs):
+        Wx, Wh, b = self.params
+        n, steps, _ = xs.shape
+        self.hs = np.zeros((n, steps + 1, Wh.shape[0]), dtype="f")
+        for t in range(steps):
+            self.hs[:, t + 1] = np.tanh(xs[:, t] @ Wx + self.hs[:, t] @ Wh + b)
+        self.xs = xs
+        return self.hs[:, 1:]
+
+    def backward(self, dhs):
+        Wx, Wh, b = self.params
+        dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+        dh = np.zeros_like(self.hs[:, 0])
+        dxs = np.zeros_like(self.xs)
+        for t in reversed(range(dhs.shape[1])):
+            da = (dhs[:, t] + dh) * (1 - self.hs[:, t + 1] ** 2)
+            dWx += self.xs[:, t].T @ da
+            dWh += self.hs[:, t].T @ da
+            db += da.sum(axis=0)
+            dh = da @ Wh.T
+            dxs[:, t] = da @ Wx.T
+        self.grads[0][...], self.grads[1][...], self.grads[2][...] = dWx, dWh, db
+        return dxs
+"""
+
+
+def test_a_layer_computing_in_float32_is_not_checked_rather_than_blamed(
+    tmp_path: Path, capsys
+) -> None:
+    # central differences of float32 values are rounding noise: exact code would look wrong
+    path = tmp_path / "float32_layer.py"
+    path.write_text(SEQUENCE_IN_FLOAT32)
+    report = tmp_path / "report.json"
+    found = _json(capsys, "--no-cache", "--harness-report", str(report), str(path))
+    assert [d for d in found if d["code"] in ("LST900", "LST901")] == []
+    (record,) = json.loads(report.read_text())
+    assert record["status"] == "not-callable"
+    double = tmp_path / "float64_layer.py"  # the same layer in float64 is checked, and exact
+    double.write_text(SEQUENCE_IN_FLOAT32.replace(', dtype="f"', ""))
+    _json(capsys, "--no-cache", "--harness-report", str(report), str(double))
+    (record,) = json.loads(report.read_text())
+    assert record["status"] == "checked", record
+    assert {p["verdict"] for p in record["parameters"]} == {"PASS"}

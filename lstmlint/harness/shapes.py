@@ -10,6 +10,7 @@ hidden size) or, where the user's initialiser makes them, from argument names.
 from __future__ import annotations
 
 import copy
+import inspect
 import itertools
 import re
 from collections import Counter
@@ -415,21 +416,31 @@ def layer(problem: dict, ns: dict, rng) -> Iterator[Check]:
         start = {}
         for name in names:
             low = name.lower()
+            shape = _weight_shape(name, gates, columns=False)
             if low in ("x", "xs", "inputs", "x_t"):
                 shape = (BATCH, STEPS_T, INPUT) if x_rank == 3 else (BATCH, INPUT)
-            elif re.search(r"wx|w_x|wxh|w_ih|wih", low):
-                shape = (INPUT, gates * HIDDEN)
-            elif re.search(r"wh|w_h|whh|w_hh", low):
-                shape = (HIDDEN, gates * HIDDEN)
-            elif low.startswith("b"):
-                shape = (gates * HIDDEN,)
-            elif re.search(r"h|c", low):
+            elif shape is None and re.search(r"h|c", low):
                 shape = (BATCH, HIDDEN)
-            else:
+            elif shape is None:
                 raise NoBinding(f"no shape known for `{name}`")
             start[name] = rng.normal(size=shape)
         loss, grads = _layer_functions(forward, backward, names)
         yield loss, grads, start, f"{gates} gate blocks, x of rank {x_rank}"
+
+
+def _weight_shape(name: str, gates: int, columns: bool) -> tuple[int, ...] | None:
+    """The shape of a weight or bias named ``name`` (``Wx``, ``weight_h``, ``W_hh``, ``b``) in
+    a layer of ``gates`` stacked blocks that computes ``x @ Wx`` (or ``Wx @ x`` in columns)."""
+    low = name.lower()
+    if re.search(r"w(eight)?_?x|w_?ih", low):
+        side = INPUT
+    elif re.search(r"w(eight)?_?h|w_?hh", low):
+        side = HIDDEN
+    elif re.fullmatch(r"b(ias)?(_?[a-z]{0,2})?", low):
+        return (gates * HIDDEN, 1) if columns else (gates * HIDDEN,)
+    else:
+        return None
+    return (gates * HIDDEN, side) if columns else (side, gates * HIDDEN)
 
 
 def _layer_as_called(problem: dict, ns: dict) -> Iterator[Check]:
@@ -551,22 +562,90 @@ def _layer_functions(forward, backward, names: list[str]):
     return loss, grads
 
 
-def _constructed(problem: dict, ns: dict):
-    """The class made with sizes for its initialiser's arguments; the dict of arrays on it
-    that holds its parameters (or None: they are its array attributes), float64 copies of
-    them, a function that puts parameters back on it, and the sizes given."""
-    cls = ns[problem["class"]]
+def _constructions(problem: dict, ns: dict) -> Iterator[tuple[dict, dict, str]]:
+    """Arguments for the class's initialiser, the sizes they imply, and how they were made:
+    sizes by argument names; random arrays for the weights it requires (``RNN(Wx, Wh, b)``),
+    for each number of stacked gate blocks and either layout."""
     kwargs = _size_arguments(problem["init_args"], ns)
+    try:
+        signature = inspect.signature(ns[problem["class"]])
+    except (TypeError, ValueError):
+        signature = None
+    wanted = [
+        name
+        for name, param in (signature.parameters.items() if signature else ())
+        if param.default is param.empty
+        and param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)
+        and name not in kwargs
+    ]
+    if not wanted or any(_weight_shape(n, 1, False) is None for n in wanted):
+        yield kwargs, kwargs, ""
+        return
+    sizes = {"size:input": INPUT, "size:hidden": HIDDEN}
+    for gates, columns in itertools.product((4, 1, 3), (False, True)):
+        rng = np.random.default_rng(1)
+        arrays = {n: rng.normal(size=_weight_shape(n, gates, columns)) * 0.5 for n in wanted}
+        layout = "W @ x" if columns else "x @ W"
+        yield kwargs | arrays, kwargs | sizes, f"its weights made, {gates} gate blocks, {layout}: "
+
+
+class _Listed:
+    """Parameters kept in a list attribute (``self.params = [Wx, Wh, b]``), named after the
+    initialiser's arguments they were given as; their gradients are the arrays of another
+    list attribute with the same shapes (``self.grads``)."""
+
+    def __init__(self, obj, kept: list, names: list[str]) -> None:
+        self.obj, self.kept, self.names = obj, kept, names
+
+    def items(self) -> Iterator[tuple[str, np.ndarray]]:
+        return zip(self.names, self.kept, strict=True)
+
+    def __setitem__(self, name: str, value: np.ndarray) -> None:
+        self.kept[self.names.index(name)] = value
+
+    def _gradient_list(self) -> list | None:
+        shapes = [np.shape(v) for v in self.kept]
+        return next(
+            (
+                v
+                for v in vars(self.obj).values()
+                if isinstance(v, list)
+                and v is not self.kept
+                and all(_arrays(a) for a in v)
+                and [np.shape(a) for a in v] == shapes
+            ),
+            None,
+        )
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        found = self._gradient_list()
+        return {} if found is None else dict(zip(self.names, found, strict=True))
+
+    def zero(self) -> None:
+        for value in self._gradient_list() or ():
+            value[...] = 0.0
+
+
+def _holder(obj, kwargs: dict):
+    """Where the object keeps its parameters: a dict of arrays, a list of the arrays it was
+    given (``_Listed``), or None (they are its array attributes)."""
+    for value in vars(obj).values():
+        if isinstance(value, dict) and value and all(_arrays(a) for a in value.values()):
+            return value
+    given = {id(v): n for n, v in kwargs.items() if _arrays(v)}
+    for value in vars(obj).values():
+        if isinstance(value, list) and value and all(id(a) in given for a in value):
+            return _Listed(obj, value, [given[id(a)] for a in value])
+    return None
+
+
+def _constructed(problem: dict, ns: dict, kwargs: dict):
+    """The class made with ``kwargs``; where it holds its parameters (``_holder``), float64
+    copies of them, and a function that puts parameters back on it."""
+    cls = ns[problem["class"]]
     np.random.seed(0)
     obj = cls(**kwargs)
-    holder = next(
-        (
-            v
-            for v in vars(obj).values()
-            if isinstance(v, dict) and v and all(_arrays(a) for a in v.values())
-        ),
-        None,
-    )
+    holder = _holder(obj, kwargs)
     if holder is not None:
         start = {k: np.array(v, dtype=np.float64) for k, v in holder.items()}
     else:
@@ -588,11 +667,18 @@ def _constructed(problem: dict, ns: dict):
             else:
                 setattr(obj, k, v.copy())
 
-    return obj, holder, start, place, kwargs
+    return obj, holder, start, place
 
 
 def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
-    obj, holder, start, place, kwargs = _constructed(problem, ns)
+    for kwargs, sizes, made in _constructions(problem, ns):
+        for loss, grads, start, how in _klass(problem, ns, rng, kwargs, sizes):
+            yield loss, grads, start, made + how
+
+
+def _klass(problem: dict, ns: dict, rng, kwargs: dict, sizes: dict) -> Iterator[Check]:
+    obj, holder, start, place = _constructed(problem, ns, kwargs)
+    kwargs = sizes
     if problem.get("method"):
         yield from _loss_and_grads_method(problem, obj, start, place, kwargs, rng)
         return
@@ -632,9 +718,13 @@ def klass(problem: dict, ns: dict, rng) -> Iterator[Check]:
 
         yield _seeded(lambda p, run=run: _finite(run(p)[0])), _seeded(grads), start, how
     if problem["backward_args"] and loss_method is None:
-        for batch, row in ((None, False), (None, True), (1, False), (2, False)):
-            yield from _cell(problem, obj, holder, place, start, kwargs, batch, row)
+        for form in CELL_FORMS:
+            yield from _cell(problem, obj, holder, place, start, kwargs, form)
 
+
+# (batch size, steps, output gradient as a row) of the values a cell or a layer is tried on
+CELL_FORMS = ((None, None, False), (None, None, True), (1, None, False), (2, None, False))
+CELL_FORMS += ((BATCH, STEPS_T, False),)
 
 OPTIMISER_STATE = re.compile(
     r"^(?:m|v|mem|cache)_?(?P<a>.+)$|^(?P<b>.+?)_(?:m|v|mem|cache|momentums?|velocity)$"
@@ -670,7 +760,9 @@ def _object_gradients(obj, holder, back, p: dict) -> dict:
     """The gradients a backward left on its object (``self.dW`` beside ``self.W``), then those
     it returned, matched to the parameters by name."""
     mapped = {}
-    if holder is None:
+    if isinstance(holder, _Listed):
+        mapped.update(holder.gradients())
+    elif holder is None:
         attributes = vars(obj)
         for name in p:
             for spelled in (f"d{name}", f"d_{name}", f"grad_{name}", f"{name}_grad"):
@@ -691,22 +783,25 @@ def _same_vector(shape: tuple, wanted: tuple) -> bool:
 
 
 def _cell(
-    problem: dict, obj, holder, place, start: dict, kwargs: dict, batch: int | None, row: bool
+    problem: dict, obj, holder, place, start: dict, kwargs: dict, form: tuple
 ) -> Iterator[Check]:
-    """One step of a recurrent cell, ``forward(x, h)`` -> ``h_next`` and ``backward(delta,
-    ...)``: random vectors (or a batch of them) of the sizes given to its initialiser, and a
-    loss that weights the output by a fixed random upstream gradient, which the backward is
-    given first; its other arguments are the step's own input, state and output, by name
-    (``h_prev_l``, the layer below's output, is the input)."""
+    """One step of a recurrent cell, ``forward(x, h)`` -> ``h_next`` (or ``(h_next, c_next)``)
+    and ``backward(delta, ...)``, or a layer over a whole batch of sequences (``forward(xs)``
+    -> ``hs``): random vectors, a batch of them or a (N, T, D) batch (``form``: batch size,
+    steps, whether the output gradient is a row), of the sizes given to its initialiser, and a
+    loss that weights each output by a fixed random upstream gradient, which the backward is
+    given first, one for each output; its other arguments are the step's own input, state and
+    output, by name (``h_prev_l``, the layer below's output, is the input)."""
+    batch, steps, row = form
     sizes = {_size_kind(n): v for n, v in kwargs.items() if isinstance(v, int)}
     rng = np.random.default_rng(2)
-    lead = () if batch is None else (batch,)
+    lead = tuple(n for n in (batch, steps) if n is not None)
     values = {}
     for name in problem["forward_args"]:
         role = _role(name)
         if role == "inputs":
             values[name] = rng.normal(size=(*lead, sizes.get("input", VOCAB)))
-        elif role in ("h0", "c0"):
+        elif role in ("h0", "c0") and steps is None:
             values[name] = rng.normal(size=(*lead, sizes.get("hidden", HIDDEN)))
         else:
             return
@@ -715,31 +810,40 @@ def _cell(
     backward = getattr(obj, problem.get("backward_method", "backward"))
     upstream: list[np.ndarray] = []
 
-    def out(p):
+    def out(p) -> list[np.ndarray]:
         place(p)
         value = forward(*(fresh(values[n]) for n in problem["forward_args"]))
+        outputs = list(value) if isinstance(value, tuple) else [value]
+        if not all(_arrays(o) for o in outputs):
+            raise NoBinding("the forward returns more than arrays")
+        if any(o.dtype.itemsize < 8 for o in outputs):
+            # differences of float32 values are rounding noise: correct code would fail
+            raise NoBinding(f"the forward computes in {outputs[0].dtype}, not float64")
         if not upstream:
-            upstream.append(np.random.default_rng(3).normal(size=np.shape(value)))
-        return value
+            draws = np.random.default_rng(3)
+            upstream.extend(draws.normal(size=o.shape) for o in outputs)
+        return outputs
 
     def loss(p):
-        return float(np.sum(out(p) * upstream[0]))
+        return float(sum(np.sum(o * u) for o, u in zip(out(p), upstream, strict=True)))
 
-    def delta():  # `row`: the output gradient as a (1, n) row, as some cells expect it
-        return fresh(upstream[0]).reshape(1, -1) if row else fresh(upstream[0])
-
-    sources = _backward_sources(problem["backward_args"][1:], values)
-    if sources is None:
-        return
+    def deltas() -> list[np.ndarray]:  # `row`: the output gradient as a (1, n) row
+        return [fresh(u).reshape(1, -1) if row else fresh(u) for u in upstream]
 
     def grads(p):
-        output = out(p)
-        given = {n: output if where == "out" else by_role[where] for n, where in sources.items()}
+        outputs = out(p)
+        taken = len(outputs)
+        sources = _backward_sources(problem["backward_args"][taken:], values)
+        if sources is None or (taken > 1 and row):
+            raise NoBinding("the backward's arguments cannot be told apart")
+        by_role_out = {**by_role, "out": outputs[0]}
+        given = {n: by_role_out[where] for n, where in sources.items()}
         _zero_gradients(obj, holder, p)
-        args = [delta(), *(fresh(given[n]) for n in problem["backward_args"][1:])]
+        args = [*deltas(), *(fresh(given[n]) for n in problem["backward_args"][taken:])]
         return _object_gradients(obj, holder, backward(*args), p)
 
     shape = "one vector" if batch is None else f"a batch of {batch}"
+    shape = f"a ({batch}, {steps}, D) batch of sequences" if steps else shape
     shape += ", its gradient as a row" if row else ""
     yield _seeded(loss), _seeded(grads), start, f"one step of the cell on {shape}"
 
@@ -767,6 +871,8 @@ def _backward_sources(names: list[str], values: dict) -> dict[str, str] | None:
 
 def _zero_gradients(obj, holder, p: dict) -> None:
     """Gradients the backward adds to (``self.dW += ...``) start from zero at every call."""
+    if isinstance(holder, _Listed):
+        holder.zero()
     if holder is not None:
         return
     attributes = vars(obj)
