@@ -524,3 +524,29 @@ def test_auto_mode_refuses_a_payload_in_a_sibling_module_the_code_calls(
     planted = _lint_folder(tmp_path / "planted" / "code")["rnn.py"]
     assert not marker.exists()
     assert not [d for d in planted if d["confirmation"]["method"] == "your-code"]
+
+
+def test_auto_mode_runs_the_entry_points_whose_reach_is_safe_and_leaves_out_the_others(
+    tmp_path: Path,
+) -> None:
+    # a second model class in the file reaches a payload in a module beside it: that class is
+    # left out, and the min-char-rnn loss function beside it is still checked
+    marker = tmp_path / "marker.npy"
+    (tmp_path / "acts.py").write_text(
+        "import numpy as np\n\n\n"
+        f"def squash(z):\n    np.save({str(marker)!r}, np.ones(3))\n    return np.tanh(z)\n"
+    )
+    other = (
+        "\n\nclass Squasher:\n"
+        "    def __init__(self, hidden_size):\n"
+        "        self.W = np.zeros((hidden_size, hidden_size))\n\n"
+        "    def forward(self, x):\n"
+        "        self.h = acts.squash(self.W @ x)\n"
+        "        return self.h\n\n"
+        "    def backward(self, dh):\n"
+        "        return self.W.T @ (dh * (1 - self.h**2))\n"
+    )
+    (tmp_path / "rnn.py").write_text("import acts\n" + TRANSPOSED + other)
+    found = _lint_folder(tmp_path)["rnn.py"]
+    assert [(d["code"], d["confirmation"]["method"]) for d in found] == [("LST900", "your-code")]
+    assert not marker.exists()

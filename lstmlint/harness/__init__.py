@@ -103,6 +103,19 @@ def _one_file(result, settings) -> None:
     entries = [name for problem in problems for name in plan.entry_names(problem)]
     reduced = extract.restrict(reduced, entries)
     siblings = _siblings(reduced, folder, mode == "exec")
+    if mode == "auto" and len(problems) > 1 and _unsafe(reduced, problems, siblings):
+        # run the entry points whose own reach is safe; the others are left out
+        safe = [
+            problem
+            for problem in problems
+            if not _unsafe(
+                extract.restrict(reduced, plan.entry_names(problem)), [problem], siblings
+            )
+        ]
+        if safe:
+            problems = safe
+            entries = [name for problem in problems for name in plan.entry_names(problem)]
+            reduced = extract.restrict(reduced, entries)
     if mode == "auto":
         unsafe = _unsafe(reduced, problems, siblings)
         if unsafe:
