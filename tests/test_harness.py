@@ -63,6 +63,7 @@ def test_reviewed_program_every_gradient_finding_confirmed_by_running_it(
         ("minchar/rnn_textfile_buggy.py", {"your-code"}),  # sizes from a file that is absent
         ("gru/gru_classifier_buggy.py", {"your-code"}),  # a label a sequence; a step method
         ("classbased/lstm_given_weights_buggy.py", {"your-code"}),  # cells handed weights
+        ("gru/gru_listed_params_buggy.py", {"your-code"}),  # CifgLSTM(M, N), get_params()
     ],
 )
 def test_each_recognised_shape_confirms_by_running(tmp_path: Path, capsys, name, methods) -> None:
@@ -90,6 +91,7 @@ def test_each_recognised_shape_confirms_by_running(tmp_path: Path, capsys, name,
         "lookalikes/lstm_dict.py",
         "minchar/rnn_textfile.py",
         "classbased/lstm_given_weights.py",  # a float32 sequence layer beside exact cells
+        "gru/gru_listed_params.py",
     ],
 )
 def test_correct_programs_get_no_unexplained_error(tmp_path: Path, capsys, name: str) -> None:

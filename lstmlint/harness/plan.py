@@ -89,6 +89,25 @@ def _literals(func: ast.AST) -> dict[str, ast.AST]:
     return found
 
 
+def _dimensions(func: ast.FunctionDef) -> list[str]:
+    """The arguments an initialiser uses as array dimensions: ``N`` and ``M`` in
+    ``rnd.randn(N, M)`` or ``np.zeros((N, M))``, whatever they are called."""
+    names = set(_params(func, method=True))
+    found = []
+    for call in (n for n in ast.walk(func) if isinstance(n, ast.Call)):
+        leaf = call.func.attr if isinstance(call.func, ast.Attribute) else None
+        for arg in call.args:
+            if isinstance(arg, (ast.Tuple, ast.List)):
+                parts = arg.elts  # np.zeros((N, M))
+            else:  # rnd.randn(N, M); not np.zeros_like(W)
+                parts = [arg] if leaf in DIMENSION_CALLS else []
+            found += [p.id for p in parts if isinstance(p, ast.Name) and p.id in names]
+    return list(dict.fromkeys(found))
+
+
+DIMENSION_CALLS = {"randn", "rand", "zeros", "ones", "empty", "standard_normal", "eye", "random"}
+
+
 def _return_names(func: ast.AST) -> list[list[Any]]:
     """The element names of each ``return a, b, c`` in ``func`` (None for non-names); a name
     bound to a tuple or list display stands for the names in it."""
@@ -265,6 +284,7 @@ def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
                 "kind": "class",
                 "class": name,
                 "init_args": _params(methods["__init__"], method=True),
+                "init_sizes": _dimensions(methods["__init__"]),
                 "forward_method": forward_name,
                 "backward_method": backward_name,
                 "forward_args": _params(methods[forward_name], method=True),
@@ -308,6 +328,7 @@ def _loss_and_grads_method(name: str, methods: dict[str, ast.FunctionDef]) -> li
                 "kind": "class",
                 "class": name,
                 "init_args": _params(methods["__init__"], method=True),
+                "init_sizes": _dimensions(methods["__init__"]),
                 "method": method,
                 "args": _params(func, method=True),
                 "returns": _longest_return(func),

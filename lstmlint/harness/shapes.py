@@ -578,6 +578,10 @@ def _constructions(problem: dict, ns: dict) -> Iterator[tuple[dict, dict, str]]:
         and param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)
         and name not in kwargs
     ]
+    # dimensions named otherwise (`CifgLSTM(M, N)`): distinct sizes, read back off the arrays
+    dimensions = [n for n in wanted if n in problem.get("init_sizes", ())]
+    kwargs |= dict(zip(dimensions, UNNAMED_SIZES, strict=False))
+    wanted = [n for n in wanted if n not in kwargs]
     if not wanted or any(_weight_shape(n, 1, False) is None for n in wanted):
         yield kwargs, kwargs, ""
         return
@@ -587,6 +591,9 @@ def _constructions(problem: dict, ns: dict) -> Iterator[tuple[dict, dict, str]]:
         arrays = {n: rng.normal(size=_weight_shape(n, gates, columns)) * 0.5 for n in wanted}
         layout = "W @ x" if columns else "x @ W"
         yield kwargs | arrays, kwargs | sizes, f"its weights made, {gates} gate blocks, {layout}: "
+
+
+UNNAMED_SIZES = (INPUT, HIDDEN, OUTPUT + 4, 7)
 
 
 class _Listed:
@@ -723,7 +730,9 @@ def _klass(problem: dict, ns: dict, rng, kwargs: dict, sizes: dict) -> Iterator[
 
 
 # (batch size, steps, output gradient as a row) of the values a cell or a layer is tried on
-CELL_FORMS = ((None, None, False), (None, None, True), (1, None, False), (2, None, False))
+# A batch of STEPS_T first: a layer that takes a (T, D) sequence as its input is then checked
+# over several steps, not one
+CELL_FORMS = ((None, None, False), (None, None, True), (STEPS_T, None, False), (1, None, False))
 CELL_FORMS += ((BATCH, STEPS_T, False),)
 
 OPTIMISER_STATE = re.compile(
@@ -771,9 +780,35 @@ def _object_gradients(obj, holder, back, p: dict) -> dict:
                     mapped[name] = np.array(value, dtype=np.float64).reshape(p[name].shape)
                     break
     left = {k: v for k, v in p.items() if k not in mapped}
-    mapped.update(_assign(list(left), _flatten(back), left) if left else {})
+    if left:
+        mapped.update(
+            _by_parameter_order(obj, back, left) or _assign(list(left), _flatten(back), left)
+        )
     _complete(mapped, p)
     return mapped
+
+
+PARAMETER_LISTING = re.compile(r"(get_?)?(params|parameters|weights)", re.IGNORECASE)
+
+
+def _by_parameter_order(obj, back, p: dict) -> dict | None:
+    """Gradients returned as one list in the order the object lists its parameters
+    (``return dx, [dWz, dWi, ...]`` beside ``get_params()`` -> ``(self.Wz, self.Wi, ...)``)."""
+    if not isinstance(back, (tuple, list)):
+        return None
+    lists = [v for v in back if isinstance(v, (tuple, list)) and len(v) == len(p)]
+    for name in (n for n in dir(type(obj)) if PARAMETER_LISTING.fullmatch(n)):
+        listed = getattr(obj, name)
+        listed = listed() if callable(listed) and not _defaults(listed) else listed
+        if not isinstance(listed, (tuple, list)) or len(listed) != len(p):
+            continue
+        names = [next((k for k in p if vars(obj).get(k) is a), None) for a in listed]
+        for grads in lists:
+            if None not in names and all(
+                _arrays(g) and g.shape == p[n].shape for n, g in zip(names, grads, strict=True)
+            ):
+                return dict(zip(names, grads, strict=True))
+    return None
 
 
 def _same_vector(shape: tuple, wanted: tuple) -> bool:
@@ -794,15 +829,17 @@ def _cell(
     output, by name (``h_prev_l``, the layer below's output, is the input)."""
     batch, steps, row = form
     sizes = {_size_kind(n): v for n, v in kwargs.items() if isinstance(v, int)}
+    # sizes not named in the initialiser are read off the parameters
+    hidden, others, _ = _sizes(start, sizes.get("hidden"))
     rng = np.random.default_rng(2)
     lead = tuple(n for n in (batch, steps) if n is not None)
     values = {}
     for name in problem["forward_args"]:
         role = _role(name)
         if role == "inputs":
-            values[name] = rng.normal(size=(*lead, sizes.get("input", VOCAB)))
+            values[name] = rng.normal(size=(*lead, sizes.get("input", others[0])))
         elif role in ("h0", "c0") and steps is None:
-            values[name] = rng.normal(size=(*lead, sizes.get("hidden", HIDDEN)))
+            values[name] = rng.normal(size=(*lead, hidden))
         else:
             return
     by_role = {_role(n): v for n, v in values.items()}
@@ -810,10 +847,14 @@ def _cell(
     backward = getattr(obj, problem.get("backward_method", "backward"))
     upstream: list[np.ndarray] = []
 
+    saved: list = []  # what the forward returns after its outputs: the backward's cache
+
     def out(p) -> list[np.ndarray]:
         place(p)
         value = forward(*(fresh(values[n]) for n in problem["forward_args"]))
         outputs = list(value) if isinstance(value, tuple) else [value]
+        saved[:] = outputs[-1:] if len(outputs) > 1 and not _arrays(outputs[-1]) else []
+        outputs = outputs[: len(outputs) - len(saved)]
         if not all(_arrays(o) for o in outputs):
             raise NoBinding("the forward returns more than arrays")
         if any(o.dtype.itemsize < 8 for o in outputs):
@@ -833,10 +874,14 @@ def _cell(
     def grads(p):
         outputs = out(p)
         taken = len(outputs)
-        sources = _backward_sources(problem["backward_args"][taken:], values)
+        rest = problem["backward_args"][taken:]
+        if saved and rest:  # `backward(delta, cache)` after `return y, cache`
+            rest = rest[:-1]
+        sources = _backward_sources(rest, values)
         if sources is None or (taken > 1 and row):
             raise NoBinding("the backward's arguments cannot be told apart")
-        by_role_out = {**by_role, "out": outputs[0]}
+        sources |= {problem["backward_args"][-1]: "saved"} if saved else {}
+        by_role_out = {**by_role, "out": outputs[0], "saved": saved[0] if saved else None}
         given = {n: by_role_out[where] for n, where in sources.items()}
         _zero_gradients(obj, holder, p)
         args = [*deltas(), *(fresh(given[n]) for n in problem["backward_args"][taken:])]
