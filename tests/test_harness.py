@@ -92,6 +92,7 @@ def test_each_recognised_shape_confirms_by_running(tmp_path: Path, capsys, name,
         "minchar/rnn_textfile.py",
         "classbased/lstm_given_weights.py",  # a float32 sequence layer beside exact cells
         "gru/gru_listed_params.py",
+        "lookalikes/rnn_cell_batch_mean.py",  # gradients averaged over the batch
     ],
 )
 def test_correct_programs_get_no_unexplained_error(tmp_path: Path, capsys, name: str) -> None:
@@ -1448,3 +1449,35 @@ def test_a_layer_computing_in_float32_is_not_checked_rather_than_blamed(
     (record,) = json.loads(report.read_text())
     assert record["status"] == "checked", record
     assert {p["verdict"] for p in record["parameters"]} == {"PASS"}
+
+
+def test_a_cell_averaging_its_gradients_over_the_batch_is_checked_against_the_mean(
+    tmp_path: Path, capsys
+) -> None:
+    # the loss over a made-up batch is a sum or a mean, as the training loop has it; a cell
+    # that averages is exact for the mean, and a real bug still shows under it
+    (path,) = _copy(tmp_path, "lookalikes/rnn_cell_batch_mean.py")
+    report = tmp_path / "report.json"
+    _json(capsys, "--no-cache", "--harness-report", str(report), path)
+    (record,) = json.loads(report.read_text())
+    assert record["inputs"].endswith("gradients averaged over its 4 rows")
+    assert {p["verdict"] for p in record["parameters"]} == {"PASS"}
+    broken = _variant(
+        tmp_path,
+        "lookalikes/rnn_cell_batch_mean.py",
+        "self.dW_hh += dz.T @ h_prev_t / rows",
+        "self.dW_hh += dz.T @ h_t / rows",
+        "broken.py",
+    )
+    _json(capsys, "--no-cache", "--harness-report", str(report), broken)
+    (record,) = json.loads(report.read_text())
+    verdicts = {p["name"]: p["verdict"] for p in record["parameters"]}
+    assert verdicts == {"W_ih": "PASS", "W_hh": "FAIL", "b_ih": "PASS", "b_hh": "PASS"}
+    # the same bug in a cell that sums over the batch: the sum, not the mean, is its loss
+    summing = Path(broken).read_text().replace(" / rows", "").replace(".mean(", ".sum(")
+    Path(broken).write_text(summing)
+    _json(capsys, "--no-cache", "--harness-report", str(report), broken)
+    (record,) = json.loads(report.read_text())
+    assert "averaged" not in record["inputs"]
+    verdicts = {p["name"]: p["verdict"] for p in record["parameters"]}
+    assert verdicts == {"W_ih": "PASS", "W_hh": "FAIL", "b_ih": "PASS", "b_hh": "PASS"}

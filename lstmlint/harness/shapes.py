@@ -217,6 +217,12 @@ def _complete(mapped: dict, params: dict) -> None:
         raise NoBinding(f"no gradient returned for {', '.join(missing)}")
 
 
+def _rows(loss, rows: int):
+    """Mark a made-up loss as summed over ``rows`` rows of a batch (see the child's check)."""
+    loss.batch_rows = rows
+    return loss
+
+
 def _seeded(func):
     def wrapper(*args):
         np.random.seed(0)
@@ -890,7 +896,12 @@ def _cell(
     shape = "one vector" if batch is None else f"a batch of {batch}"
     shape = f"a ({batch}, {steps}, D) batch of sequences" if steps else shape
     shape += ", its gradient as a row" if row else ""
-    yield _seeded(loss), _seeded(grads), start, f"one step of the cell on {shape}"
+    yield (
+        _rows(_seeded(loss), lead[0] if lead else 1),
+        _seeded(grads),
+        start,
+        f"one step of the cell on {shape}",
+    )
 
 
 def _backward_sources(names: list[str], values: dict) -> dict[str, str] | None:
