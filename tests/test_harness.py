@@ -64,6 +64,7 @@ def test_reviewed_program_every_gradient_finding_confirmed_by_running_it(
         ("gru/gru_classifier_buggy.py", {"your-code"}),  # a label a sequence; a step method
         ("classbased/lstm_given_weights_buggy.py", {"your-code"}),  # cells handed weights
         ("gru/gru_listed_params_buggy.py", {"your-code"}),  # CifgLSTM(M, N), get_params()
+        ("vanilla/rnn_many_to_one_sgd_buggy.py", {"your-code"}),  # backprop takes its own step
     ],
 )
 def test_each_recognised_shape_confirms_by_running(tmp_path: Path, capsys, name, methods) -> None:
@@ -93,6 +94,7 @@ def test_each_recognised_shape_confirms_by_running(tmp_path: Path, capsys, name,
         "classbased/lstm_given_weights.py",  # a float32 sequence layer beside exact cells
         "gru/gru_listed_params.py",
         "lookalikes/rnn_cell_batch_mean.py",  # gradients averaged over the batch
+        "vanilla/rnn_many_to_one_sgd.py",  # clips in place, then takes its own step
     ],
 )
 def test_correct_programs_get_no_unexplained_error(tmp_path: Path, capsys, name: str) -> None:
@@ -1481,3 +1483,90 @@ def test_a_cell_averaging_its_gradients_over_the_batch_is_checked_against_the_me
     assert "averaged" not in record["inputs"]
     verdicts = {p["name"]: p["verdict"] for p in record["parameters"]}
     assert verdicts == {"W_ih": "PASS", "W_hh": "FAIL", "b_ih": "PASS", "b_hh": "PASS"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # a rate written into the step: the gradient cannot be read back from it
+        ("        self.U -= lr * dU\n", "        self.U -= 0.01 * dU\n"),
+        # an optimiser with a state of its own (momentum): the step is not the gradient
+        (
+            "        self.U -= lr * dU\n",
+            "        self.vU = 0.9 * getattr(self, 'vU', 0) + dU\n        self.U -= lr * self.vU\n",
+        ),
+    ],
+)
+def test_a_step_that_is_not_a_plain_step_at_the_given_rate_is_not_read_as_a_gradient(
+    tmp_path: Path, capsys, old: str, new: str
+) -> None:
+    path = _variant(tmp_path, "vanilla/rnn_many_to_one_sgd.py", old, new, "stepped.py")
+    report = tmp_path / "report.json"
+    found = _json(capsys, "--no-cache", "--harness-report", str(report), path)
+    assert [d for d in found if d["code"] in ("LST900", "LST901")] == []
+    (record,) = json.loads(report.read_text())
+    assert record["status"] == "not-callable"
+
+
+SELF_UPDATING = """\
+import numpy as np
+
+
+class CharRNN:
+    def __init__(self, vocab_size, hidden_size, learning_rate=0.05):
+        self.vocab_size = vocab_size
+        self.learning_rate = learning_rate
+        self.Wxh = np.random.randn(hidden_size, vocab_size) * 0.1
+        self.Whh = np.random.randn(hidden_size, hidden_size) * 0.1
+        self.Why = np.random.randn(vocab_size, hidden_size) * 0.1
+
+    def forward(self, chars):
+        self.xs, self.hs = {}, {-1: np.zeros((self.Whh.shape[0], 1))}
+        for t, ix in enumerate(chars):
+            self.xs[t] = np.zeros((self.vocab_size, 1))
+            self.xs[t][ix] = 1
+            self.hs[t] = np.tanh(self.Wxh @ self.xs[t] + self.Whh @ self.hs[t - 1])
+        scores = self.Why @ self.hs[len(chars) - 1]
+        self.p = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+        return self.p
+
+    def loss(self, target_index):
+        return -np.log(self.p[target_index, 0] + 1e-12)
+
+    def backward(self, target_index):
+        dy = self.p.copy()
+        dy[target_index] -= 1
+        last = len(self.xs) - 1
+        dWhy = dy @ self.hs[last].T
+        dWxh, dWhh = np.zeros_like(self.Wxh), np.zeros_like(self.Whh)
+        dh = self.Why.T @ dy
+        for t in reversed(range(len(self.xs))):
+            draw = dh * (1 - self.hs[t] ** 2)
+            dWxh += draw @ self.xs[t].T
+            dWhh += draw @ self.hs[t - 1].T
+            dh = self.Whh.T @ draw
+        self.Wxh -= self.learning_rate * dWxh
+        self.Whh -= self.learning_rate * dWhh
+        self.Why -= self.learning_rate * dWhy
+"""
+
+
+def test_a_backward_that_steps_at_its_own_learning_rate_is_checked(tmp_path: Path, capsys) -> None:
+    # the gradient is the step taken at a learning rate of one (self.learning_rate is set),
+    # and the loss method of the kept probabilities is given the target alone
+    report = tmp_path / "report.json"
+    for name, text, verdict in (
+        ("exact.py", SELF_UPDATING, "PASS"),
+        (
+            "late.py",
+            SELF_UPDATING.replace("(1 - self.hs[t] ** 2)", "(1 - self.hs[t - 1] ** 2)"),
+            "FAIL",
+        ),
+    ):
+        path = tmp_path / name
+        path.write_text(text)
+        _json(capsys, "--no-cache", "--harness-report", str(report), str(path))
+        (record,) = json.loads(report.read_text())
+        assert record["status"] == "checked", record
+        verdicts = {p["name"]: p["verdict"] for p in record["parameters"]}
+        assert verdicts == {"Wxh": verdict, "Whh": verdict, "Why": "PASS"}

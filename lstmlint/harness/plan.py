@@ -31,7 +31,7 @@ INIT = re.compile(r"(init|build|new_model|make_param|create_param|make_model)", 
 # argument names, by the value the harness passes for them
 ROLES = (
     ("params", r"p|params?|parameters|weights|w|model|theta|net"),
-    ("targets", r"targets?|labels?|ys?|y_?true|t|tgt|y_?batch|tags?"),
+    ("targets", r"(targets?|labels?)(_?(index|idx|ix|ids?))?|ys?|y_?true|t|tgt|y_?batch|tags?"),
     ("inputs", r"inputs?|xs?|x_?t|x_?batch|seq|sequence|data|words|chars|ix|ids|tokens"),
     (
         "h0",
@@ -342,7 +342,14 @@ def _loss_and_grads_method(name: str, methods: dict[str, ast.FunctionDef]) -> li
 # a class's methods, by the names people give them (wildml's RNNNumpy: forward_propagation,
 # calculate_loss, bptt), first match wins
 FORWARD_METHODS = ("forward", "forward_propagation", "forward_pass", "fprop")
-BACKWARD_METHODS = ("backward", "bptt", "backward_propagation", "backward_pass", "bprop")
+BACKWARD_METHODS = (
+    "backward",
+    "bptt",
+    "backward_propagation",
+    "backward_pass",
+    "bprop",
+    "backprop",
+)
 LOSS_METHODS = ("loss", "calculate_total_loss", "calculate_loss", "compute_loss", "loss_fn")
 
 

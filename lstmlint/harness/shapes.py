@@ -124,6 +124,7 @@ def _sequences(
     yield batch.transpose(1, 0, 2).copy(), labels[0].copy(), "batch-major (N, T, D), a label each"
     yield batch, labels[0].copy(), "time-major (T, N, D), a label each"
     yield rng.normal(size=(STEPS_T, vocab)), int(tx[0]), "a real (T, n) array and one label"
+    yield ix, int(tx[0]), f"an index list and one label, vocabulary {vocab}"
 
 
 def _inputs(start: dict, sizes: dict, rng) -> Iterator[tuple[dict, str]]:
@@ -172,6 +173,14 @@ def _call(func, names: list[str], values: dict[str, Any], defaults: int = 0) -> 
         else:
             raise NoBinding(f"no value for argument `{name}`")
     return func(*args)
+
+
+def _arguments(func) -> list[str]:
+    """The names a callable takes (a bound method's without ``self``)."""
+    try:
+        return list(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        return []
 
 
 def _defaults(func) -> int:
@@ -599,6 +608,11 @@ def _constructions(problem: dict, ns: dict) -> Iterator[tuple[dict, dict, str]]:
         yield kwargs | arrays, kwargs | sizes, f"its weights made, {gates} gate blocks, {layout}: "
 
 
+# The made-up output gradient is small: a backward that clips its gradients inline
+# (`np.clip(d, -1, 1, out=d)`) must not clip what the check compares. Relative errors do
+# not depend on the scale.
+UPSTREAM_SCALE = 1e-3
+
 UNNAMED_SIZES = (INPUT, HIDDEN, OUTPUT + 4, 7)
 
 
@@ -704,9 +718,13 @@ def _klass(problem: dict, ns: dict, rng, kwargs: dict, sizes: dict) -> Iterator[
     from_inputs = bool(loss_args) and _role(loss_args[0]) == "inputs"
     # wildml's calculate_total_loss(X, Y) sums over a batch of sentences; bptt takes one
     batched = from_inputs and "total" in problem["loss_method"].lower()
+    # `loss(self, target_index)` of what the forward kept on the object
+    kept_loss = loss_method is not None and [_role(n) for n in _arguments(loss_method)] == [
+        "targets"
+    ]
     for values, how in _inputs(start, kwargs, rng):
 
-        def run(p, values=values):
+        def run(p, values=values, rate=1.0):
             place(p)
             out = _call(forward, problem["forward_args"], values)
             loss = _scalar(out)
@@ -716,9 +734,11 @@ def _klass(problem: dict, ns: dict, rng, kwargs: dict, sizes: dict) -> Iterator[
                     loss = _scalar(_call(loss_method, loss_args, one))
                 elif from_inputs:
                     loss = _scalar(_call(loss_method, loss_args, values))
+                elif kept_loss:
+                    loss = _scalar(loss_method(fresh(values["targets"])))  # of what it kept
                 else:
                     loss = _scalar(loss_method(fresh(out), fresh(values["targets"])))
-            given = {**values, "out": out}
+            given = {**values, "out": out, **_at_rate(obj, problem["backward_args"], rate)}
             for name in problem["backward_args"]:
                 if _role(name) not in given:
                     given[name] = out
@@ -726,8 +746,7 @@ def _klass(problem: dict, ns: dict, rng, kwargs: dict, sizes: dict) -> Iterator[
             return loss, back
 
         def grads(p, run=run):
-            _, back = run(p)
-            return _object_gradients(obj, holder, back, p)
+            return _gradients_after(obj, holder, p, lambda rate: run(p, rate=rate)[1])
 
         yield _seeded(lambda p, run=run: _finite(run(p)[0])), _seeded(grads), start, how
     if problem["backward_args"] and loss_method is None:
@@ -735,11 +754,15 @@ def _klass(problem: dict, ns: dict, rng, kwargs: dict, sizes: dict) -> Iterator[
             yield from _cell(problem, obj, holder, place, start, kwargs, form)
 
 
-# (batch size, steps, output gradient as a row) of the values a cell or a layer is tried on
-# A batch of STEPS_T first: a layer that takes a (T, D) sequence as its input is then checked
-# over several steps, not one
-CELL_FORMS = ((None, None, False), (None, None, True), (STEPS_T, None, False), (1, None, False))
-CELL_FORMS += ((BATCH, STEPS_T, False),)
+# (batch size, steps, output gradient as a row, inputs as a list of columns): the forms a
+# cell or a layer is tried on. A batch of STEPS_T first: a layer that takes a (T, D) sequence
+# as its input is then checked over several steps, not one
+CELL_FORMS = ((None, None, False, False), (None, None, True, False), (STEPS_T, None, False, False))
+CELL_FORMS += (
+    (1, None, False, False),
+    (BATCH, STEPS_T, False, False),
+    (STEPS_T, None, False, True),
+)
 
 OPTIMISER_STATE = re.compile(
     r"^(?:m|v|mem|cache)_?(?P<a>.+)$|^(?P<b>.+?)_(?:m|v|mem|cache|momentums?|velocity)$"
@@ -817,6 +840,52 @@ def _by_parameter_order(obj, back, p: dict) -> dict | None:
     return None
 
 
+LEARNING_RATE = re.compile(r"learn(ing)?_?rate|lr|eta|alpha|step_?size", re.IGNORECASE)
+
+
+def _gradient_name(name: str) -> bool:
+    low = name.lower()
+    return bool(_grad_of(name)[1:]) or "delta" in low or "grad" in low
+
+
+def _at_rate(obj, names: list[str], rate: float) -> dict[str, float]:
+    """Set the object's learning rate (``self.learning_rate``) to ``rate``; the arguments
+    that take one (``backprop(d_y, learn_rate)``), with ``rate``."""
+    for key, value in list(vars(obj).items()):
+        if LEARNING_RATE.fullmatch(key) and isinstance(value, float):
+            setattr(obj, key, rate)
+    return {name: rate for name in names if LEARNING_RATE.fullmatch(name)}
+
+
+def _moved(obj, holder, p: dict) -> dict[str, np.ndarray]:
+    """How far each parameter moved from the values placed on the object (``p``)."""
+    now = dict(holder.items()) if holder is not None else vars(obj)
+    moved = {k: p[k] - np.asarray(now[k], dtype=np.float64) for k in p if _arrays(now.get(k))}
+    return moved if any(np.any(m != 0) for m in moved.values()) else {}
+
+
+def _gradients_after(obj, holder, p: dict, call) -> dict:
+    """The gradients a backward (``call(rate)``) returned or left on its object; or, for one
+    that takes a plain step itself (``self.W -= learning_rate * dW``), the step it takes at a
+    learning rate of one, once a rate of two is seen to take twice that step (a rate it does
+    not use, or an optimiser with a state of its own, does not)."""
+    back = call(1.0)
+    try:
+        return _object_gradients(obj, holder, back, p)
+    except NoBinding:
+        first = _moved(obj, holder, p)
+        if not first:
+            raise
+    call(2.0)
+    second = _moved(obj, holder, p)
+    if set(second) != set(first) or any(
+        not np.allclose(second[k], 2.0 * first[k], rtol=1e-6, atol=1e-12) for k in first
+    ):
+        raise NoBinding("the backward changes its parameters by more than a plain step")
+    _complete(first, p)
+    return first
+
+
 def _same_vector(shape: tuple, wanted: tuple) -> bool:
     """The shape of the parameter, or the same values with axes of one added or dropped (a
     bias of shape (h,) whose gradient is kept as a (1, h) row)."""
@@ -833,7 +902,7 @@ def _cell(
     loss that weights each output by a fixed random upstream gradient, which the backward is
     given first, one for each output; its other arguments are the step's own input, state and
     output, by name (``h_prev_l``, the layer below's output, is the input)."""
-    batch, steps, row = form
+    batch, steps, row, listed = form
     sizes = {_size_kind(n): v for n, v in kwargs.items() if isinstance(v, int)}
     # sizes not named in the initialiser are read off the parameters
     hidden, others, _ = _sizes(start, sizes.get("hidden"))
@@ -844,6 +913,8 @@ def _cell(
         role = _role(name)
         if role == "inputs":
             values[name] = rng.normal(size=(*lead, sizes.get("input", others[0])))
+            if listed:  # a list of column vectors, one a step
+                values[name] = [v.reshape(-1, 1) for v in values[name]]
         elif role in ("h0", "c0") and steps is None:
             values[name] = rng.normal(size=(*lead, hidden))
         else:
@@ -868,39 +939,50 @@ def _cell(
             raise NoBinding(f"the forward computes in {outputs[0].dtype}, not float64")
         if not upstream:
             draws = np.random.default_rng(3)
-            upstream.extend(draws.normal(size=o.shape) for o in outputs)
+            upstream.extend(draws.normal(size=o.shape) * UPSTREAM_SCALE for o in outputs)
         return outputs
 
+    names = [n for n in problem["backward_args"] if not LEARNING_RATE.fullmatch(n)]
+    # the outputs the backward takes a gradient for: one for each leading gradient argument
+    # (`backward(dh_next, dc_next)`; `backprop(d_y)` of a forward returning `(y, h)`)
+    wanted = len(list(itertools.takewhile(_gradient_name, names))) or 1
+
     def loss(p):
-        return float(sum(np.sum(o * u) for o, u in zip(out(p), upstream, strict=True)))
+        outputs = out(p)[:wanted]
+        return float(sum(np.sum(o * u) for o, u in zip(outputs, upstream, strict=False)))
 
-    def deltas() -> list[np.ndarray]:  # `row`: the output gradient as a (1, n) row
-        return [fresh(u).reshape(1, -1) if row else fresh(u) for u in upstream]
+    def deltas(taken: int) -> list[np.ndarray]:  # `row`: the output gradient as a (1, n) row
+        return [fresh(u).reshape(1, -1) if row else fresh(u) for u in upstream[:taken]]
 
-    def grads(p):
+    def call(p, rate: float):
         outputs = out(p)
-        taken = len(outputs)
-        rest = problem["backward_args"][taken:]
+        taken = min(wanted, len(outputs))
+        rest = names[taken:]
         if saved and rest:  # `backward(delta, cache)` after `return y, cache`
             rest = rest[:-1]
         sources = _backward_sources(rest, values)
         if sources is None or (taken > 1 and row):
             raise NoBinding("the backward's arguments cannot be told apart")
-        sources |= {problem["backward_args"][-1]: "saved"} if saved else {}
+        sources |= {names[-1]: "saved"} if saved else {}
         by_role_out = {**by_role, "out": outputs[0], "saved": saved[0] if saved else None}
         given = {n: by_role_out[where] for n, where in sources.items()}
         _zero_gradients(obj, holder, p)
-        args = [*deltas(), *(fresh(given[n]) for n in problem["backward_args"][taken:])]
-        return _object_gradients(obj, holder, backward(*args), p)
+        args = [*deltas(taken), *(fresh(given[n]) for n in names[taken:])]
+        return backward(*args, **_at_rate(obj, problem["backward_args"], rate))
+
+    def grads(p):
+        return _gradients_after(obj, holder, p, lambda rate: call(p, rate))
 
     shape = "one vector" if batch is None else f"a batch of {batch}"
     shape = f"a ({batch}, {steps}, D) batch of sequences" if steps else shape
     shape += ", its gradient as a row" if row else ""
+    shape = f"a sequence of {batch} column vectors" if listed else shape
+    what = "the layer" if steps or listed else "one step of the cell"
     yield (
         _rows(_seeded(loss), lead[0] if lead else 1),
         _seeded(grads),
         start,
-        f"one step of the cell on {shape}",
+        f"{what} on {shape}",
     )
 
 
