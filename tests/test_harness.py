@@ -1570,3 +1570,24 @@ def test_a_backward_that_steps_at_its_own_learning_rate_is_checked(tmp_path: Pat
         assert record["status"] == "checked", record
         verdicts = {p["name"]: p["verdict"] for p in record["parameters"]}
         assert verdicts == {"Wxh": verdict, "Whh": verdict, "Why": "PASS"}
+
+
+def test_the_module_s_own_sizes_are_used_where_its_code_assumes_them(
+    tmp_path: Path, capsys
+) -> None:
+    # `hidden_size = 7` at the top level, given to the initialiser by the training code, and
+    # assumed by the forward's assertion: the check makes the parameters with that size
+    text = (FIXTURES / "outhelpers/lstm_outhelpers.py").read_text()
+    head = "def sigmoid(x, deriv=False):"
+    step = "def forward(inputs, targets, h0, c0, p):\n"
+    assert head in text and step in text
+    text = text.replace(head, "hidden_size = 7\n\n\n" + head)
+    text = text.replace(step, step + "    assert h0.shape == (7, 1)\n")
+    path = tmp_path / "sized.py"
+    path.write_text(text)
+    report = tmp_path / "report.json"
+    _json(capsys, "--no-cache", "--harness-report", str(report), str(path))
+    (record,) = json.loads(report.read_text())
+    assert record["status"] == "checked", record
+    assert record["entry"] == "forward(...) + backward(...) + init_params(...)"
+    assert {p["verdict"] for p in record["parameters"]} == {"PASS"}

@@ -228,7 +228,8 @@ def _entry(problem: dict) -> str:
         forward = problem.get("forward_method", "forward")
         backward = problem.get("backward_method", "backward")
         return f"{names[0]}(...).{forward} / .{backward}"
-    calls = dict.fromkeys(n for n in names if n not in problem.get("params", []))
+    values = {*problem.get("params", []), *problem.get("init_args", [])}
+    calls = dict.fromkeys(n for n in names if n not in values)
     return " + ".join(f"{n}(...)" for n in calls)
 
 

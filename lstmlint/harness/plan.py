@@ -417,9 +417,12 @@ def entry_names(problem: dict) -> list[str]:
         cls = problem["class"]
         called = ["__init__", problem.get("forward_method"), problem.get("backward_method")]
         called += [problem.get("loss_method"), problem.get("method")]
-        return [cls, *(f"{cls}.{m}" for m in called if m)]
+        return [cls, *(f"{cls}.{m}" for m in called if m), *problem.get("init_args", [])]
     names = [problem.get(k) for k in ("function", "forward", "backward", "init")]
-    return [n for n in names if n] + list(problem.get("params", []))
+    # the module's own values of the initialiser's sizes (`hidden_size = 50`) are kept: the
+    # check makes the parameters with them, and code may assume them (`assert h.shape == (50, 1)`)
+    sizes = problem.get("init_args", [])
+    return [n for n in names if n] + list(problem.get("params", [])) + list(sizes)
 
 
 def configured(reduced: Reduced, harness: Any) -> list[dict[str, Any]]:
