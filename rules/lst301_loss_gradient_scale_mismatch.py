@@ -1,10 +1,19 @@
 from collections.abc import Iterator
 
-from lstmlint.analysis.training import loss_spec, mean_losses, sum_edits
+from lstmlint.analysis.names import code_of
+from lstmlint.analysis.training import (
+    divided_losses,
+    loss_spec,
+    mean_losses,
+    sum_edits,
+    undivided_edits,
+)
 from lstmlint.diagnostics import Severity
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import LSTM_PREPENDED, MINCHAR_RNN, swap
+
+DIVIDED_TERM = "loss += -np.log(ps[t][targets[t], 0] + 1e-12)"
 
 
 class LossGradientScaleMismatch(Rule):
@@ -29,13 +38,33 @@ Example
 Fix
     loss += -np.sum(targets[t] * np.log(outputs[t] + 1e-12))
 
+It also finds a cross-entropy term divided by a size (``-np.sum(onehot * np.log(y)) / N``,
+    the vocabulary, the steps or the batch) in a function whose backward seeds the undivided
+    ``y - onehot`` and divides nothing else by that size.
+
 Autofix
     Yes: only ``mean`` becomes ``sum`` (``np.mean`` -> ``np.sum``, ``x.mean()`` -> ``x.sum()``),
     so the epsilon fix of LST302 in the same expression applies alongside. None for a mean
-    with an axis or other arguments (it may average over a batch on purpose).
+    with an axis or other arguments (it may average over a batch on purpose). A divided term loses its division.
 """
-    valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN)]
+    valid = [
+        Valid(LSTM_PREPENDED),
+        Valid(MINCHAR_RNN),
+        # the loss and every gradient divided by the same size
+        Valid(
+            swap(
+                swap(MINCHAR_RNN, DIVIDED_TERM, DIVIDED_TERM + " / len(inputs)"),
+                "        np.clip(dparam, -5, 5, out=dparam)",
+                "        dparam /= len(inputs)\n        np.clip(dparam, -5, 5, out=dparam)",
+            )
+        ),
+    ]
     invalid = [
+        # a cross-entropy term divided by the steps, the gradient seeded as y - onehot
+        Invalid(
+            swap(MINCHAR_RNN, DIVIDED_TERM, DIVIDED_TERM + " / len(inputs)  # bug"),
+            fixed=swap(MINCHAR_RNN, DIVIDED_TERM, DIVIDED_TERM + "  # bug"),
+        ),
         Invalid(
             swap(
                 LSTM_PREPENDED,
@@ -47,7 +76,7 @@ Autofix
                 "loss += -np.sum(targets[t] * np.log(ys[t] + 1e-12))",
                 "loss += -np.sum(np.log(ys[t] + 1e-12) * targets[t])  # bug",
             ),
-        )
+        ),
     ]
 
     def check(self, model) -> Iterator[Report]:
@@ -61,4 +90,15 @@ Autofix
                 "sum instead: `-np.sum(onehot * np.log(y + 1e-12))`",
                 experiment_facts(loss_spec(model, call, point, parts)),
                 sum_edits(call),
+            )
+        for division, _ in divided_losses(model):
+            divisor = code_of(division.right)
+            yield Report(
+                division,
+                f"the loss is divided by `{divisor}` but the backward's gradient y - onehot is "
+                f"not: loss and gradient differ by that factor",
+                f"drop the division (`{code_of(division.left)}`), or divide the gradient by "
+                f"`{divisor}` too",
+                experiment_facts(None),
+                undivided_edits(division),
             )

@@ -144,8 +144,10 @@ def loss_spec(model, call: cst.Call, point: Point, parts: list[cst.BaseExpressio
     }
 
 
-def _unscaled_seeds(model) -> list[str]:
+def _unscaled_seeds(model) -> dict[str, object]:
+    """Output gradients seeded as ``y - onehot`` and never divided: variable -> its scope."""
     seeds: dict[str, bool] = {}
+    scopes: dict[str, object] = {}
     for point in model.points:
         statement = point.statement
         reader = model.reader(point)
@@ -172,6 +174,7 @@ def _unscaled_seeds(model) -> list[str]:
                 is_seed = is_seed or (left is not None and left.kind == F.PROB)
             if is_seed:
                 seeds[key] = True
+                scopes[key] = point.scope
             elif key in seeds and any(
                 isinstance(n, cst.Divide) for n in nodes_of(value, cst.Divide)
             ):
@@ -182,7 +185,50 @@ def _unscaled_seeds(model) -> list[str]:
             key = key_of(statement.target)
             if key in seeds:
                 seeds[key] = False
-    return [k for k, unscaled in seeds.items() if unscaled]
+    return {k: scopes[k] for k, unscaled in seeds.items() if unscaled}
+
+
+def divided_losses(model) -> list[tuple[cst.BinaryOperation, Point]]:
+    """``loss += -np.sum(onehot * np.log(y)) / N`` in a function whose backward seeds the
+    unscaled ``y - onehot`` and divides nothing else by ``N``."""
+    seeded = {id(scope) for scope in _unscaled_seeds(model).values()}
+    found = []
+    for point in model.points:
+        value = statement_value(point.statement)
+        if value is None or id(point.scope) not in seeded:
+            continue
+        reader = model.reader(point)
+        for division in nodes_of(value, cst.BinaryOperation):
+            if not isinstance(division.operator, cst.Divide):
+                continue
+            if not _log_of_prob(reader, division.left):
+                continue
+            divisor = code_of(division.right)
+            if not _divides_elsewhere(model, point, divisor):
+                found.append((division, point))
+    return found
+
+
+def _divides_elsewhere(model, here: Point, divisor: str) -> bool:
+    """Whether another statement of the function divides by ``divisor`` (the gradients scaled
+    as the loss is: ``dWy /= N``, ``grads = [g / N for g in grads]``)."""
+    for point in model.points:
+        if point.scope is not here.scope or point.statement is here.statement:
+            continue
+        for node in nodes_of(point.statement, cst.BinaryOperation):
+            if isinstance(node.operator, cst.Divide) and code_of(node.right) == divisor:
+                return True
+        if isinstance(point.statement, cst.AugAssign) and isinstance(
+            point.statement.operator, cst.DivideAssign
+        ):
+            if code_of(point.statement.value) == divisor:
+                return True
+    return False
+
+
+def undivided_edits(division: cst.BinaryOperation) -> list[tuple[cst.CSTNode, str]]:
+    """The loss term without its division: the loss of the unscaled gradient."""
+    return [(division, code_of(division.left))]
 
 
 # LST303 -------------------------------------------------------------------------------------
