@@ -1591,3 +1591,49 @@ def test_the_module_s_own_sizes_are_used_where_its_code_assumes_them(
     assert record["status"] == "checked", record
     assert record["entry"] == "forward(...) + backward(...) + init_params(...)"
     assert {p["verdict"] for p in record["parameters"]} == {"PASS"}
+
+
+CELL_GIVEN_ITS_ACTIVATION = """\
+import numpy as np
+
+
+class Tanh:
+    def forward(self, z):
+        self.out = np.tanh(z)
+        return self.out
+
+    def backward(self, grad):
+        return grad * (1 - self.out**2)
+
+
+class Cell:
+    def __init__(self, hidden_size, input_size, activation):
+        self.Wx = np.random.randn(hidden_size, input_size) * 0.3
+        self.Wh = np.random.randn(hidden_size, hidden_size) * 0.3
+        self.b = np.zeros(hidden_size)
+        self.activation = activation
+
+    def forward(self, x, h_prev):
+        self.x, self.h_prev = x, h_prev
+        return self.activation.forward(self.Wx @ x + self.Wh @ h_prev + self.b)
+
+    def backward(self, dh):
+        dz = self.activation.backward(dh)
+        self.dWx = np.outer(dz, self.x)
+        self.dWh = np.outer(dz, self.h_prev)
+        self.db = dz
+        return self.Wx.T @ dz, self.Wh.T @ dz
+"""
+
+
+def test_a_cell_that_takes_its_activation_is_given_the_module_s_tanh(
+    tmp_path: Path, capsys
+) -> None:
+    path = tmp_path / "cell.py"
+    path.write_text(CELL_GIVEN_ITS_ACTIVATION)
+    report = tmp_path / "report.json"
+    _json(capsys, "--no-cache", "--harness-report", str(report), str(path))
+    (record,) = json.loads(report.read_text())
+    assert record["status"] == "checked", record
+    assert record["inputs"].startswith("given a Tanh object: one step of the cell")
+    assert {p["verdict"] for p in record["parameters"]} == {"PASS"}

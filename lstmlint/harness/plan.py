@@ -108,6 +108,16 @@ def _dimensions(func: ast.FunctionDef) -> list[str]:
 DIMENSION_CALLS = {"randn", "rand", "zeros", "ones", "empty", "standard_normal", "eye", "random"}
 
 
+def _activation_layers(reduced: Reduced, init: ast.FunctionDef) -> list[str]:
+    """The module's tanh layer class, for an initialiser that takes an activation
+    (``RNN(n_neurons, Activation)``)."""
+    if not any(re.search(r"activation|nonlin", a, re.IGNORECASE) for a in _params(init, True)):
+        return []
+    return [
+        n for n, d in reduced.defined.items() if isinstance(d, ast.ClassDef) and n.lower() == "tanh"
+    ]
+
+
 def _return_names(func: ast.AST) -> list[list[Any]]:
     """The element names of each ``return a, b, c`` in ``func`` (None for non-names); a name
     bound to a tuple or list display stands for the names in it."""
@@ -285,6 +295,7 @@ def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
                 "class": name,
                 "init_args": _params(methods["__init__"], method=True),
                 "init_sizes": _dimensions(methods["__init__"]),
+                "init_layers": _activation_layers(reduced, methods["__init__"]),
                 "forward_method": forward_name,
                 "backward_method": backward_name,
                 "forward_args": _params(methods[forward_name], method=True),
@@ -417,7 +428,8 @@ def entry_names(problem: dict) -> list[str]:
         cls = problem["class"]
         called = ["__init__", problem.get("forward_method"), problem.get("backward_method")]
         called += [problem.get("loss_method"), problem.get("method")]
-        return [cls, *(f"{cls}.{m}" for m in called if m), *problem.get("init_args", [])]
+        values = [*problem.get("init_args", []), *problem.get("init_layers", [])]
+        return [cls, *(f"{cls}.{m}" for m in called if m), *values]
     names = [problem.get(k) for k in ("function", "forward", "backward", "init")]
     # the module's own values of the initialiser's sizes (`hidden_size = 50`) are kept: the
     # check makes the parameters with them, and code may assume them (`assert h.shape == (50, 1)`)

@@ -597,6 +597,13 @@ def _constructions(problem: dict, ns: dict) -> Iterator[tuple[dict, dict, str]]:
     dimensions = [n for n in wanted if n in problem.get("init_sizes", ())]
     kwargs |= dict(zip(dimensions, UNNAMED_SIZES, strict=False))
     wanted = [n for n in wanted if n not in kwargs]
+    activations = [n for n in wanted if ACTIVATION_ARGUMENT.search(n)]
+    if activations:  # `RNN(n_neurons, Activation)`: the module's own tanh layer, made or not
+        for layer in [ns[n] for n in problem.get("init_layers", []) if n in ns][:1]:
+            for given, how in ((layer(), "a Tanh object"), (layer, "the Tanh class")):
+                made = kwargs | dict.fromkeys(activations, given)
+                yield made, kwargs, f"given {how}: "
+        return
     if not wanted or any(_weight_shape(n, 1, False) is None for n in wanted):
         yield kwargs, kwargs, ""
         return
@@ -607,6 +614,8 @@ def _constructions(problem: dict, ns: dict) -> Iterator[tuple[dict, dict, str]]:
         layout = "W @ x" if columns else "x @ W"
         yield kwargs | arrays, kwargs | sizes, f"its weights made, {gates} gate blocks, {layout}: "
 
+
+ACTIVATION_ARGUMENT = re.compile(r"activation|nonlin", re.IGNORECASE)
 
 # The made-up output gradient is small: a backward that clips its gradients inline
 # (`np.clip(d, -1, 1, out=d)`) must not clip what the check compares. Relative errors do
