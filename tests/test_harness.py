@@ -1637,3 +1637,20 @@ def test_a_cell_that_takes_its_activation_is_given_the_module_s_tanh(
     assert record["status"] == "checked", record
     assert record["inputs"].startswith("given a Tanh object: one step of the cell")
     assert {p["verdict"] for p in record["parameters"]} == {"PASS"}
+
+
+def test_a_class_that_requires_its_training_settings_is_made_with_small_ones(
+    tmp_path: Path, capsys
+) -> None:
+    path = _variant(
+        tmp_path,
+        "classbased/lstm_class_correct.py",
+        "def __init__(self, vocab_size, hidden_size, seed=0):",
+        "def __init__(self, vocab_size, hidden_size, seq_length, learning_rate, seed=0):",
+        "settings.py",
+    )
+    report = tmp_path / "report.json"
+    _json(capsys, "--no-cache", "--harness-report", str(report), path)
+    (record,) = json.loads(report.read_text())
+    assert record["status"] == "checked", record
+    assert {p["verdict"] for p in record["parameters"]} == {"PASS"}

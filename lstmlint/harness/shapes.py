@@ -596,6 +596,9 @@ def _constructions(problem: dict, ns: dict) -> Iterator[tuple[dict, dict, str]]:
     # dimensions named otherwise (`CifgLSTM(M, N)`): distinct sizes, read back off the arrays
     dimensions = [n for n in wanted if n in problem.get("init_sizes", ())]
     kwargs |= dict(zip(dimensions, UNNAMED_SIZES, strict=False))
+    # training settings an initialiser may require (`RNN(vocab_size, hidden_size, seq_length,
+    # learning_rate)`): a few steps, a small batch, a small rate
+    kwargs |= {n: SETTINGS[k] for n in wanted for k in SETTINGS if re.search(k, n, re.I)}
     wanted = [n for n in wanted if n not in kwargs]
     activations = [n for n in wanted if ACTIVATION_ARGUMENT.search(n)]
     if activations:  # `RNN(n_neurons, Activation)`: the module's own tanh layer, made or not
@@ -615,6 +618,11 @@ def _constructions(problem: dict, ns: dict) -> Iterator[tuple[dict, dict, str]]:
         yield kwargs | arrays, kwargs | sizes, f"its weights made, {gates} gate blocks, {layout}: "
 
 
+SETTINGS = {
+    r"^(seq|sequence|time)_?(len|length|steps?)$|^t$|^steps$|bptt": STEPS_T,
+    r"^batch_?size$": BATCH,
+    r"^(learn(ing)?_?rate|lr)$": 0.01,
+}
 ACTIVATION_ARGUMENT = re.compile(r"activation|nonlin", re.IGNORECASE)
 
 # The made-up output gradient is small: a backward that clips its gradients inline
