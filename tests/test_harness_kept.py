@@ -485,3 +485,18 @@ def test_a_global_the_function_assigns_is_still_read_from_the_module() -> None:
     )
     assert "S" in extract._globals_read(reduced.defined["f"])
     assert set(extract.restrict(reduced, ["f"]).defined) == {"S", "f"}
+
+
+@pytest.mark.parametrize(
+    "switch",
+    [
+        "if GPU:\n    import cupy as np\n    np.cuda.set_allocator(None)\nelse:\n    import numpy as np\n",
+        "try:\n    import cupy as np\nexcept ImportError:\n    import numpy as np\n",
+    ],
+)
+def test_of_a_cupy_switch_the_numpy_branch_is_kept(switch: str) -> None:
+    reduced = extract.reduce_module("GPU = False\n" + switch + "x = np.zeros(3)\n")
+    assert "np" in reduced.safe_aliases
+    assert "x" in reduced.defined  # a value built with the NumPy the branch imports
+    kept = ast.unparse(reduced.tree)
+    assert "cupy" not in kept and "set_allocator" not in kept
