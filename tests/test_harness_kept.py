@@ -428,6 +428,44 @@ def test_a_gradient_exact_only_at_its_own_values_is_inconclusive(
     assert child._verdict(first, spread) == expected
 
 
+@pytest.mark.parametrize(
+    ("first", "spread", "expected"),
+    [
+        # a loss near zero made of values near one: exact gradients land just above 1e-7
+        (_Result(1.1e-7, Verdict.INCONCLUSIVE), None, {"error": 1.1e-7, "verdict": "PASS"}),
+        (
+            _Result(1e-9, Verdict.PASS),
+            _Result(4e-7, Verdict.INCONCLUSIVE),
+            {"error": 1e-9, "verdict": "PASS"},
+        ),
+        (
+            _Result(3e-7, Verdict.INCONCLUSIVE),
+            _Result(0.2, Verdict.FAIL),
+            {"error": 0.2, "verdict": "INCONCLUSIVE"},
+        ),
+        # beyond that, or not finite, it stays inconclusive
+        (
+            _Result(2e-6, Verdict.INCONCLUSIVE),
+            None,
+            {"error": 2e-6, "verdict": "INCONCLUSIVE"},
+        ),
+        (
+            _Result(float("nan"), Verdict.INCONCLUSIVE),
+            None,
+            {"error": float("nan"), "verdict": "INCONCLUSIVE"},
+        ),
+    ],
+)
+def test_an_inconclusive_error_below_the_rounding_of_values_near_one_is_exact(
+    first: _Result, spread: _Result | None, expected: dict
+) -> None:
+    got = child._verdict(first, spread)
+    assert got["verdict"] == expected["verdict"]
+    assert (
+        got["error"] == expected["error"] or np.isnan(got["error"]) and np.isnan(expected["error"])
+    )
+
+
 def _tanh_sum(wrong: bool = False) -> tuple[Callable, Callable, list[dict]]:
     seen: list[dict] = []
 
