@@ -1654,3 +1654,49 @@ def test_a_class_that_requires_its_training_settings_is_made_with_small_ones(
     (record,) = json.loads(report.read_text())
     assert record["status"] == "checked", record
     assert {p["verdict"] for p in record["parameters"]} == {"PASS"}
+
+
+def test_a_parameter_whose_gradient_is_never_returned_is_left_out_not_paired_with_a_state(
+    tmp_path: Path, capsys
+) -> None:
+    # dbh is computed but not returned (that bias is never trained); the last hidden state
+    # returned beside the gradients has the bias's shape and must not be read as its gradient
+    text = (FIXTURES / "minchar/rnn_dict_correct.py").read_text()
+    for old, new in [
+        ("return loss, dWxh, dWhh, dWhy, dbh, dby, hs[", "return loss, dWxh, dWhh, dWhy, dby, hs["),
+        ("loss, dWxh, dWhh, dWhy, dbh, dby, hprev = ", "loss, dWxh, dWhh, dWhy, dby, hprev = "),
+    ]:
+        assert old in text
+        text = text.replace(old, new)
+    correct = tmp_path / "unreturned.py"
+    correct.write_text(text)
+    scaled = tmp_path / "unreturned_scaled.py"
+    scaled.write_text(
+        text.replace("dWhy += np.dot(dy, hs[t].T)", "dWhy += 2 * np.dot(dy, hs[t].T)")
+    )
+    reports, _, out = _harness_report(capsys, tmp_path, str(correct), str(scaled))
+    assert reports["unreturned.py"]["status"] == "checked"
+    assert "no gradient returned for bh" in reports["unreturned.py"]["inputs"]
+    assert {p["name"] for p in reports["unreturned.py"]["parameters"]} == {
+        "Wxh",
+        "Whh",
+        "Why",
+        "by",
+    }
+    assert all(p["verdict"] == "PASS" for p in reports["unreturned.py"]["parameters"])
+    # the twin with a wrong weight gradient: the others were checked, and that one is blamed
+    blamed = [line for line in out.splitlines() if "LST900 unexplained" in line]
+    assert len(blamed) == 1 and "unreturned_scaled.py" in blamed[0] and "dWhy" in blamed[0]
+
+
+def test_a_gradient_returned_in_the_wrong_shape_is_not_left_out_as_unreturned(
+    tmp_path: Path, capsys
+) -> None:
+    text = (FIXTURES / "minchar/rnn_dict_correct.py").read_text()
+    old = "return loss, dWxh, dWhh, dWhy, dbh, dby, hs["
+    assert old in text
+    transposed = tmp_path / "transposed.py"
+    transposed.write_text(text.replace(old, "return loss, dWxh.T, dWhh, dWhy, dbh, dby, hs["))
+    reports, _, _ = _harness_report(capsys, tmp_path, str(transposed))
+    report = reports["transposed.py"]
+    assert report["status"] != "checked" or "Wxh" in {p["name"] for p in report["parameters"]}

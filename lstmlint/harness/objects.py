@@ -42,6 +42,7 @@ from lstmlint.harness.shapes import (
     _sizes,
     _weight_shape,
     fresh,
+    gradient_name,
 )
 
 
@@ -328,11 +329,6 @@ def _by_parameter_order(obj, back, p: dict) -> dict | None:
 LEARNING_RATE = re.compile(r"learn(ing)?_?rate|lr|eta|alpha|step_?size", re.IGNORECASE)
 
 
-def _gradient_name(name: str) -> bool:
-    low = name.lower()
-    return bool(_grad_of(name)[1:]) or "delta" in low or "grad" in low
-
-
 def _at_rate(obj, names: list[str], rate: float) -> dict[str, float]:
     """Set the object's learning rate (``self.learning_rate``) to ``rate``; the arguments
     that take one (``backprop(d_y, learn_rate)``), with ``rate``."""
@@ -430,7 +426,7 @@ def _cell(
     names = [n for n in problem["backward_args"] if not LEARNING_RATE.fullmatch(n)]
     # the outputs the backward takes a gradient for: one for each leading gradient argument
     # (`backward(dh_next, dc_next)`; `backprop(d_y)` of a forward returning `(y, h)`)
-    wanted = len(list(itertools.takewhile(_gradient_name, names))) or 1
+    wanted = len(list(itertools.takewhile(gradient_name, names))) or 1
 
     def loss(p):
         outputs = out(p)[:wanted]

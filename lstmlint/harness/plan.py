@@ -64,14 +64,22 @@ def _required(func: ast.FunctionDef, method: bool = False) -> list[str]:
     return names[: len(names) - len(func.args.defaults)]
 
 
-def _names_of(node: ast.AST, literals: dict[str, ast.AST], depth: int = 0) -> Any:
-    """A returned expression as a name, or a nested list of names for a tuple or list."""
+def _names_of(
+    node: ast.AST, literals: dict[str, ast.AST], depth: int = 0, items: bool = False
+) -> Any:
+    """A returned expression as a name, or a nested list of names for a tuple or list; with
+    ``items``, an element of a named container as ``name[]`` (``hs[-1]`` -> ``hs[]``)."""
     if isinstance(node, ast.Name):
         if node.id in literals and depth < 3:
-            return _names_of(literals[node.id], literals, depth + 1)
+            return _names_of(literals[node.id], literals, depth + 1, items)
         return node.id
     if isinstance(node, (ast.Tuple, ast.List)):
-        return [_names_of(item, literals, depth + 1) for item in node.elts]
+        return [_names_of(item, literals, depth + 1, items) for item in node.elts]
+    if items and isinstance(node, ast.Subscript):
+        root = node.value
+        while isinstance(root, ast.Subscript):
+            root = root.value
+        return f"{root.id}[]" if isinstance(root, ast.Name) else None
     return None
 
 
@@ -118,20 +126,20 @@ def _activation_layers(reduced: Reduced, init: ast.FunctionDef) -> list[str]:
     ]
 
 
-def _return_names(func: ast.AST) -> list[list[Any]]:
+def _return_names(func: ast.AST, items: bool = False) -> list[list[Any]]:
     """The element names of each ``return a, b, c`` in ``func`` (None for non-names); a name
     bound to a tuple or list display stands for the names in it."""
     literals = _literals(func)
     found = []
     for node in ast.walk(func):
         if isinstance(node, ast.Return) and node.value is not None:
-            items = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
-            found.append([_names_of(item, literals) for item in items])
+            values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+            found.append([_names_of(value, literals, items=items) for value in values])
     return found
 
 
-def _longest_return(func: ast.AST) -> list[Any]:
-    returns = _return_names(func)
+def _longest_return(func: ast.AST, items: bool = False) -> list[Any]:
+    returns = _return_names(func, items)
     return max(returns, key=len) if returns else []
 
 
@@ -175,7 +183,7 @@ def _lossfun(reduced: Reduced, func, initialiser, params: list[str] | None = Non
         "kind": "lossfun",
         "function": func.name,
         "args": _params(func),
-        "returns": _longest_return(func),
+        "returns": _longest_return(func, items=True),
         "backward": backward,
         "calls": calls,
         "lines": [_span(func), *(_span(functions[c]) for c in calls)],
@@ -342,7 +350,7 @@ def _loss_and_grads_method(name: str, methods: dict[str, ast.FunctionDef]) -> li
                 "init_sizes": _dimensions(methods["__init__"]),
                 "method": method,
                 "args": _params(func, method=True),
-                "returns": _longest_return(func),
+                "returns": _longest_return(func, items=True),
                 "backward": f"{name}.{method}",
                 "lines": [_span(methods[m]) for m in _methods_used(methods, method, method)],
             }

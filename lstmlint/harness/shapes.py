@@ -42,13 +42,20 @@ def _grad_of(name: str) -> list[str]:
     return out
 
 
+def gradient_name(name: str) -> bool:
+    """Whether a name reads as a gradient's (``dW``, ``W_grad``, ``delta_h``)."""
+    low = name.lower()
+    return bool(_grad_of(name)[1:]) or "delta" in low or "grad" in low
+
+
 def _arrays(value: Any) -> bool:
     return isinstance(value, np.ndarray) and value.dtype.kind == "f"
 
 
 def _assign(params_names: list[str], grads: list[tuple[str | None, Any]], params: dict) -> dict:
     """Map returned gradients to parameters by their names (``dW`` -> ``W``, ``W_d`` -> ``W``,
-    a dict keyed like the parameters); by shape only where one parameter has that shape."""
+    a dict keyed like the parameters); by shape only where one parameter has that shape and the
+    value's name, if it has one, is a gradient's (a returned state ``hs[-1]`` is no gradient)."""
     mapped: dict[str, np.ndarray] = {}
     left = []
     for name, value in grads:
@@ -58,7 +65,7 @@ def _assign(params_names: list[str], grads: list[tuple[str | None, Any]], params
         target = next((p for p in candidates if p not in mapped), None)
         if target is not None and params[target].shape == value.shape:
             mapped[target] = value
-        else:
+        elif name is None or gradient_name(name):
             left.append(value)
     for value in left:
         fits = [p for p in params_names if p not in mapped and params[p].shape == value.shape]
@@ -254,21 +261,43 @@ def lossfun(problem: dict, ns: dict, rng) -> Iterator[Check]:
         if not names:
             raise NoBinding("the loss function reads no parameter arrays")
         start, sizes = {n: np.array(ns[n], dtype=np.float64) for n in names}, _module_sizes(ns)
+    labels = problem["returns"][1:]
     for values, how in _inputs(start, sizes, rng):
 
         def run(p, values=values):
             if made is None:
                 ns.update({n: v.copy() for n, v in p.items()})
                 return _call(func, problem["args"], values, _defaults(func))
-            given = {**values, "params": _rebuild(made, names, p)}
+            given = {**values, "params": _rebuild(made, names, start | p)}
             return _call(func, problem["args"], given, _defaults(func))
 
+        left_out = _seeded(_unreturned)(run, start, labels, names)
+        checked = {n: v for n, v in start.items() if n not in left_out}
         yield (
             _seeded(lambda p, run=run: _finite(_first(run(p)))),
-            _seeded(lambda p, run=run: _mapped(run(p)[1:], problem["returns"][1:], names, p)),
-            start,
-            how,
+            _seeded(lambda p, run=run, kept=list(checked): _mapped(run(p)[1:], labels, kept, p)),
+            checked,
+            f"{how}; no gradient returned for {', '.join(left_out)}" if left_out else how,
         )
+
+
+def _unreturned(run, start: dict, labels: list, names: list[str]) -> list[str]:
+    """The parameters a loss function returns no gradient for (``dbc`` computed, never
+    returned: that bias is never trained), when every value it returns under a gradient's name
+    found its parameter; the others are checked without them. [] when it does not run."""
+    try:
+        returned = _flatten(list(run({k: v.copy() for k, v in start.items()})[1:]), labels)
+        mapped = _assign(names, returned, start)
+    except Exception:  # the check itself says why this way of calling does not fit
+        return []
+    kept = {id(v) for v in mapped.values()}
+    stray = [
+        n
+        for n, v in returned
+        if isinstance(v, np.ndarray) and id(v) not in kept and (n is None or gradient_name(n))
+    ]
+    missing = [n for n in names if n not in mapped]
+    return missing if mapped and not stray else []
 
 
 def _module_sizes(ns: dict) -> dict[str, int]:
