@@ -144,10 +144,14 @@ def loss_spec(model, call: cst.Call, point: Point, parts: list[cst.BaseExpressio
     }
 
 
-def _unscaled_seeds(model) -> dict[str, object]:
-    """Output gradients seeded as ``y - onehot`` and never divided: variable -> its scope."""
+def _unscaled_seeds(model) -> dict[str, tuple[object, str]]:
+    """Output gradients seeded as ``y - onehot`` and never divided: variable -> its scope and
+    the code of ``y``. ``y`` is known as probabilities, or is what the same function's loss
+    takes the log of (``-np.sum(targets * np.log(outputs + eps))`` beside
+    ``d_o = outputs.copy(); d_o -= targets``: that pairing is the softmax cross-entropy's)."""
+    logged = _logged(model)
     seeds: dict[str, bool] = {}
-    scopes: dict[str, object] = {}
+    scopes: dict[str, tuple[object, str]] = {}
     for point in model.points:
         statement = point.statement
         reader = model.reader(point)
@@ -156,25 +160,10 @@ def _unscaled_seeds(model) -> dict[str, object]:
             value = statement.value
             if key is None:
                 continue
-            fact = reader.fact(value)
-            is_seed = (
-                fact is not None and fact.kind == F.PROB and not isinstance(value, cst.Call)
-            ) or (
-                isinstance(value, cst.Call)
-                and (
-                    is_call_to(value, "copy")
-                    or (isinstance(value.func, cst.Attribute) and value.func.attr.value == "copy")
-                )
-                and fact is not None
-                and fact.kind == F.PROB
-            )
-            parts = terms(value)
-            if len(parts) == 2 and parts[1][0] == -1:
-                left = reader.fact(parts[0][1])
-                is_seed = is_seed or (left is not None and left.kind == F.PROB)
-            if is_seed:
+            source = _seed_source(reader, value, logged.get(id(point.scope), set()))
+            if source is not None:
                 seeds[key] = True
-                scopes[key] = point.scope
+                scopes[key] = (point.scope, source)
             elif key in seeds and any(
                 isinstance(n, cst.Divide) for n in nodes_of(value, cst.Divide)
             ):
@@ -188,20 +177,77 @@ def _unscaled_seeds(model) -> dict[str, object]:
     return {k: scopes[k] for k, unscaled in seeds.items() if unscaled}
 
 
+def _seed_source(reader, value: cst.BaseExpression, logged: set[str]) -> str | None:
+    """The code of ``y`` when ``value`` seeds an output gradient from it: ``y`` itself, a copy
+    of it (``np.copy(y)``, ``y.copy()``) or ``y - onehot``."""
+    copied = isinstance(value, cst.Call) and (
+        is_call_to(value, "copy")
+        or (isinstance(value.func, cst.Attribute) and value.func.attr.value == "copy")
+    )
+    if copied:
+        inner = value.args[0].value if value.args else getattr(value.func, "value", None)
+        candidates = [value] + ([inner] if inner is not None else [])
+    elif isinstance(value, cst.Call):
+        candidates = []
+    else:
+        candidates = [value]
+    parts = terms(value)
+    if len(parts) == 2 and parts[1][0] == -1:
+        candidates.append(parts[0][1])
+    for node in candidates:
+        fact = reader.fact(node)
+        if fact is not None and fact.kind == F.PROB:
+            return code_of(node if node is not value else (inner if copied else value))
+        if node is not value and code_of(node) in logged:
+            return code_of(node)
+    return None
+
+
+def _logged(model) -> dict[int, set[str]]:
+    """id(scope) -> the code of what each log in it is taken of, an added epsilon left out."""
+    found: dict[int, set[str]] = {}
+    for point in model.points:
+        value = statement_value(point.statement)
+        if value is None:
+            continue
+        for call in _calls(value):
+            if _is_log(call) and call.args:
+                found.setdefault(id(point.scope), set()).add(
+                    code_of(_without_epsilon(call.args[0].value))
+                )
+    return found
+
+
+def _without_epsilon(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``y + 1e-12`` (or ``+ eps``, ``+ jitter``) -> ``y``."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        right = node.right
+        if isinstance(right, cst.Float | cst.Integer) or (
+            isinstance(right, cst.Name) and re.search(r"eps|jitter|tiny|small", right.value, re.I)
+        ):
+            return node.left
+    return node
+
+
 def divided_losses(model) -> list[tuple[cst.BinaryOperation, Point]]:
     """``loss += -np.sum(onehot * np.log(y)) / N`` in a function whose backward seeds the
     unscaled ``y - onehot`` and divides nothing else by ``N``."""
-    seeded = {id(scope) for scope in _unscaled_seeds(model).values()}
+    sources: dict[int, set[str]] = {}
+    for scope, source in _unscaled_seeds(model).values():
+        sources.setdefault(id(scope), set()).add(source)
     found = []
     for point in model.points:
         value = statement_value(point.statement)
-        if value is None or id(point.scope) not in seeded:
+        if value is None or id(point.scope) not in sources:
             continue
         reader = model.reader(point)
         for division in nodes_of(value, cst.BinaryOperation):
             if not isinstance(division.operator, cst.Divide):
                 continue
-            if not _log_of_prob(reader, division.left):
+            logs = [c for c in _calls(division.left) if _is_log(c) and c.args]
+            if not _log_of_prob(reader, division.left) and not any(
+                code_of(_without_epsilon(c.args[0].value)) in sources[id(point.scope)] for c in logs
+            ):
                 continue
             divisor = code_of(division.right)
             if not _divides_elsewhere(model, point, divisor):
