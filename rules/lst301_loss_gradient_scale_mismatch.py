@@ -11,51 +11,14 @@ from lstmlint.analysis.training import (
 from lstmlint.diagnostics import Severity
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
-from ._programs import LSTM_PREPENDED, MINCHAR_RNN, swap
+from ._programs import LSTM_PREPENDED, MINCHAR_RNN, STATES_AS_ARGUMENTS, swap
 
 DIVIDED_TERM = "loss += -np.log(ps[t][targets[t], 0] + 1e-12)"
 
 # The loss is computed in the backward from the forward's outputs, handed in as an argument:
-# only the pairing of the log of `outputs[t]` with the seed `outputs[t] - targets[t]` says
-# they are probabilities.
-LOSS_IN_BACKWARD = """\
-import numpy as np
-
-
-def forward(inputs, h, params):
-    U, V, W, b_h, b_o = params
-    outputs, states = [], [h]
-    for x in inputs:
-        h = np.tanh(U @ x + V @ h + b_h)
-        z = W @ h + b_o
-        e = np.exp(z - np.max(z))
-        outputs.append(e / np.sum(e))
-        states.append(h)
-    return outputs, states
-
-
-def backward(inputs, outputs, states, targets, params):
-    U, V, W, b_h, b_o = params
-    dU, dV, dW = np.zeros_like(U), np.zeros_like(V), np.zeros_like(W)
-    db_h, db_o = np.zeros_like(b_h), np.zeros_like(b_o)
-    dh_next = np.zeros_like(states[0])
-    loss = 0.0
-    for t in reversed(range(len(outputs))):
-        size = targets[t].shape[0]
-        loss += -np.sum(targets[t] * np.log(outputs[t] + 1e-12)) / size
-        d_o = outputs[t].copy()
-        d_o -= targets[t]
-        dW += d_o @ states[t + 1].T
-        db_o += d_o
-        dh = W.T @ d_o + dh_next
-        dz = (1 - states[t + 1] ** 2) * dh
-        db_h += dz
-        dU += dz @ inputs[t].T
-        dV += dz @ states[t].T
-        dh_next = V.T @ dz
-    return loss, (dU, dV, dW, db_h, db_o)
-"""
-LOSS_IN_BACKWARD_TERM = "loss += -np.sum(targets[t] * np.log(outputs[t] + 1e-12))"
+# only the pairing of the log of `outputs[t]` with the seed made from `outputs[t]` says they
+# are probabilities.
+ARGUMENT_TERM = "loss += -np.sum(np.log(outputs[t] + 1e-9) * targets[t])"
 
 
 class LossGradientScaleMismatch(Rule):
@@ -97,17 +60,17 @@ Autofix
         # the loss and its seed divided alike; the log of something the seed is not made from
         Valid(
             swap(
-                LOSS_IN_BACKWARD,
-                "        d_o -= targets[t]\n",
-                "        d_o -= targets[t]\n        d_o /= size\n",
+                swap(STATES_AS_ARGUMENTS, ARGUMENT_TERM, ARGUMENT_TERM + " / len(targets[t])"),
+                "        d_o[np.argmax(targets[t])] -= 1\n",
+                "        d_o[np.argmax(targets[t])] -= 1\n        d_o /= len(targets[t])\n",
             )
         ),
         Valid(
             swap(
-                LOSS_IN_BACKWARD,
-                "np.log(outputs[t] + 1e-12)) / size",
-                "np.log(np.exp(-z_prob[t]) + 1e-12)) / size",
-            ).replace("def backward(inputs, outputs,", "def backward(inputs, z_prob, outputs,")
+                STATES_AS_ARGUMENTS,
+                ARGUMENT_TERM,
+                "loss += -np.sum(np.log(np.exp(-outputs[t]) + 1e-9) * targets[t]) / len(targets[t])",
+            )
         ),
         Valid(MINCHAR_RNN),
         # the loss and every gradient divided by the same size
@@ -121,16 +84,8 @@ Autofix
     ]
     invalid = [
         Invalid(
-            swap(
-                LOSS_IN_BACKWARD,
-                LOSS_IN_BACKWARD_TERM + " / size",
-                LOSS_IN_BACKWARD_TERM + " / size  # bug",
-            ),
-            fixed=swap(
-                LOSS_IN_BACKWARD,
-                LOSS_IN_BACKWARD_TERM + " / size",
-                LOSS_IN_BACKWARD_TERM + "  # bug",
-            ),
+            swap(STATES_AS_ARGUMENTS, ARGUMENT_TERM, ARGUMENT_TERM + " / len(targets[t])  # bug"),
+            fixed=swap(STATES_AS_ARGUMENTS, ARGUMENT_TERM, ARGUMENT_TERM + "  # bug"),
         ),
         # a cross-entropy term divided by the steps, the gradient seeded as y - onehot
         Invalid(

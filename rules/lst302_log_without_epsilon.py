@@ -8,6 +8,14 @@ from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
 from ._programs import LSTM_PREPENDED, MINCHAR_RNN, swap
 
+IN_PLACE_SOFTMAX = swap(
+    MINCHAR_RNN,
+    "        ps[t] = np.exp(ys[t] - np.max(ys[t])) / np.sum(np.exp(ys[t] - np.max(ys[t])))\n",
+    "        probs = np.exp(ys[t] - np.max(ys[t]))\n"
+    "        probs /= np.sum(probs, axis=0, keepdims=True)\n"
+    "        ps[t] = probs\n",
+)
+
 
 class LogWithoutEpsilon(Rule):
     code = "LST302"
@@ -17,7 +25,7 @@ class LogWithoutEpsilon(Rule):
     doc = """
 What it finds
     ``np.log(p)`` where ``p`` comes from a softmax (a helper recognised by its behaviour, or
-    ``exp(v) / sum(exp(v))`` written inline), with no ``+ eps``, ``np.clip`` or
+    ``exp(v) / sum(exp(v))`` written inline, also as ``p = np.exp(v); p /= p.sum()``), with no ``+ eps``, ``np.clip`` or
     ``np.maximum`` on the way, and a softmax that does not clamp its output itself.
 
 Why it breaks training
@@ -35,8 +43,21 @@ Autofix
     Yes: only the log's argument changes (``p`` -> ``p + 1e-12``, in parentheses when it is a
     conditional or a comparison).
 """
-    valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN)]
+    valid = [Valid(LSTM_PREPENDED), Valid(MINCHAR_RNN), Valid(IN_PLACE_SOFTMAX)]
     invalid = [
+        # normalised in place, as CS231n's temporal softmax loss does
+        Invalid(
+            swap(
+                IN_PLACE_SOFTMAX,
+                "loss += -np.log(ps[t][targets[t], 0] + 1e-12)",
+                "loss += -np.log(ps[t][targets[t], 0])  # bug",
+            ),
+            fixed=swap(
+                IN_PLACE_SOFTMAX,
+                "loss += -np.log(ps[t][targets[t], 0] + 1e-12)",
+                "loss += -np.log(ps[t][targets[t], 0] + 1e-12)  # bug",
+            ),
+        ),
         Invalid(
             swap(
                 MINCHAR_RNN,

@@ -368,6 +368,12 @@ class _ScopeWalk:
             self._calls(small.value)
             if isinstance(small.operator, cst.SubtractAssign) and _is_max(small.value):
                 self.env[f"shifted:{code_of(small.target)}"] = Fact(F.SHIFTED)
+            elif isinstance(small.operator, cst.DivideAssign) and _is_sum(small.value):
+                # `probs = np.exp(...)` then `probs /= np.sum(probs, ...)`: now a softmax
+                current = self._fact(small.target)
+                if current is not None and current.kind == F.EXP:
+                    normalised = Fact(F.PROB, stable=current.stable, origin=current.origin)
+                    self._bind(small.target, normalised, small.value)
         elif isinstance(small, cst.Expr):
             self._calls(small.value)
             self._append(small.value)
