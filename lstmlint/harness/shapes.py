@@ -262,6 +262,7 @@ def lossfun(problem: dict, ns: dict, rng) -> Iterator[Check]:
             raise NoBinding("the loss function reads no parameter arrays")
         start, sizes = {n: np.array(ns[n], dtype=np.float64) for n in names}, _module_sizes(ns)
     labels = problem["returns"][1:]
+    known: list[str] | None = None  # what it returns does not depend on the input format
     for values, how in _inputs(start, sizes, rng):
 
         def run(p, values=values):
@@ -271,7 +272,9 @@ def lossfun(problem: dict, ns: dict, rng) -> Iterator[Check]:
             given = {**values, "params": _rebuild(made, names, start | p)}
             return _call(func, problem["args"], given, _defaults(func))
 
-        left_out = _seeded(_unreturned)(run, start, labels, names)
+        if known is None:
+            known = _seeded(_unreturned)(run, start, labels, names)
+        left_out = known or []
         checked = {n: v for n, v in start.items() if n not in left_out}
         yield (
             _seeded(lambda p, run=run: _finite(_first(run(p)))),
@@ -281,15 +284,15 @@ def lossfun(problem: dict, ns: dict, rng) -> Iterator[Check]:
         )
 
 
-def _unreturned(run, start: dict, labels: list, names: list[str]) -> list[str]:
+def _unreturned(run, start: dict, labels: list, names: list[str]) -> list[str] | None:
     """The parameters a loss function returns no gradient for (``dbc`` computed, never
     returned: that bias is never trained), when every value it returns under a gradient's name
-    found its parameter; the others are checked without them. [] when it does not run."""
+    found its parameter; the others are checked without them. None when it does not run."""
     try:
         returned = _flatten(list(run({k: v.copy() for k, v in start.items()})[1:]), labels)
         mapped = _assign(names, returned, start)
     except Exception:  # the check itself says why this way of calling does not fit
-        return []
+        return None
     kept = {id(v) for v in mapped.values()}
     stray = [
         n
