@@ -1700,3 +1700,81 @@ def test_a_gradient_returned_in_the_wrong_shape_is_not_left_out_as_unreturned(
     reports, _, _ = _harness_report(capsys, tmp_path, str(transposed))
     report = reports["transposed.py"]
     assert report["status"] != "checked" or "Wxh" in {p["name"] for p in report["parameters"]}
+
+
+SERIES_RNN = """\
+import numpy as np
+
+
+class Tanh:
+    def forward(self, inputs):
+        self.output = np.tanh(inputs)
+
+    def backward(self, dvalues):
+        self.dinputs = (1 - self.output**2) * dvalues
+
+
+class SeriesRNN:
+    # a many-to-many RNN over a series of scalars, trained with weight decay
+
+    def __init__(self, n_neurons, decay=1e-2):
+        self.Wx = 0.5 * np.random.randn(n_neurons, 1)
+        self.Wh = 0.5 * np.random.randn(n_neurons, n_neurons)
+        self.Wy = 0.5 * np.random.randn(1, n_neurons)
+        self.bh = np.zeros((n_neurons, 1))
+        self.decay = decay
+
+    def forward(self, X_t):
+        self.X_t = X_t
+        self.T = len(X_t)
+        self.H = [np.zeros((self.Wh.shape[0], 1))]
+        self.acts = [Tanh() for _ in range(self.T)]
+        self.Y_hat = np.zeros((self.T, 1))
+        for t in range(self.T):
+            x = X_t[t].reshape(1, 1)
+            self.acts[t].forward(self.Wx @ x + self.Wh @ self.H[t] + self.bh)
+            self.H.append(self.acts[t].output)
+            self.Y_hat[t] = (self.Wy @ self.H[t + 1]).item()
+
+    def backward(self, dvalues):
+        self.dWx = np.zeros_like(self.Wx)
+        self.dWh = np.zeros_like(self.Wh)
+        self.dWy = np.zeros_like(self.Wy)
+        self.dbh = np.zeros_like(self.bh)
+        dh_next = np.zeros_like(self.bh)
+        for t in reversed(range(self.T)):
+            dy = dvalues[t].reshape(1, 1)
+            self.dWy += dy @ self.H[t + 1].T
+            dh = self.Wy.T @ dy + dh_next
+            self.acts[t].backward(dh)
+            draw = self.acts[t].dinputs
+            self.dWx += draw @ self.X_t[t].reshape(1, 1)
+            self.dWh += draw @ self.H[t].T
+            self.dbh += draw
+            dh_next = self.Wh.T @ draw
+        self.dWx += 2 * self.decay * self.Wx
+        self.dWh += 2 * self.decay * self.Wh
+        self.dWy += 2 * self.decay * self.Wy
+        self.dbh += 2 * self.decay * self.bh
+"""
+
+
+def test_a_layer_that_keeps_its_output_and_adds_weight_decay_is_checked_with_the_penalty(
+    tmp_path: Path, capsys
+) -> None:
+    # forward returns nothing (its output is `self.Y_hat`), the input is a series of scalars,
+    # and the backward adds weight decay to every gradient, the zero bias's too
+    correct = tmp_path / "series.py"
+    correct.write_text(SERIES_RNN)
+    buggy = tmp_path / "series_buggy.py"
+    old = "self.dWh += draw @ self.H[t].T"
+    assert old in SERIES_RNN
+    buggy.write_text(SERIES_RNN.replace(old, "self.dWh += self.H[t] @ draw.T"))
+    reports, _, out = _harness_report(capsys, tmp_path, str(correct), str(buggy))
+    exact = reports["series.py"]
+    assert exact["status"] == "checked"
+    assert "with the L2 penalty its backward adds on Wx, Wh, Wy, bh" in exact["inputs"]
+    assert all(p["verdict"] == "PASS" for p in exact["parameters"])
+    wrong = {p["name"]: p["verdict"] for p in reports["series_buggy.py"]["parameters"]}
+    assert wrong == {"Wx": "PASS", "Wh": "FAIL", "Wy": "PASS", "bh": "PASS"}
+    assert "series.py:" not in out.replace("series_buggy.py:", "")

@@ -121,6 +121,10 @@ SPREAD = 0.5  # the scale of the second check's parameter values
 # not like itself, so the check's noise allowance (which scales with the loss) is too small
 # and exact gradients land just above PASS_BELOW; no gradient bug comes near this.
 EXACT_BELOW = 1e-6
+DECAY_STEP = 1e-5
+# weight decay is a small multiple of the weight; a larger one is a wrong gradient
+# (``2.5 * W`` where the loss gives ``2 * W``), not a penalty
+MAX_DECAY = 0.1
 
 
 def _at_spread_values(loss_fn, grads_fn, params: dict) -> dict:
@@ -131,8 +135,7 @@ def _at_spread_values(loss_fn, grads_fn, params: dict) -> dict:
 
     from lstmlint.gradcheck import gradcheck
 
-    rng = np.random.default_rng(1)
-    spread = {k: rng.normal(0.0, SPREAD, np.shape(v)) for k, v in params.items()}
+    spread = _spread_point(params)
     try:
         with np.errstate(all="ignore"):
             if not np.isfinite(loss_fn({k: v.copy() for k, v in spread.items()})):
@@ -145,6 +148,13 @@ def _at_spread_values(loss_fn, grads_fn, params: dict) -> dict:
     except Exception:  # the code needs values like its own: the first check stands alone
         return {}
     return {r.name: r for r in report.results}
+
+
+def _spread_point(params: dict) -> dict:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    return {k: rng.normal(0.0, SPREAD, np.shape(v)) for k, v in params.items()}
 
 
 def _verdict(first, spread) -> dict:
@@ -185,10 +195,13 @@ def _check(loader: Loader, problem: dict, text: str, preferred: str | None) -> d
                 loss_fn, _copied_out(grads_fn), params, max_entries=MAX_ENTRIES, steps=STEPS
             )
             loss_fn, report, how = _averaged_if_closer(loss_fn, grads_fn, params, report, how)
-            loss = float(loss_fn({k: v.copy() for k, v in params.items()}))
             # the second check can only make a passing gradient inconclusive
             passing = any(r.verdict.value == "PASS" for r in report.results)
             spread = _at_spread_values(loss_fn, grads_fn, params) if passing else {}
+            loss_fn, report, spread, how = _penalised_if_closer(
+                loss_fn, grads_fn, params, report, spread, how
+            )
+            loss = float(loss_fn({k: v.copy() for k, v in params.items()}))
         except MemoryError:
             raise
         except (NoBinding, Exception) as exc:  # this way of calling does not fit; try the next
@@ -226,6 +239,77 @@ def _averaged_if_closer(loss_fn, grads_fn, params: dict, report, how: str):
     if exact[1] > exact[0]:
         return averaged, mean, f"{how}, gradients averaged over its {rows} rows"
     return loss_fn, report, how
+
+
+def _penalised_if_closer(loss_fn, grads_fn, params: dict, report, spread: dict, how: str):
+    """A backward that adds weight decay (``dW += 2 * l2 * W``) differentiates the loss plus an
+    L2 penalty that lives elsewhere (a training loop, a regularisation-loss function). Where a
+    gradient is off from the loss's by one constant times its own parameter at every sampled
+    entry (at the file's values, or at spread values for a parameter that starts at zero), that
+    penalty is added to the loss when it makes more gradients exact."""
+    import numpy as np
+
+    from lstmlint.gradcheck import gradcheck
+
+    wrong = {r.name: params for r in report.results if r.verdict.value != "PASS"}
+    point = _spread_point(params)
+    wrong |= {n: point for n, r in spread.items() if n not in wrong and r.verdict.value != "PASS"}
+    decay = {}
+    for name, where in wrong.items():
+        rate = _decay_rate(loss_fn, grads_fn, where, name)
+        if rate is not None:
+            decay[name] = rate
+    if not decay:
+        return loss_fn, report, spread, how
+
+    def penalised(p):
+        return loss_fn(p) + sum(0.5 * rate * np.sum(p[k] ** 2) for k, rate in decay.items())
+
+    again = gradcheck(
+        penalised, _copied_out(grads_fn), params, max_entries=MAX_ENTRIES, steps=STEPS
+    )
+    passing = any(r.verdict.value == "PASS" for r in again.results)
+    spread_again = _at_spread_values(penalised, grads_fn, params) if passing else {}
+
+    def exact(first, second) -> int:
+        return sum(_verdict(r, second.get(r.name))["verdict"] == "PASS" for r in first.results)
+
+    if exact(again, spread_again) > exact(report, spread):
+        named = ", ".join(decay)
+        return (
+            penalised,
+            again,
+            spread_again,
+            f"{how}, with the L2 penalty its backward adds on {named}",
+        )
+    return loss_fn, report, spread, how
+
+
+def _decay_rate(loss_fn, grads_fn, where: dict, name: str) -> float | None:
+    """``l`` when the gradient of ``name`` at ``where`` is the loss's plus ``l * W`` at every
+    sampled entry."""
+    import numpy as np
+
+    value = where[name].reshape(-1)
+    entries = [i for i in np.argsort(-np.abs(value))[:MAX_ENTRIES] if abs(value[i]) > 1e-3]
+    if len(entries) < 2:
+        return None
+    analytic = _copied_out(grads_fn)({k: v.copy() for k, v in where.items()})[name].reshape(-1)
+    rates = []
+    for index in entries:
+        work = {k: v.copy() for k, v in where.items()}
+        flat = work[name].reshape(-1)  # a view of a fresh copy
+        flat[index] = value[index] + DECAY_STEP
+        up = loss_fn(work)
+        flat[index] = value[index] - DECAY_STEP
+        down = loss_fn(work)
+        rates.append((analytic[index] - (up - down) / (2 * DECAY_STEP)) / value[index])
+    first = rates[0]
+    if not 1e-6 <= abs(first) <= MAX_DECAY:
+        return None
+    if not all(abs(r - first) <= 1e-4 * abs(first) for r in rates):
+        return None
+    return float(first)
 
 
 def _copied_out(grads_fn):

@@ -410,6 +410,8 @@ def _cell(
     def out(p) -> list[np.ndarray]:
         place(p)
         value = forward(*(fresh(values[n]) for n in problem["forward_args"]))
+        if value is None:  # `self.output = ...`: the forward keeps what it computes
+            value = _kept_output(obj)
         outputs = list(value) if isinstance(value, tuple) else [value]
         saved[:] = outputs[-1:] if len(outputs) > 1 and not _arrays(outputs[-1]) else []
         outputs = outputs[: len(outputs) - len(saved)]
@@ -465,6 +467,16 @@ def _cell(
         start,
         f"{what} on {shape}",
     )
+
+
+KEPT_OUTPUT = re.compile(r"y_?hat|y_?pred|outputs?|preds?|predictions?", re.IGNORECASE)
+
+
+def _kept_output(obj) -> np.ndarray | None:
+    """What a forward that returns nothing kept as its output (``self.output``,
+    ``self.Y_hat``): the one array attribute named like an output."""
+    kept = [v for k, v in vars(obj).items() if KEPT_OUTPUT.fullmatch(k) and _arrays(v)]
+    return kept[0] if len(kept) == 1 else None
 
 
 def _backward_sources(names: list[str], values: dict) -> dict[str, str] | None:
