@@ -655,6 +655,15 @@ def _variant(tmp_path: Path, name: str, old: str, new: str, target: str) -> str:
     return str(path)
 
 
+def _twins(tmp_path: Path, text: str, old: str, new: str) -> tuple[str, str]:
+    """``correct.py`` holding ``text`` and ``buggy.py`` with its one ``old`` made ``new``."""
+    assert text.count(old) == 1
+    correct, buggy = tmp_path / "correct.py", tmp_path / "buggy.py"
+    correct.write_text(text)
+    buggy.write_text(text.replace(old, new))
+    return str(correct), str(buggy)
+
+
 def test_a_backward_that_updates_its_input_in_place_is_not_blamed(tmp_path: Path, capsys) -> None:
     # CS231n style: `dnext_c += ...` changes the caller's array; each call must get its own copy
     inplace = "    dnext_c += dnext_h * o * (1 - np.tanh(next_c) ** 2)\n"
@@ -1368,13 +1377,10 @@ def rnn_backward(X, Y, parameters, cache):
 def test_a_forward_returning_its_loss_and_cache_is_run_with_its_initialiser(
     tmp_path: Path, capsys
 ) -> None:
-    correct = tmp_path / "correct.py"
-    correct.write_text(COURSE_UTILS)
-    buggy = tmp_path / "buggy.py"
-    old = 'da_next = parameters["Waa"].T @ daraw'
-    assert COURSE_UTILS.count(old) == 1
-    buggy.write_text(COURSE_UTILS.replace(old, "da_next = daraw"))
-    records, _, _ = _harness_report(capsys, tmp_path, str(correct), str(buggy))
+    correct, buggy = _twins(
+        tmp_path, COURSE_UTILS, 'da_next = parameters["Waa"].T @ daraw', "da_next = daraw"
+    )
+    records, _, _ = _harness_report(capsys, tmp_path, correct, buggy)
     assert (records["correct.py"]["status"], records["correct.py"]["reason"]) == ("checked", None)
     assert "initialize_parameters" in records["correct.py"]["entry"]
     assert {p["verdict"] for p in records["correct.py"]["parameters"]} == {"PASS"}
@@ -1764,17 +1770,14 @@ def test_a_layer_that_keeps_its_output_and_adds_weight_decay_is_checked_with_the
 ) -> None:
     # forward returns nothing (its output is `self.Y_hat`), the input is a series of scalars,
     # and the backward adds weight decay to every gradient, the zero bias's too
-    correct = tmp_path / "series.py"
-    correct.write_text(SERIES_RNN)
-    buggy = tmp_path / "series_buggy.py"
-    old = "self.dWh += draw @ self.H[t].T"
-    assert old in SERIES_RNN
-    buggy.write_text(SERIES_RNN.replace(old, "self.dWh += self.H[t] @ draw.T"))
-    reports, _, out = _harness_report(capsys, tmp_path, str(correct), str(buggy))
-    exact = reports["series.py"]
+    correct, buggy = _twins(
+        tmp_path, SERIES_RNN, "self.dWh += draw @ self.H[t].T", "self.dWh += self.H[t] @ draw.T"
+    )
+    reports, _, out = _harness_report(capsys, tmp_path, correct, buggy)
+    exact = reports["correct.py"]
     assert exact["status"] == "checked"
     assert "with the L2 penalty its backward adds on Wx, Wh, Wy, bh" in exact["inputs"]
     assert all(p["verdict"] == "PASS" for p in exact["parameters"])
-    wrong = {p["name"]: p["verdict"] for p in reports["series_buggy.py"]["parameters"]}
+    wrong = {p["name"]: p["verdict"] for p in reports["buggy.py"]["parameters"]}
     assert wrong == {"Wx": "PASS", "Wh": "FAIL", "Wy": "PASS", "bh": "PASS"}
-    assert "series.py:" not in out.replace("series_buggy.py:", "")
+    assert "correct.py:" not in out
