@@ -251,14 +251,17 @@ def _penalised_if_closer(loss_fn, grads_fn, params: dict, report, spread: dict, 
 
     from lstmlint.gradcheck import gradcheck
 
-    wrong = {r.name: params for r in report.results if r.verdict.value != "PASS"}
-    point = _spread_point(params)
-    wrong |= {n: point for n, r in spread.items() if n not in wrong and r.verdict.value != "PASS"}
+    wrong = [r.name for r in report.results if r.verdict.value != "PASS"]
+    late = [n for n, r in spread.items() if n not in wrong and r.verdict.value != "PASS"]
     decay = {}
-    for name, where in wrong.items():
-        rate = _decay_rate(loss_fn, grads_fn, where, name)
-        if rate is not None:
-            decay[name] = rate
+    for names, where in ((wrong, params), (late, _spread_point(params))):
+        if not names:
+            continue
+        analytic = _copied_out(grads_fn)({k: v.copy() for k, v in where.items()})
+        for name in names:
+            rate = _decay_rate(loss_fn, where, name, analytic[name])
+            if rate is not None:
+                decay[name] = rate
     if not decay:
         return loss_fn, report, spread, how
 
@@ -285,8 +288,8 @@ def _penalised_if_closer(loss_fn, grads_fn, params: dict, report, spread: dict, 
     return loss_fn, report, spread, how
 
 
-def _decay_rate(loss_fn, grads_fn, where: dict, name: str) -> float | None:
-    """``l`` when the gradient of ``name`` at ``where`` is the loss's plus ``l * W`` at every
+def _decay_rate(loss_fn, where: dict, name: str, gradient) -> float | None:
+    """``l`` when ``gradient`` (of ``name`` at ``where``) is the loss's plus ``l * W`` at every
     sampled entry."""
     import numpy as np
 
@@ -294,7 +297,7 @@ def _decay_rate(loss_fn, grads_fn, where: dict, name: str) -> float | None:
     entries = [i for i in np.argsort(-np.abs(value))[:MAX_ENTRIES] if abs(value[i]) > 1e-3]
     if len(entries) < 2:
         return None
-    analytic = _copied_out(grads_fn)({k: v.copy() for k, v in where.items()})[name].reshape(-1)
+    analytic = np.asarray(gradient).reshape(-1)
     rates = []
     for index in entries:
         work = {k: v.copy() for k, v in where.items()}
