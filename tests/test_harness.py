@@ -1781,3 +1781,24 @@ def test_a_layer_that_keeps_its_output_and_adds_weight_decay_is_checked_with_the
     wrong = {p["name"]: p["verdict"] for p in reports["buggy.py"]["parameters"]}
     assert wrong == {"Wx": "PASS", "Wh": "FAIL", "Wy": "PASS", "bh": "PASS"}
     assert "correct.py:" not in out
+
+
+def test_a_statement_that_does_not_parse_and_is_needed_is_named(tmp_path: Path, capsys) -> None:
+    from lstmlint.rules._programs import STATES_AS_ARGUMENTS
+
+    init = (
+        "\n\ndef init_rnn(hidden_size, vocab_size):\n"
+        "    U = np.zeros((, ))\n"
+        "    V = np.random.randn(hidden_size, hidden_size) * 0.1\n"
+        "    W = np.random.randn(vocab_size, hidden_size) * 0.1\n"
+        "    b_hidden = np.zeros((hidden_size, 1))\n"
+        "    b_out = np.zeros((vocab_size, 1))\n"
+        "    return U, V, W, b_hidden, b_out\n"
+    )
+    path = tmp_path / "blank_init.py"
+    path.write_text(STATES_AS_ARGUMENTS + init)
+    line = (STATES_AS_ARGUMENTS + init).splitlines().index("    U = np.zeros((, ))") + 1
+    reports, _, _ = _harness_report(capsys, tmp_path, str(path))
+    assert reports["blank_init.py"]["reason"] == (
+        f"a statement that does not parse is needed to run it: `U = np.zeros((, ))` (line {line})"
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -168,8 +169,11 @@ def _one_file(result, settings) -> None:
         _judge(result, doc, reduced, problem, outcome, fixable, settings)
     originals = [outcome.get("original") or {} for outcome in answer["problems"]]
     for original in originals:
-        if BLANK in (original.get("reason") or ""):
+        reason = original.get("reason") or ""
+        if BLANK in reason:
             original["reason"] = _blank_needed(doc, text)
+        elif text != doc.text:
+            original["reason"] = _broken_needed(doc, text, reason) or reason or None
     _say_when_not_run(result, originals)
     _record_outcome(result, problems, originals)
 
@@ -197,6 +201,23 @@ def _blank_needed(doc, text: str) -> str:
     where = f"cell {cell}, line {line}" if cell is not None else f"line {line}"
     shown = doc.display_lines[number - 1].strip() if number <= len(doc.display_lines) else ""
     return f"a statement left blank is needed to run it: `{shown}` ({where})"
+
+
+def _broken_needed(doc, text: str, reason: str) -> str | None:
+    """Why code run from what the analysis read fails on a name that only a statement left out
+    (it does not parse: ``U = np.zeros((, ))``) assigns: that statement, where the user sees it."""
+    missing = re.search(r"(?:local variable|name) '(\w+)'", reason)
+    if missing is None:
+        return None
+    assigns = re.compile(rf"\s*{re.escape(missing.group(1))}\s*(?:,[^=]*)?=[^=]")
+    lines = zip(doc.text.split("\n"), text.split("\n"), strict=False)
+    for number, (written, read) in enumerate(lines, 1):
+        if written != read and assigns.match(written):
+            cell, line = doc.locate(number)
+            where = f"cell {cell}, line {line}" if cell is not None else f"line {line}"
+            shown = doc.display_lines[number - 1].strip()
+            return f"a statement that does not parse is needed to run it: `{shown}` ({where})"
+    return None
 
 
 def _record_outcome(result, problems: list[dict], originals: list[dict]) -> None:
