@@ -298,20 +298,21 @@ def _decay_rate(loss_fn, where: dict, name: str, gradient) -> float | None:
     if len(entries) < 2:
         return None
     analytic = np.asarray(gradient).reshape(-1)
-    rates = []
-    for index in entries:
+    first = None
+    for index in entries:  # most wrong gradients disagree at the second entry: stop there
         work = {k: v.copy() for k, v in where.items()}
         flat = work[name].reshape(-1)  # a view of a fresh copy
         flat[index] = value[index] + DECAY_STEP
         up = loss_fn(work)
         flat[index] = value[index] - DECAY_STEP
         down = loss_fn(work)
-        rates.append((analytic[index] - (up - down) / (2 * DECAY_STEP)) / value[index])
-    first = rates[0]
-    if not 1e-6 <= abs(first) <= MAX_DECAY:
-        return None
-    if not all(abs(r - first) <= 1e-4 * abs(first) for r in rates):
-        return None
+        rate = (analytic[index] - (up - down) / (2 * DECAY_STEP)) / value[index]
+        if first is None:
+            if not 1e-6 <= abs(rate) <= MAX_DECAY:
+                return None
+            first = rate
+        elif abs(rate - first) > 1e-4 * abs(first):
+            return None
     return float(first)
 
 
