@@ -161,7 +161,7 @@ def test_show_settings(project: Path, capsys) -> None:
     status, out, _ = run(capsys, "--show-settings", "--extend-select", "LST303", "src")
     assert status == 0
     assert 'config-file = "pyproject.toml"' in out
-    assert 'enabled = ["LST101", "LST102", "LST303"]' in out
+    assert 'enabled = ["LST101", "LST102", "LST103", "LST303"]' in out
     assert 'per-file-ignores = {"x.py": ["LST101"]}' in out
     status, out, _ = run(capsys, "--show-settings", "--isolated", "src")
     assert 'config-file = "none"' in out
