@@ -149,6 +149,10 @@ def _unscaled_seeds(model) -> dict[str, tuple[object, str]]:
     the code of ``y``. ``y`` is known as probabilities, or is what the same function's loss
     takes the log of (``-np.sum(targets * np.log(outputs + eps))`` beside
     ``d_o = outputs.copy(); d_o -= targets``: that pairing is the softmax cross-entropy's)."""
+    return model.memo("unscaled_seeds", _find_unscaled_seeds)
+
+
+def _find_unscaled_seeds(model) -> dict[str, tuple[object, str]]:
     logged = _logged(model)
     seeds: dict[str, bool] = {}
     scopes: dict[str, tuple[object, str]] = {}
