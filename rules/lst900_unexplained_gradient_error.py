@@ -66,16 +66,18 @@ Why it breaks training
     extra transpose, a stale variable from the previous step, a term left out of a sum.
 
 Example
-    ``dWhh += 2 * dhraw @ hs[t - 1].T`` has the right shape but counts each step twice; the
-    check reports ``dWhh`` with a relative error near 1/3. (A bug one edit of a known kind
-    repairs, such as a transpose, is reported as LST901 at its line instead.)
+    ``dWhh += dhraw @ hs[t - 1].T + 0.5 * Whh`` has the right shape but adds a weight decay
+    term the loss does not have (far larger than any decay rate in use, so it is not read as
+    one); the check reports ``dWhh``. (A bug one
+    edit of a known kind repairs, such as a transpose or a factor of 2, is reported as LST901
+    at its line instead.)
 
 Fix
     Check the listed gradients against the forward equations, term by term;
     ``lstmlint.gradcheck.gradcheck`` on your own functions shows the worst entries. There is
     no automatic fix.
 """
-    invalid = [Invalid(PROGRAM.replace("HS_PREV_TIMES_DHRAW", "2 * dhraw @ hs[t - 1].T"))]
+    invalid = [Invalid(PROGRAM.replace("HS_PREV_TIMES_DHRAW", "dhraw @ hs[t - 1].T + 0.5 * Whh"))]
     valid = [Valid(PROGRAM.replace("HS_PREV_TIMES_DHRAW", "dhraw @ hs[t - 1].T"))]
 
     def check(self, model) -> Iterator[Report]:

@@ -16,13 +16,32 @@ class RepairedGradient(Rule):
 What it finds
     Where lstmlint runs your own backward (see "Running your own code" in the README) and some
     gradient is still wrong after every fix it knows, it searches single edits of the
-    statements that compute gradients, each undoing one kind of bug: a transpose added to or
-    taken from one operand of a product (or the whole product transposed), a time index moved
-    to the neighbouring step (``hs[t]`` <-> ``hs[t - 1]``), a gradient assigned at every step
-    made to add up (``=`` -> ``+=``). Each candidate goes through the same gradient check; an
-    edit that makes the wrong gradients exact without making an exact one wrong, and without
-    changing the loss, is reported here, at the edited code. With several bugs the search goes
-    on from the repaired code (up to three edits). What no edit repairs stays LST900.
+    statements that compute gradients, each undoing one kind of bug:
+
+    - a time index moved to the neighbouring step (``hs[t]`` <-> ``hs[t - 1]``);
+    - a transpose added to or taken from one operand of a product (or the whole product
+      transposed);
+    - a gradient assigned at every step made to add up (``=`` -> ``+=``);
+    - a gradient the loop carries from the next step (bound before the loop and again in it,
+      like ``dh_next``) added where a gradient of this step does not read it;
+    - a square: ``1 - h`` -> ``1 - h ** 2``, ``tanh(c ** 2)`` -> ``tanh(c) ** 2``,
+      ``(1 - h) ** 2`` -> ``1 - h ** 2``, ``a ** b`` -> ``a * b``;
+    - a derivative's point: a one-argument call at an activation's output moved to its
+      argument or back (``dtanh(hs[t])`` <-> ``dtanh(zs[t])`` where the forward has
+      ``hs[t] = tanh(zs[t])``), an activation of an activated value undone, an activation the
+      forward applies put back (``dh * c`` -> ``dh * np.tanh(c)``);
+    - a factor of a product left out, or the derivative of the gate a gradient belongs to
+      added (``di = dc * g`` -> ``di = (dc * g) * i * (1 - i)`` where ``i`` is a sigmoid's);
+    - a division left out, a mean made a sum;
+    - a neighbouring name: ``prev`` <-> ``next``, or a name one letter apart that the function
+      binds (``df_raw`` -> ``do_raw``).
+
+    Candidates on lines that name a wrong parameter are tried first, then by the order above.
+    Each goes through the same gradient check (after a quick test that turns away those whose
+    wrong gradients stay far from the loss's differences); an edit that makes the wrong
+    gradients exact without making an exact one wrong, and without changing the loss, is
+    reported here, at the edited code. With several bugs the search goes on from the repaired
+    code (up to three edits). What no edit repairs stays LST900.
 
 Why it breaks training
     See LST900: the listed gradients were wrong, so every update moved the weights in a wrong

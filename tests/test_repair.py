@@ -71,9 +71,11 @@ def test_apply_replaces_exactly_the_span() -> None:
     assert repair.apply(BACKWARD, edit).splitlines()[3] == "        dh = W.T @ dhs[t]"
 
 
-def _candidates(text: str, spans: list[list[int]] | None = None) -> set[tuple[int, str]]:
+def _candidates(
+    text: str, spans: list[list[int]] | None = None, kinds: tuple[str, ...] = tuple(repair.KINDS)
+) -> set[tuple[int, str]]:
     found = repair.candidates(text, spans or [[1, len(text.splitlines())]])
-    return {(e["line"], e["replacement"]) for e in found}
+    return {(e["line"], e["replacement"]) for e in found if e["kind"] in kinds}
 
 
 def test_only_statements_assigning_a_gradient_are_edited() -> None:
@@ -108,7 +110,7 @@ def test_the_products_are_matmul_dot_and_matmul_calls_of_two_arguments() -> None
         "    d8 = (W + 1) @ x\n"
         "    d9 = matmul(W, x)\n"
     )
-    found = _candidates(text)
+    found = _candidates(text, kinds=("transpose",))
     assert {(10, "W.T"), (10, "x.T"), (10, "(matmul(W, x)).T")} <= found
     assert {(2, "W.T"), (2, "x.T"), (2, "(np.dot(W, x)).T")} <= found
     assert {(3, "W.T"), (3, "x.T"), (3, "(dot(W, x)).T")} <= found
@@ -130,8 +132,7 @@ def test_a_history_read_moves_to_the_neighbouring_steps_of_a_loop_variable() -> 
         "        dg = hs[t + n]\n"
         "        dh = hs[t + 1.0]\n"
     )
-    steps = {(e["line"], e["replacement"]) for e in repair.candidates(text, [[1, 10]])}
-    steps = {(line, r) for line, r in steps if "+=" not in r}
+    steps = _candidates(text, [[1, 10]], kinds=("step",))
     assert steps == {
         (3, "t - 1"),
         (3, "t + 1"),
@@ -392,3 +393,100 @@ def test_of_edits_equally_good_the_first_tried_is_taken() -> None:
     assert order.index("W.T") < order.index("a.T")
     (found,) = repair.search(TWO_LINES, [[1, 3]], check, check(TWO_LINES), 10.0, [])
     assert found["edit"]["replacement"] == "W.T"
+
+
+def _kind(text: str, kind: str) -> set[tuple[int, str]]:
+    return _candidates(text, kinds=(kind,))
+
+
+def test_a_square_is_added_moved_or_a_power_made_a_product() -> None:
+    text = (
+        "def backward(h, c, a, b, np):\n"
+        "    d1 = 1 - h\n"  # tanh's derivative at its output, square left out
+        "    d2 = 1 - np.tanh(c ** 2)\n"  # tanh of the square, not the square of tanh
+        "    d3 = (1 - h) ** 2\n"
+        "    d4 = a ** b\n"  # a power where a product is meant
+        "    d5 = 1 - h ** 2\n"  # already right: no square of a square
+        "    d6 = a ** 3\n"
+    )
+    found = _kind(text, "square")
+    assert {(2, "h ** 2"), (3, "np.tanh(c) ** 2"), (4, "(1 - h ** 2)"), (5, "(a * b)")} <= found
+    assert not {line for line, _ in found} & {6, 7}
+
+
+def test_a_derivative_moves_between_an_activations_output_and_its_argument() -> None:
+    text = (
+        "def forward(zs, c, np):\n"
+        "    hs = np.tanh(zs)\n"
+        "    o = sigmoid(zo)\n"
+        "    return o * np.tanh(c)\n"
+        "def backward(hs, zs, o, c, dh, np):\n"
+        "    d1 = dtanh(hs)\n"  # a helper expecting the pre-activation, given the output
+        "    d2 = dsig(zo)\n"  # the reverse
+        "    d3 = sigmoid(o) * (1 - sigmoid(o))\n"  # an activation of an activated value
+        "    d4 = dh * c\n"  # the forward's tanh(c) left out
+        "    d5 = dh * np.tanh(c)\n"  # already there: not wrapped again
+    )
+    found = _kind(text, "derivative")
+    assert {(6, "zs"), (7, "o"), (8, "o"), (9, "np.tanh(c)")} <= found
+    assert (10, "np.tanh(np.tanh(c))") not in found and not any(line < 6 for line, _ in found)
+    # a derivative helper is no activation: `dsigmoid(x)` pairs no output with x
+    assert not _kind("def f(x):\n    y = dsigmoid(x)\n    dz = g(y)\n", "derivative")
+
+
+def test_a_factor_is_left_out_or_the_gates_derivative_added() -> None:
+    text = (
+        "def step(x, np):\n"
+        "    i[t] = sigmoid(x)\n"
+        "    g = np.tanh(x)\n"
+        "def backward(dc, g, i, t):\n"
+        "    dg = dc * i[t] * g\n"  # the candidate's gradient times its own value
+        "    di[t] = dc * g\n"  # the gate's derivative left out
+    )
+    found = _kind(text, "factor")
+    assert {(5, "(dc * i[t])"), (5, "g"), (5, "dc"), (5, "i[t]")} <= found
+    assert (6, "(dc * g) * i[t] * (1 - i[t])") in found
+    assert (5, "(dc * i[t] * g) * (1 - g ** 2)") in found
+    # only the gate the target is named for: dg gets g's derivative, not i's
+    assert (5, "(dc * i[t] * g) * i[t] * (1 - i[t])") not in found
+    # a sum keeps its parentheses when it is what is left
+    assert (2, "(a + b)") in _kind("def f(a, b, c):\n    dx = (a + b) * c\n", "factor")
+
+
+def test_a_gradient_carried_by_the_loop_is_added_where_it_is_not_read() -> None:
+    text = (
+        "def backward(xs, W, np):\n"
+        "    dh_next = 0\n"
+        "    dW = dV = 0\n"
+        "    for t in range(3):\n"
+        "        dh = W @ xs[t]\n"  # dh_next left out
+        "        dz = dh * dh_next\n"  # reads it already
+        "        dW += dz\n"
+        "        dV = dV + dz\n"
+        "        dh_next = W.T @ dz\n"
+        "    return dW\n"
+    )
+    found = _kind(text, "carry")
+    assert (5, "W @ xs[t] + dh_next") in found
+    assert not {line for line, _ in found} & {6, 9}  # it is read there, or is the target
+    # a sum (`dW += ...`, `dV = dV + ...`) is what the loop adds up, not what it carries
+    assert not any(r.endswith(("+ dW", "+ dV")) for _, r in found)
+
+
+def test_a_division_is_left_out_and_a_mean_made_a_sum() -> None:
+    text = "def f(dy, n, np):\n    dW = dy / n\n    db = np.mean(dy, axis=1)\n"
+    assert {(2, "dy"), (3, "np.sum")} <= _kind(text, "scale")
+
+
+def test_a_name_is_swapped_for_its_prev_or_next_or_one_letter_neighbour() -> None:
+    text = (
+        "def backward(c_prev, c_next, df_raw, do_raw, ab, ac, W):\n"
+        "    dc = c_next * W\n"
+        "    dWo = W @ df_raw\n"
+        "    dx = ab * W\n"  # two letters: too short to swap
+        "    dy = hid_next * W\n"  # no hid_prev is bound: nothing to swap it for
+    )
+    found = _kind(text, "name")
+    assert {(2, "c_prev"), (3, "do_raw")} <= found
+    assert not {line for line, _ in found} & {4, 5}
+    assert (3, "d_raw") not in found  # only names the function binds

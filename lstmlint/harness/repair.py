@@ -3,11 +3,12 @@ bug, tried through the same gradient check until one makes the gradients exact.
 
 Only statements that compute a gradient are edited (their target is named like one: ``dW``,
 ``dh_next``, ``grads[...]``), so the loss the gradients are checked against never changes.
-The kinds of edit (``KINDS``): a transpose added to or taken from one operand of a product, or
-to the whole product; a time index moved to the neighbouring step; a gradient assigned in a loop
-made to add up (``=`` -> ``+=``). A candidate is a repair when every gradient is exact with it;
-with several bugs, when it makes some wrong gradients exact and no exact one wrong, and the
-search goes on from there.
+The kinds of edit (``KINDS``): a time index moved to the neighbouring step; a transpose added
+to or taken from one operand of a product, or to the whole product; a gradient assigned in a
+loop made to add up (``=`` -> ``+=``); and those of ``repair_kinds``: a carried gradient added,
+a derivative's square, its point, a factor, a scale, a neighbouring name. A candidate is a
+repair when every gradient is exact with it; with several bugs, when it makes some wrong
+gradients exact and no exact one wrong, and the search goes on from there.
 """
 
 from __future__ import annotations
@@ -18,13 +19,23 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from lstmlint.harness import repair_kinds as more
+from lstmlint.harness.repair_kinds import code_of as _code
+from lstmlint.harness.repair_kinds import edit_at as _edit
 from lstmlint.pytree import python_tree
 
-GRADIENT_TARGET = re.compile(r"^(d|grad)", re.IGNORECASE)
+GRADIENT_TARGET = more.GRADIENT_TARGET
+# in the order they are tried where suspicion is equal: the commonest kinds of bug first
 KINDS = {
-    "transpose": "a transpose in a product",
     "step": "the time step of a history read",
+    "transpose": "a transpose in a product",
     "accumulate": "a gradient assigned at every step instead of summed",
+    "carry": "a gradient carried from the next step left out",
+    "square": "a square missing or misplaced in a derivative",
+    "derivative": "a derivative taken at the wrong value",
+    "factor": "a factor missing or extra in a product",
+    "scale": "a gradient scaled apart from its loss",
+    "name": "a neighbouring variable read in place of another",
 }
 MAX_ROUNDS = 3
 
@@ -35,6 +46,7 @@ def candidates(text: str, spans: list[list[int]]) -> list[dict[str, Any]]:
     lines = text.splitlines(keepends=True)
     found: list[dict[str, Any]] = []
     loop_vars = _loop_variables(tree)
+    facts = more.facts_of(tree)
     for stmt in ast.walk(tree):
         if not isinstance(stmt, (ast.Assign, ast.AugAssign)) or not _in(stmt, spans):
             continue
@@ -59,6 +71,12 @@ def candidates(text: str, spans: list[list[int]]) -> list[dict[str, Any]]:
         ):
             name = stmt.targets[0].id
             found.append(_edit(lines, stmt, f"{name} += {_code(lines, stmt.value)}", "accumulate"))
+        found += more.carry_edits(lines, stmt, facts)
+        found += more.square_edits(lines, stmt)
+        found += more.derivative_edits(lines, stmt, facts)
+        found += more.factor_edits(lines, stmt, facts)
+        found += more.scale_edits(lines, stmt)
+        found += more.name_edits(lines, stmt, facts)
     unique = {
         (e["line"], e["column"], e["end_line"], e["end_column"], e["replacement"]): e for e in found
     }
@@ -97,7 +115,13 @@ def search(
         except (SyntaxError, ValueError):
             break
         edits = [e for e in edits if not touched & set(range(e["line"], e["end_line"] + 1))]
-        edits.sort(key=lambda e: -_suspicion(current, e, suspects or sorted(wrong)))
+        order = list(KINDS)
+        edits.sort(
+            key=lambda e: (
+                -_suspicion(current, e, suspects or sorted(wrong)),
+                order.index(e["kind"]),
+            )
+        )
         best = None
         for edit in edits:
             if time.monotonic() > deadline:
@@ -219,29 +243,3 @@ def _transposed(lines: list[str], node: ast.expr) -> str:
     code = _code(lines, node)
     simple = isinstance(node, (ast.Name, ast.Subscript, ast.Attribute, ast.Call))
     return f"{code}.T" if simple else f"({code}).T"
-
-
-def _column(lines: list[str], line: int, offset: int) -> int:
-    """ast's column (a UTF-8 byte offset) as a 1-based character column."""
-    return len(lines[line - 1].encode("utf-8")[:offset].decode("utf-8", "replace")) + 1
-
-
-def _code(lines: list[str], node: ast.AST) -> str:
-    edit = _edit(lines, node, "", "")
-    first, last = edit["line"] - 1, edit["end_line"] - 1
-    if first == last:
-        return lines[first][edit["column"] - 1 : edit["end_column"] - 1]
-    parts = [lines[first][edit["column"] - 1 :], *lines[first + 1 : last]]
-    return "".join([*parts, lines[last][: edit["end_column"] - 1]])
-
-
-def _edit(lines: list[str], node: ast.AST, replacement: str, kind: str) -> dict[str, Any]:
-    end_line = node.end_lineno or node.lineno
-    return {
-        "line": node.lineno,
-        "column": _column(lines, node.lineno, node.col_offset),
-        "end_line": end_line,
-        "end_column": _column(lines, end_line, node.end_col_offset or 0),
-        "replacement": replacement,
-        "kind": kind,
-    }
