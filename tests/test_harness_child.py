@@ -701,8 +701,11 @@ def test_a_repair_starts_from_every_fix_when_they_ran(monkeypatch) -> None:
 
     calls: list[tuple] = []
 
-    def search(text: str, lines: list, check, before: dict, budget: float, tried: list) -> list:
+    def search(
+        text: str, lines: list, check, before: dict, budget: float, tried: list, screen_for
+    ) -> list:
         calls.append((text, lines, check("edited"), before, budget, tried))
+        assert callable(screen_for)
         return [{"edit": "found"}]
 
     checked: list[tuple] = []

@@ -359,6 +359,7 @@ def _repair(
     from the text as written when the fixes do not run, while some gradient is still wrong; the
     search ends by ``until`` (a ``time.monotonic()`` instant) whatever its own budget."""
     from lstmlint.harness import repair
+    from lstmlint.harness.screen import screen_for
 
     budget = min(job["repair_budget"], until - time.monotonic())
     if not problem.get("repair", True) or budget <= 0:
@@ -374,8 +375,27 @@ def _repair(
         answer[base],
         budget,
         [],
+        lambda text, outcome: screen_for(
+            lambda t: _binding(loader, problem, t, outcome["how"]), text, outcome, MAX_ENTRIES
+        ),
     )
     answer["repair_base"] = base
+
+
+def _binding(loader: Loader, problem: dict, text: str, how: str) -> tuple:
+    """The loss, gradients and parameters ``_check`` used for ``text`` when it said ``how``;
+    raises where its loss was remade (averaged, penalised), which the screen cannot follow."""
+    import numpy as np
+
+    from lstmlint.harness.shapes import SHAPES
+
+    namespace = loader.main(text)
+    for loss_fn, grads_fn, params, way in SHAPES[problem["kind"]](
+        problem, namespace, np.random.default_rng(0)
+    ):
+        if way == how:
+            return loss_fn, _copied_out(grads_fn), params
+    raise LookupError(f"no way of calling it is {how!r}")
 
 
 def run(job: dict) -> dict:

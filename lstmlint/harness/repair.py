@@ -98,10 +98,12 @@ def search(
     start: dict,
     budget: float,
     suspects: list[str],
+    screen_for: Callable[[str, dict], Callable[[str], bool]] | None = None,
 ) -> list[dict[str, Any]]:
     """Repairs found from ``start`` (the outcome of ``text``) within ``budget`` seconds; each is
     the edit (in ``text``'s coordinates, for the first; later rounds build on the earlier
-    ones) with the outcome before and after it."""
+    ones) with the outcome before and after it. ``screen_for(text, outcome)``, when given, makes
+    a quick test that turns away candidates sure to fail the check (``screen.py``)."""
     deadline = time.monotonic() + budget
     repairs: list[dict[str, Any]] = []
     current, outcome = text, start
@@ -122,12 +124,16 @@ def search(
                 order.index(e["kind"]),
             )
         )
+        may_repair = screen_for(current, outcome) if screen_for else None
         best = None
         for edit in edits:
             if time.monotonic() > deadline:
                 return repairs
+            candidate = apply(current, edit)
+            if may_repair is not None and not may_repair(candidate):
+                continue
             try:
-                after = check(apply(current, edit))
+                after = check(candidate)
             except Exception:  # an edit that does not even run is no repair
                 continue
             if after.get("status") != "ok" or not _same_loss(after, outcome):

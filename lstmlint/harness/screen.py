@@ -1,0 +1,76 @@
+"""A quick first test of the repair search's candidates, before the full gradient check.
+
+An edit of the backward leaves the loss as it was, so the central differences of the text the
+search starts from hold for every candidate: a candidate needs one call of its backward, not a
+fresh set of differences, to show whether a wrong gradient came close to them. Only candidates
+that pass this go through the full check (``child._check``), which alone decides a repair.
+The screen turns a candidate away only when the check would: when its loss moved, when it no
+longer runs the way the check called the text (another way means other data, so another
+loss), or when every gradient that was wrong is still far from the differences. Where it cannot
+tell (the check remade its loss, other starting values), it lets the candidate through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from lstmlint import gradcheck as gc
+
+Screen = Callable[[str], bool]
+
+
+def _let_through(text: str) -> bool:
+    return True
+
+
+def screen_for(bind: Callable[[str], tuple], text: str, outcome: dict, entries: int) -> Screen:
+    """The screen for candidates edited from ``text``, whose check gave ``outcome``. ``bind``
+    loads a text and returns the binding the check used for it (loss, gradients, parameters),
+    or raises."""
+    wrong = [n for n, p in outcome["params"].items() if p["verdict"] != "PASS"]
+    try:
+        loss_fn, _, params = bind(text)
+        work = {n: np.array(v, dtype=np.float64, order="C") for n, v in params.items()}
+        base = gc._loss(loss_fn, work)
+        references = {}
+        for name in wrong:
+            sampled = gc._entries(name, work[name].size, entries, 0)
+            numeric = gc._central_differences(loss_fn, work, name, sampled, gc.STEPS[0])
+            noise = gc.NOISE_ULPS * np.finfo(np.float64).eps * abs(base) / gc.STEPS[0]
+            floor = max(gc.MAGNITUDE_FLOOR, noise / gc.PASS_BELOW)
+            references[name] = (sampled, numeric, floor)
+    except MemoryError:
+        raise
+    except Exception:  # the screen only saves time: without it every candidate is checked
+        return _let_through
+    if not all(np.all(np.isfinite(r[1])) for r in references.values()):
+        return _let_through
+
+    def may_repair(candidate: str) -> bool:
+        try:
+            loss_fn, grads_fn, params = bind(candidate)
+            if set(params) != set(work) or not all(
+                np.array_equal(params[n], work[n]) for n in work
+            ):
+                return True  # other starting values: the differences above do not hold
+            loss = gc._loss(loss_fn, {n: v.copy() for n, v in work.items()})
+            if abs(loss - base) > 1e-9 * max(1.0, abs(base)):
+                return False  # the search rejects a moved loss whatever its gradients
+            grads = grads_fn({n: v.copy() for n, v in work.items()})
+        except MemoryError:
+            raise
+        except Exception:
+            # the full check would call it another way, on other data: never the same loss
+            return False
+        for name, (sampled, numeric, floor) in references.items():
+            value = np.asarray(grads.get(name), dtype=np.float64)
+            if value.shape != work[name].shape:
+                continue
+            errors = gc.relative_error(value.reshape(-1)[sampled], numeric, floor)
+            if np.all(np.isfinite(errors)) and float(np.max(errors)) <= gc.FAIL_ABOVE:
+                return True
+        return False
+
+    return may_repair
