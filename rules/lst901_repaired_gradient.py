@@ -40,8 +40,10 @@ What it finds
     Each goes through the same gradient check (after a quick test that turns away those whose
     wrong gradients stay far from the loss's differences); an edit that makes the wrong
     gradients exact without making an exact one wrong, and without changing the loss, is
-    reported here, at the edited code. With several bugs the search goes on from the repaired
-    code (up to three edits). What no edit repairs stays LST900.
+    reported here, at the edited code; on the line of another rule's finding that has no
+    automatic fix, the edit becomes that finding's fix, confirmed the same way, and nothing is
+    reported here. With several bugs the search goes on from the repaired code (up to three
+    edits). What no edit repairs stays LST900.
 
 Why it breaks training
     See LST900: the listed gradients were wrong, so every update moved the weights in a wrong

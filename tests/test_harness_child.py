@@ -749,19 +749,18 @@ def test_a_repair_starts_from_every_fix_when_they_ran(monkeypatch) -> None:
     calls.clear()
     child._repair("loader", problem, job, answer, "lists", time.monotonic() - 1)  # type: ignore[arg-type]
     assert (calls, answer) == ([], {"original": _wrong()})
-    # a problem beside a finding without a fix is not searched; a budget of nothing is none
-    for unsearched, budget in (({**problem, "repair": False}, 3.0), (problem, 0.0)):
-        answer = {"original": _wrong()}
-        calls.clear()
-        child._repair(
-            "loader",  # type: ignore[arg-type]
-            unsearched,
-            {**job, "repair_budget": budget},
-            answer,
-            "lists",
-            time.monotonic() + 60,
-        )
-        assert (calls, answer) == ([], {"original": _wrong()})
+    # a budget of nothing is no search
+    answer = {"original": _wrong()}
+    calls.clear()
+    child._repair(
+        "loader",  # type: ignore[arg-type]
+        problem,
+        {**job, "repair_budget": 0.0},
+        answer,
+        "lists",
+        time.monotonic() + 60,
+    )
+    assert (calls, answer) == ([], {"original": _wrong()})
 
 
 def _loader(tmp_path: Path, files: dict[str, str], **job: object) -> child.Loader:

@@ -565,6 +565,40 @@ def test_what_a_repair_makes_exact_is_not_unexplained() -> None:
     assert [e["param"] for e in unexplained.confirmation["evidence"]] == ["W", "b"]
 
 
+def _repaired_at(line: int) -> dict:
+    """An outcome where the search repaired W by an edit of ``line`` (TEXT's ``a``, ``b``,
+    ``c`` at 4, 5, 6), the code as written being checked wrong."""
+    wrong, exact = _checked({"W": 0.5}), _checked({"W": 1e-9})
+    edit = {"line": line, "column": 9, "end_line": line, "end_column": 10, "kind": "factor"}
+    edit["replacement"] = "3"  # in place of the constant 1, 2 or 3 there
+    return {"original": wrong, "repairs": [{"at": edit, "before": wrong, "after": exact}]}
+
+
+def test_a_repair_at_the_line_of_a_finding_without_a_fix_is_its_fix_and_proof() -> None:
+    lacking = _finding("LST203", 5, edits=False)
+    result = FileResult(path="m.py", diagnostics=[lacking])
+    harness._judge(
+        result, _doc(), extract.reduce_module(TEXT), PROBLEM, _repaired_at(5), [], _settings()
+    )
+    assert result.diagnostics == [lacking]  # no LST901 beside it
+    assert [(e.span.line, e.replacement) for e in lacking.edits] == [(5, "3")]
+    assert lacking.confirmation is not None
+    assert lacking.confirmation["status"] == "confirmed"
+    assert lacking.confirmation["method"] == "your-code"
+    assert lacking.confirmation["evidence"] == [{"param": "W", "error": 0.5, "fixed_error": 1e-9}]
+    assert "`2` -> `3` makes the gradients exact" in lacking.confirmation["reason"]
+
+
+def test_a_repair_elsewhere_is_reported_beside_a_finding_without_a_fix() -> None:
+    lacking = _finding("LST203", 5, edits=False)
+    result = FileResult(path="m.py", diagnostics=[lacking])
+    harness._judge(
+        result, _doc(), extract.reduce_module(TEXT), PROBLEM, _repaired_at(6), [], _settings()
+    )
+    assert [(d.code, d.line) for d in result.diagnostics] == [("LST203", 5), ("LST901", 6)]
+    assert lacking.edits == [] and lacking.confirmation == REFERENCE
+
+
 def test_without_any_fix_the_error_as_written_is_unexplained() -> None:
     finding = _finding("LST205", 10, edits=False)  # another problem's finding
     outcome = {"original": _checked({"W": 0.5, "b": 1e-5, "c": 1e-9})}

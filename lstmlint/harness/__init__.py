@@ -135,12 +135,6 @@ def _one_file(result, settings) -> None:
         if diag.code.startswith(GRADIENT_CODES):
             others = [e for d in fixable if d is not diag for e in d.edits]
             without[str(index)] = with_fixes(text, others)[0]
-    for problem in problems:
-        # beside a finding that has no automatic fix, a repair would not be reported
-        problem["repair"] = not any(
-            d.code.startswith(GRADIENT_CODES) and not d.edits and _inside(doc, d, problem)
-            for d in result.diagnostics
-        )
     job = {
         "path": str(Path(result.path).absolute()),
         "keep_imports": mode == "exec",
@@ -469,8 +463,11 @@ def _judge(result, doc, reduced, problem, outcome, fixable, settings) -> None:
                 diag.confirmation["fix_verified"] = False
     if fixable and fixed is None:
         return  # some fixes overlap, so "after every known fix" was not measured
-    if any(not d.edits for d in mine):
+    lacking = [d for d in mine if not d.edits]
+    if lacking:
         _confirm_where_better(outcome, fixable, mine)
+        # a repair at such a finding's line is its proof and its fix
+        repaired.report(result, doc, outcome, settings.selection, lacking)
         return  # a finding without an automatic fix may explain the error
     if fixed is not None and fixed["status"] != "ok":
         return

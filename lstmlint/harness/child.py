@@ -362,7 +362,7 @@ def _repair(
     from lstmlint.harness.screen import screen_for
 
     budget = min(job["repair_budget"], until - time.monotonic())
-    if not problem.get("repair", True) or budget <= 0:
+    if budget <= 0:
         return
     fixed = answer.get("all_fixed")
     base = "all_fixed" if fixed and fixed["status"] == "ok" else "original"

@@ -25,9 +25,11 @@ def place(outcomes: list[dict], original: str, all_fixed: str | None) -> None:
             repair["at"] = edit if same else None
 
 
-def report(result, doc, outcome: dict, selection) -> dict | None:
-    """An LST901 finding per placed repair; the outcome after the last repair, or None."""
-    from lstmlint.engine import _make, _suppressed
+def report(result, doc, outcome: dict, selection, lacking: list | None = None) -> dict | None:
+    """An LST901 finding per placed repair; the outcome after the last repair, or None. A
+    repair on the line of a finding in ``lacking`` (one without an automatic fix) becomes that
+    finding's fix and proof instead."""
+    from lstmlint.engine import _analysed_line, _make, _suppressed
 
     repairs = outcome.get("repairs") or []
     code, name = REPAIRED
@@ -45,6 +47,32 @@ def report(result, doc, outcome: dict, selection) -> dict | None:
         )
         if not fixed:  # defensive: the search accepts no edit that repairs nothing
             continue
+        confirmation = {
+            "status": "confirmed",
+            "method": "your-code",
+            "reason": f"inputs: {repair['after'].get('how')}",
+            "evidence": [
+                {"param": n, "error": before[n]["error"], "fixed_error": after[n]["error"]}
+                for n in fixed
+            ],
+        }
+        owner = next(
+            (
+                d
+                for d in lacking or []
+                if edit["line"] <= _analysed_line(doc, d) <= edit["end_line"]
+            ),
+            None,
+        )
+        if owner is not None:
+            owner.edits = [Edit(span, edit["replacement"])]
+            owner.fix = f"write `{_short(edit['replacement'])}`"
+            owner.confirmation = {
+                **confirmation,
+                "reason": f"the repair search: `{_short(old)}` -> "
+                f"`{_short(edit['replacement'])}` makes the gradients exact; {confirmation['reason']}",
+            }
+            continue
         diag = _make(
             doc,
             code,
@@ -56,15 +84,7 @@ def report(result, doc, outcome: dict, selection) -> dict | None:
             f"write `{_short(edit['replacement'])}`",
             edits=[Edit(span, edit["replacement"])],
         )
-        diag.confirmation = {
-            "status": "confirmed",
-            "method": "your-code",
-            "reason": f"inputs: {repair['after'].get('how')}",
-            "evidence": [
-                {"param": n, "error": before[n]["error"], "fixed_error": after[n]["error"]}
-                for n in fixed
-            ],
-        }
+        diag.confirmation = confirmation
         if not _suppressed(doc, diag):
             result.diagnostics.append(diag)
     result.diagnostics.sort(key=Diagnostic.sort_key)
