@@ -426,9 +426,10 @@ def test_a_derivative_moves_between_an_activations_output_and_its_argument() -> 
         "    d3 = sigmoid(o) * (1 - sigmoid(o))\n"  # an activation of an activated value
         "    d4 = dh * c\n"  # the forward's tanh(c) left out
         "    d5 = dh * np.tanh(c)\n"  # already there: not wrapped again
+        "    d6 = sigmoid(o, derivative=True)\n"  # a helper in derivative mode moves too
     )
     found = _kind(text, "derivative")
-    assert {(6, "zs"), (7, "o"), (8, "o"), (9, "np.tanh(c)")} <= found
+    assert {(6, "zs"), (7, "o"), (8, "o"), (9, "np.tanh(c)"), (11, "zo")} <= found
     assert (10, "np.tanh(np.tanh(c))") not in found and not any(line < 6 for line, _ in found)
     # a derivative helper is no activation: `dsigmoid(x)` pairs no output with x
     assert not _kind("def f(x):\n    y = dsigmoid(x)\n    dz = g(y)\n", "derivative")
@@ -490,3 +491,58 @@ def test_a_name_is_swapped_for_its_prev_or_next_or_one_letter_neighbour() -> Non
     assert {(2, "c_prev"), (3, "do_raw")} <= found
     assert not {line for line, _ in found} & {4, 5}
     assert (3, "d_raw") not in found  # only names the function binds
+
+
+def test_what_is_no_activation_pairs_nothing_and_breaks_nothing() -> None:
+    text = (
+        "def forward(x, c, acts, np):\n"
+        "    y = sigmoid(x, derivative=True)\n"  # a derivative helper called with a keyword
+        "    z = acts[0](x)\n"  # a call of a call's result: no name to read
+        "    return g(c)\n"  # not an activation: `c` is not put back under it
+        "def backward(dh, y, x, c):\n"
+        "    d1 = dh * c\n"
+        "    d2 = k(y)\n"
+    )
+    found = _kind(text, "derivative")
+    assert not any(line > 5 for line, _ in found)
+
+
+def test_the_gates_derivative_is_read_at_the_targets_index() -> None:
+    text = (
+        "def step(x, s):\n"
+        "    i[s] = sigmoid(x)\n"
+        "def backward(dc, g, t):\n"
+        "    di[t] = dc * g\n"  # the forward's `i[s]` read at the target's `t`
+        "    di = dc * g\n"  # a plain target: the forward's own spelling
+    )
+    found = _kind(text, "factor")
+    assert (4, "(dc * g) * i[t] * (1 - i[t])") in found
+    assert (5, "(dc * g) * i[s] * (1 - i[s])") in found
+
+
+def test_a_carried_gradient_is_added_to_the_whole_value() -> None:
+    text = (
+        "def backward(xs, W, a):\n"
+        "    dh_next = 0\n"
+        "    for t in range(3):\n"
+        "        dh = W if a else xs[t]\n"
+        "        dh_next = W.T @ dh\n"
+        "        dz = dh\n"  # statements after the carried one still see it carried
+    )
+    assert (4, "(W if a else xs[t]) + dh_next") in _kind(text, "carry")
+
+
+def test_a_bare_mean_is_made_a_sum() -> None:
+    assert (2, "sum") in _kind("def f(dy, mean):\n    db = mean(dy)\n", "scale")
+
+
+def test_three_letter_names_are_swapped_and_other_functions_names_are_not() -> None:
+    text = (
+        "def backward(dWf, dWo, W):\n"
+        "    dx = dWf @ W\n"
+        "def other(dWi):\n"
+        "    return dWi\n"
+        "dWc = 0\n"  # the module's names are the function's to read
+    )
+    found = _kind(text, "name")
+    assert {(2, "dWo"), (2, "dWc")} <= found and (2, "dWi") not in found

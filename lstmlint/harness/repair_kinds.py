@@ -147,8 +147,8 @@ def derivative_edits(lines: list[str], stmt: ast.stmt, facts: Facts) -> list[dic
     arguments = {arg: out for out, arg, _ in facts.pairs}
     found = []
     for node in ast.walk(_value(stmt)):
-        if not isinstance(node, ast.Call) or len(node.args) != 1 or node.keywords:
-            continue
+        if not isinstance(node, ast.Call) or len(node.args) != 1:
+            continue  # keywords may stay: ``sigmoid(y, derivative=True)`` moves like ``dsig(y)``
         argument = node.args[0]
         key = ast.unparse(argument)
         if key in outputs:
