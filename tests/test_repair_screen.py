@@ -84,3 +84,9 @@ def test_only_the_wrong_gradients_are_compared() -> None:
         assert not may_repair("b wrong")
     finally:
         del BINDINGS["b wrong"]
+
+
+def test_a_wrong_gradient_no_longer_returned_does_not_hide_one_that_came_right() -> None:
+    # W and b were both wrong; the candidate drops W but gets b right: it may be a repair
+    outcome = {"params": {"W": {"verdict": "FAIL"}, "b": {"verdict": "FAIL"}}}
+    assert screen_for(_bind, "start", outcome, 6)("no W")
