@@ -90,3 +90,22 @@ def test_a_wrong_gradient_no_longer_returned_does_not_hide_one_that_came_right()
     # W and b were both wrong; the candidate drops W but gets b right: it may be a repair
     outcome = {"params": {"W": {"verdict": "FAIL"}, "b": {"verdict": "FAIL"}}}
     assert screen_for(_bind, "start", outcome, 6)("no W")
+
+
+def test_a_parameter_stored_transposed_is_perturbed_in_place() -> None:
+    # a user's weights may be a transposed view; differences taken through a flat copy of it
+    # would all be zero, and every right gradient would look wrong
+    start = np.arange(6.0).reshape(2, 3).T / 10  # Fortran order
+
+    def loss(p: dict) -> float:
+        return float(np.sum(np.tanh(p["W"])))
+
+    def right(p: dict) -> dict:
+        return {"W": 1 - np.tanh(p["W"]) ** 2}
+
+    bindings = {
+        "start": (loss, lambda p: {"W": 1 - np.tanh(p["W"])}, {"W": start}),
+        "repair": (loss, right, {"W": start}),
+    }
+    outcome = {"params": {"W": {"verdict": "FAIL"}}}
+    assert screen_for(bindings.__getitem__, "start", outcome, 6)("repair")
