@@ -546,3 +546,13 @@ def test_three_letter_names_are_swapped_and_other_functions_names_are_not() -> N
     )
     found = _kind(text, "name")
     assert {(2, "dWo"), (2, "dWc")} <= found and (2, "dWi") not in found
+
+
+def test_a_pre_activation_gradient_gets_its_gates_derivative() -> None:
+    text = "def f(x, dh, c):\n    o = sigmoid(x)\n    do_raw = dh * c\n"
+    assert (3, "(dh * c) * o * (1 - o)") in _kind(text, "factor")
+
+
+def test_names_first_bound_on_the_loops_own_line_are_not_carried() -> None:
+    text = "def f(xs, W):\n    for x in xs: da = W @ x; db = W.T @ x\n"
+    assert _kind(text, "carry") == set()
