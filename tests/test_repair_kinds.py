@@ -13,9 +13,9 @@ import pytest
 from helpers import run
 
 from lstmlint.gradcheck import gradcheck
-from rules.lst900_unexplained_gradient_error import PROGRAM
+from lstmlint.registry import rule_by_code
 
-CORRECT = PROGRAM.replace("HS_PREV_TIMES_DHRAW", "dhraw @ hs[t - 1].T")
+CORRECT = rule_by_code("LST900").valid[0].code  # a min-char RNN with exact gradients
 NAMES = ("Wxh", "Whh", "Why", "bh", "by")
 BUGS = {
     "carry": ("dh = Why.T @ dy + dhnext", "dh = Why.T @ dy"),
