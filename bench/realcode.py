@@ -151,27 +151,29 @@ def score(entries: list[dict], findings: list[dict]) -> dict[str, Tally]:
 
 def harness_reach(
     entries: list[dict], report: Path, unreached: list[str] | None = None
-) -> tuple[int, int, dict[str, int]]:
-    """Files whose own code was checked, over runnable Python 3 files with a backward;
-    ``unreached`` gets one line per file that was not checked, with its whole reason."""
+) -> tuple[int, int, int, dict[str, int]]:
+    """Files whose own code was checked, of them those where some entry point was not, and
+    runnable Python 3 files with a backward; ``unreached`` gets one line per file that was not
+    checked, with its whole reason."""
     if not report.exists():
-        return 0, 0, {}
+        return 0, 0, 0, {}
     records = json.loads(report.read_text())
     statuses = {str((report.parent / r["path"]).resolve()): r for r in records}
     eligible = [e for e in entries if e.get("python", 3) == 3 and e["label_method"] == "gradcheck"]
     reasons: dict[str, int] = defaultdict(int)
-    checked = 0
+    checked = partly = 0
     for entry in eligible:
         record = statuses.get(str(cached_path(entry).resolve()), {"status": "not-analysed"})
         if record["status"] == "checked":
             checked += 1
+            partly += bool(record.get("not_checked"))  # some entry points were not checked
         else:
             reasons[f"{record['status']}: {record.get('reason', '')[:70]}"] += 1
             if unreached is not None:
                 unreached.append(
                     f"unreached {entry['id']}: {record['status']}: {record.get('reason')}"
                 )
-    return checked, len(eligible), reasons
+    return checked, partly, len(eligible), reasons
 
 
 def _percent(part: int, whole: int) -> str:
@@ -232,8 +234,11 @@ def main(argv: list[str] | None = None) -> int:
             print_table(half, tallies)
             if args.confirm == "auto":
                 unreached: list[str] = []
-                checked, eligible, reasons = harness_reach(chosen, report, unreached)
-                print(f"own code checked: {_percent(checked, eligible)} of runnable Python 3 files")
+                checked, partly, eligible, reasons = harness_reach(chosen, report, unreached)
+                print(
+                    f"own code checked: {_percent(checked, eligible)} of runnable Python 3 files"
+                    f" ({partly} of them with some entry point not checked)"
+                )
                 for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
                     print(f"  {count:3d}  {reason}")
                 if args.misses:

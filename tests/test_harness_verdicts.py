@@ -801,12 +801,29 @@ def test_the_report_lists_what_was_checked_and_each_parameter() -> None:
             {"name": "b", "error": 1e-9, "verdict": "PASS"},
             {"name": "V", "error": 1e-5, "verdict": "INCONCLUSIVE"},
         ],
+        # the entry point that could not be called is named with its reason
+        "not_checked": [
+            {"entry": "Net(...).forward / .backward", "reason": "TypeError: no way to call it"}
+        ],
     }
     originals = [_checked({}, how="lists"), _checked({}, how="arrays"), _checked({}, how="lists")]
     recorded = _recorded([PAIR, CLASS, LOSSFUN], originals)
     assert recorded is not None
+    assert "not_checked" not in recorded  # every entry point was checked
     assert recorded["inputs"] == "lists; arrays"
     assert recorded["entry"] == "fwd(...) + bwd(...), Net(...).forward / .backward, lossFun(...)"
+
+
+def test_an_entry_point_left_unchecked_beside_a_checked_one_gets_a_reason_even_without_one() -> (
+    None
+):
+    recorded = _recorded([CLASS, PAIR], [{"status": "error"}, _checked({"W": 0.5})])
+    assert recorded is not None
+    assert recorded["status"] == "checked"
+    assert recorded["entry"] == "fwd(...) + bwd(...)"
+    assert recorded["not_checked"] == [
+        {"entry": "Net(...).forward / .backward", "reason": "no input it accepts"}
+    ]
 
 
 def test_the_report_needs_one_outcome_per_problem() -> None:

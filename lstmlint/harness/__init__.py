@@ -221,6 +221,13 @@ def _record_outcome(result, problems: list[dict], originals: list[dict]) -> None
         entries = ", ".join(_entry(p) for p in problems)
         _record(result, "not-callable", reason, entry=entries)
         return
+    # a file is checked when one of its entry points is: the others are named with their
+    # reasons, so that a model checked through a helper layer alone does not pass unseen
+    left = [
+        {"entry": _entry(p), "reason": o.get("reason") or "no input it accepts"}
+        for p, o in zip(problems, originals, strict=True)
+        if o.get("status") != "ok"
+    ]
     _record(
         result,
         "checked",
@@ -231,6 +238,7 @@ def _record_outcome(result, problems: list[dict], originals: list[dict]) -> None
             for _, o in checked
             for name, p in o["params"].items()
         ],
+        **({"not_checked": left} if left else {}),
     )
 
 
