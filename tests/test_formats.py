@@ -532,3 +532,32 @@ def test_text_notes_are_printed_as_written_never_as_markup() -> None:
     out = io.StringIO()
     text_report.write([FileResult(path="m[1].py", notes=[note])], out, Context(color=False))
     assert f"note: m[1].py: {note}" in out.getvalue()
+
+
+def _with_record(path: str, record: dict | None) -> FileResult:
+    result = FileResult(path=path)
+    result.harness = record
+    return result
+
+
+def test_the_summary_counts_files_checked_and_those_checked_in_part() -> None:
+    from lstmlint.reporting.text_report import harness_reach
+
+    checked = {"status": "checked", "reason": None}
+    partly = {**checked, "not_checked": [{"entry": "LSTM(...)", "reason": "no input"}]}
+    refused = {"status": "not-run", "reason": "refused"}
+    plain = {"status": "no-backward", "reason": "none"}
+    assert harness_reach([_with_record("a.py", plain), _with_record("b.py", None)]) is None
+    assert harness_reach([_with_record("a.py", checked), _with_record("b.py", plain)]) == (
+        "Your own code's gradients were checked in 1 of 1 file with a backward."
+    )
+    assert harness_reach(
+        [_with_record("a.py", checked), _with_record("b.py", partly), _with_record("c", refused)]
+    ) == (
+        "Your own code's gradients were checked in 2 of 3 files with a backward, 1 of them not "
+        "at every entry point (--harness-report FILE says why not)."
+    )
+    assert harness_reach([_with_record("b.py", partly)]) == (
+        "Your own code's gradients were checked in 1 of 1 file with a backward, 1 of them not "
+        "at every entry point (--harness-report FILE says why not)."
+    )

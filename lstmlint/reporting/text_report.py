@@ -131,10 +131,12 @@ def harness_reach(results: list[FileResult]) -> str | None:
     if not records:
         return None
     checked = sum(record["status"] == "checked" for record in records)
-    why = " (--harness-report FILE says why not)" if checked < len(records) else ""
+    partly = sum(bool(record.get("not_checked")) for record in records)
+    why = " (--harness-report FILE says why not)" if checked < len(records) or partly else ""
+    some = f", {partly} of them not at every entry point" if partly else ""
     return (
         f"Your own code's gradients were checked in {checked} of {len(records)} "
-        f"file{'s' if len(records) != 1 else ''} with a backward{why}."
+        f"file{'s' if len(records) != 1 else ''} with a backward{some}{why}."
     )
 
 
