@@ -30,7 +30,7 @@ def _write(folder: Path, files: dict[str, str]) -> None:
 
 def _unsafe(folder: Path, code: str, problems: list[dict] | None = None) -> list[str]:
     reduced = extract.reduce_module(code, folder)
-    siblings = harness._siblings(reduced, folder, False)
+    siblings = harness._siblings(reduced, folder)
     return harness._unsafe(reduced, [LOSS] if problems is None else problems, siblings)
 
 
@@ -56,7 +56,7 @@ def test_sibling_modules_are_loaded_transitively_and_each_once(tmp_path: Path) -
     )
     code = "import a\nimport missing\nimport broken\nimport numpy as np\n"
     reduced = extract.reduce_module(code, tmp_path)
-    found = harness._siblings(reduced, tmp_path, False)
+    found = harness._siblings(reduced, tmp_path)
     assert sorted(found) == ["a", "b", "c"]  # a module not there, or that does not parse: none
     text, other = found["b"]
     assert text == "import a\nimport c\nX = 1\n"
@@ -66,16 +66,8 @@ def test_sibling_modules_are_loaded_transitively_and_each_once(tmp_path: Path) -
 def test_a_sibling_text_is_decoded_and_its_newlines_made_plain(tmp_path: Path) -> None:
     (tmp_path / "acts.py").write_bytes(b"\xef\xbb\xbfX = 1\r\nY = 2\r\n")
     reduced = extract.reduce_module("import acts\n", tmp_path)
-    [(text, _)] = harness._siblings(reduced, tmp_path, False).values()
+    [(text, _)] = harness._siblings(reduced, tmp_path).values()
     assert text == "X = 1\nY = 2\n"
-
-
-def test_imports_are_kept_in_a_sibling_only_when_asked(tmp_path: Path) -> None:
-    _write(tmp_path, {"acts.py": "import os\nimport numpy as np\n"})
-    reduced = extract.reduce_module("import acts\n", tmp_path)
-    _, plain = harness._siblings(reduced, tmp_path, False)["acts"]
-    _, kept = harness._siblings(reduced, tmp_path, True)["acts"]
-    assert "os" not in plain.text.split() and "import os" in kept.text
 
 
 @pytest.mark.parametrize(
@@ -167,14 +159,14 @@ def test_only_the_planned_entries_are_read_in_the_file(tmp_path: Path) -> None:
 def test_a_module_reached_again_through_a_cycle_does_not_stop_the_others(tmp_path: Path) -> None:
     _write(tmp_path, {"a.py": "import b\n", "b.py": "import a\n", "c.py": "X = 1\n"})
     reduced = extract.reduce_module("import c\nimport a\n", tmp_path)
-    assert sorted(harness._siblings(reduced, tmp_path, False)) == ["a", "b", "c"]
+    assert sorted(harness._siblings(reduced, tmp_path)) == ["a", "b", "c"]
 
 
 def test_a_module_gone_since_the_file_was_read_is_skipped(tmp_path: Path) -> None:
     _write(tmp_path, {"a.py": "X = 1\n", "b.py": "Y = 2\n"})
     reduced = extract.reduce_module("import a\nimport b\n", tmp_path)
     (tmp_path / "b.py").unlink()
-    assert sorted(harness._siblings(reduced, tmp_path, False)) == ["a"]
+    assert sorted(harness._siblings(reduced, tmp_path)) == ["a"]
 
 
 def test_an_unread_import_does_not_hide_the_read_ones_after_it(tmp_path: Path) -> None:

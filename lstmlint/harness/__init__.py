@@ -78,14 +78,16 @@ def _one_file(result, settings) -> None:
     folder = Path(result.path).absolute().parent
     mode = settings.confirm
     text = doc.text
+    # what is judged here is the same in every mode: the child reduces the text again, keeping
+    # every import where the mode is exec
     try:
         try:
-            reduced = extract.reduce_module(text, folder, keep_imports=mode == "exec")
+            reduced = extract.reduce_module(text, folder)
         except SyntaxError:  # run what the analysis read: broken statements blanked
             from lstmlint.parse import parse_document
 
             text = parse_document(doc).text
-            reduced = extract.reduce_module(text, folder, keep_imports=mode == "exec")
+            reduced = extract.reduce_module(text, folder)
     except (SyntaxError, ValueError, RecursionError) as exc:
         _record(result, "not-callable", f"its definitions could not be read ({exc})")
         return
@@ -103,7 +105,7 @@ def _one_file(result, settings) -> None:
         return
     entries = [name for problem in problems for name in plan.entry_names(problem)]
     reduced = extract.restrict(reduced, entries)
-    siblings = _siblings(reduced, folder, mode == "exec")
+    siblings = _siblings(reduced, folder)
     if mode == "auto" and len(problems) > 1 and _unsafe(reduced, problems, siblings):
         # run the entry points whose own reach is safe; the others are left out
         safe = [
@@ -271,7 +273,7 @@ def _say_when_not_run(result, originals: list[dict]) -> None:
     )
 
 
-def _siblings(reduced, folder: Path, keep_imports: bool) -> dict[str, tuple[str, object]]:
+def _siblings(reduced, folder: Path) -> dict[str, tuple[str, object]]:
     """The sibling modules the child will load, transitively: module -> (text, reduced)."""
     from lstmlint.sources import decode_python, normalise_newlines
 
@@ -286,7 +288,7 @@ def _siblings(reduced, folder: Path, keep_imports: bool) -> dict[str, tuple[str,
             if path is None:
                 continue
             text = normalise_newlines(decode_python(path.read_bytes()))
-            other = extract.reduce_module(text, folder, keep_imports)
+            other = extract.reduce_module(text, folder)
         except (OSError, SyntaxError, ValueError):
             continue
         found[module] = (text, other)
