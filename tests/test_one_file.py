@@ -496,3 +496,20 @@ def test_the_sibling_modules_the_file_imports_go_with_the_job(tmp_path: Path, mo
     broken = text.replace("    loss = 0.0\n", "    loss = 0.0\n    extra = np.zeros((, ))\n")
     [job] = _run(monkeypatch, _checked(tmp_path, broken)).jobs
     assert job["siblings"] == {"acts": acts}
+
+
+def test_a_wrong_gradient_no_fix_explains_is_reported_on_the_backward(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # with the square fixed, dWhh is still wrong by a term no rule knows and no repair removes
+    result = _checked(tmp_path, PROGRAM)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(harness, "_launch", _real_child)
+    harness._one_file(result, _settings())
+    [unexplained] = [d for d in result.diagnostics if d.code == "LST900"]
+    assert (
+        unexplained.line
+        == PROGRAM.splitlines().index("def lossFun(inputs, targets, hprev):  # bug") + 1
+    )
+    assert unexplained.confirmation["status"] == "confirmed"
+    assert [e["param"] for e in unexplained.confirmation["evidence"]] == ["Whh"]
