@@ -859,3 +859,30 @@ def test_a_top_level_value_that_fails_is_left_unbound(tmp_path: Path) -> None:
     hog = "def grow():\n    raise MemoryError\n\nbig = grow()\n"
     with pytest.raises(MemoryError):
         _loader(tmp_path, {"main.py": hog}).main(hog)
+
+
+def test_python_2_s_name_for_range_runs_as_range(tmp_path: Path) -> None:
+    # CS231n solutions written for Python 2 and 3 loop with `xrange` in their sequence layers
+    from lstmlint.harness.child import BUILTINS
+
+    text = (FIXTURES / "cs231n" / "lstm_layers_correct.py").read_text()
+    old = text.replace("    for t in range(T):\n", "    for t in xrange(T):\n")
+    old = old.replace("    for t in reversed(range(T)):\n", "    for t in reversed(xrange(T)):\n")
+    assert old.count("xrange(T)") == 2
+    path = tmp_path / "layers.py"
+    path.write_text(old)
+    statuses = [p["original"]["status"] for p in child.run(_job(path, old))["problems"]]
+    path.write_text(text)
+    assert statuses == [p["original"]["status"] for p in child.run(_job(path, text))["problems"]]
+    assert statuses.count("ok") >= 2  # the step pair and the sequence pair
+    # in a module of the user's own, too; and the rest of the builtins are Python 3's
+    (tmp_path / "loops.py").write_text("def steps(T):\n    return list(xrange(T))\n")
+    loader = child.Loader(
+        {
+            "path": str(path),
+            "siblings": {"loops": "def steps(T):\n    return list(xrange(T))\n"},
+            "keep_imports": False,
+        }
+    )
+    assert loader.sibling("loops").steps(3) == [0, 1, 2]
+    assert BUILTINS["range"] is range and BUILTINS["xrange"] is range and "unicode" not in BUILTINS

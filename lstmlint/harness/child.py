@@ -23,6 +23,9 @@ from typing import Any
 
 from lstmlint.harness.extract import reduce_module, restrict
 
+# the builtins the user's code runs with: Python 3's, and the Python 2 name for `range` that
+# course solutions written for both still use inside their loops (`for t in xrange(T)`)
+BUILTINS = {**vars(builtins), "xrange": range}
 MAX_ENTRIES = 6  # entries sampled per parameter: a wrong factor shows up in all of them
 STEPS = (1e-5, 1e-6)
 
@@ -94,6 +97,7 @@ class Loader:
                 return None
             made = types.ModuleType(module)
             made.__file__ = str(self.folder / (module.replace(".", "/") + ".py"))
+            made.__dict__["__builtins__"] = BUILTINS
             reduced = reduce_module(text, self.folder, self.job["keep_imports"])
             self._bind(reduced, made.__dict__)
             _load(reduced.tree, made.__file__, made.__dict__)
@@ -108,7 +112,7 @@ class Loader:
         namespace: dict[str, Any] = {
             "__name__": "lstmlint_checked_module",
             "__file__": self.job["path"],
-            "__builtins__": builtins,
+            "__builtins__": BUILTINS,
         }
         self._bind(reduced, namespace)
         _load(reduced.tree, self.job["path"], namespace)
