@@ -886,3 +886,71 @@ def test_python_2_s_name_for_range_runs_as_range(tmp_path: Path) -> None:
     )
     assert loader.sibling("loops").steps(3) == [0, 1, 2]
     assert BUILTINS["range"] is range and BUILTINS["xrange"] is range and "unicode" not in BUILTINS
+
+
+# a textbook's sequence layer: weights handed in, arrays made float32 by name
+FLOAT32_LAYER = """import numpy as np
+
+
+class TimeTanh:
+    def __init__(self, Wx, Wh, b):
+        self.params = [Wx, Wh, b]
+        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+
+    def forward(self, xs):
+        Wx, Wh, b = self.params
+        N, T, D = xs.shape
+        H = Wh.shape[0]
+        self.xs = xs
+        self.hs = np.zeros((N, T + 1, H), dtype='f')
+        for t in range(T):
+            self.hs[:, t + 1] = np.tanh(xs[:, t] @ Wx + self.hs[:, t] @ Wh + b)
+        return self.hs[:, 1:]
+
+    def backward(self, dhs):
+        Wx, Wh, b = self.params
+        N, T, H = dhs.shape
+        dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+        dh = np.zeros((N, H), dtype=np.float32)
+        for t in reversed(range(T)):
+            da = (dhs[:, t] + dh) * (1 - self.hs[:, t + 1] ** 2)
+            dWx += self.xs[:, t].T @ da
+            dWh += self.hs[:, t].T @ da
+            db += da.sum(axis=0)
+            dh = da @ Wh.T
+        self.grads[0][...] = dWx
+        self.grads[1][...] = dWh
+        self.grads[2][...] = db
+"""
+
+
+def test_arrays_asked_for_in_float32_are_checked_in_float64(
+    in_process: list[dict], tmp_path: Path, capsys
+) -> None:
+    path = tmp_path / "layers.py"
+    path.write_text(FLOAT32_LAYER)
+    report = tmp_path / "report.json"
+    assert _json(capsys, "--harness-report", str(report), str(path)) == []
+    [record] = json.loads(report.read_text())
+    assert record["status"] == "checked"
+    assert record["inputs"].endswith(", its float32 arrays made float64")
+    assert {p["verdict"] for p in record["parameters"]} == {"PASS"}
+    # and a wrong gradient of such a layer is found
+    wrong = FLOAT32_LAYER.replace("dh = da @ Wh.T", "dh = da @ Wh")
+    path.write_text(wrong)
+    found = _json(capsys, str(path))
+    assert [(d["code"], d["confirmation"]["method"]) for d in found] == [("LST209", "your-code")]
+    assert found[0]["confirmation"]["status"] == "confirmed"
+
+
+def test_the_float64_spelling_keeps_every_position() -> None:
+    from lstmlint.harness.child import in_float64
+
+    text = (
+        "a = np.empty((2, 3), dtype='f')\nb = x.astype(\"f\")\nc = np.float32(1)\n"
+        "d = np.zeros(2, dtype=np.float32)\ne = 'f'\nf = float32x\n"
+    )
+    assert in_float64(text) == (
+        "a = np.empty((2, 3), dtype='d')\nb = x.astype(\"d\")\nc = np.float64(1)\n"
+        "d = np.zeros(2, dtype=np.float64)\ne = 'f'\nf = float32x\n"
+    )
