@@ -14,6 +14,7 @@ import signal
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import run
 
@@ -785,7 +786,8 @@ def test_the_checked_module_runs_as_a_module_of_its_own(tmp_path: Path) -> None:
     assert namespace["__name__"] == "lstmlint_checked_module"
     assert namespace["f"].__module__ == "lstmlint_checked_module"
     assert namespace["__file__"] == str(tmp_path / "main.py")
-    assert namespace["__builtins__"] is builtins
+    # Python 3's builtins, with Python 2's name for range beside them
+    assert namespace["__builtins__"] == {**vars(builtins), "xrange": range}
 
 
 def test_only_what_the_entry_points_reach_is_loaded(tmp_path: Path) -> None:
@@ -954,3 +956,16 @@ def test_the_float64_spelling_keeps_every_position() -> None:
         "a = np.empty((2, 3), dtype='d')\nb = x.astype(\"d\")\nc = np.float64(1)\n"
         "d = np.zeros(2, dtype=np.float64)\ne = 'f'\nf = float32x\n"
     )
+
+
+def test_a_gradient_with_unit_axes_apart_is_read_in_its_parameter_s_shape() -> None:
+    params = {"b": np.zeros(4), "W": np.zeros((2, 3)), "h": np.zeros((3, 1))}
+    given = {"b": np.ones((1, 4)), "W": np.ones((3, 2)), "h": np.ones(3), "extra": np.ones((1, 2))}
+    read = child._copied_out(lambda p: given)(params)
+    assert read["b"].shape == (4,)  # `keepdims=True` of a 1-D bias
+    assert read["h"].shape == (3, 1)  # a column returned flat
+    assert read["W"].shape == (3, 2)  # a transposed matrix stays wrong: the check says so
+    assert read["extra"].shape == (1, 2)  # no parameter to take a shape from
+    assert read["b"] is not given["b"] and read["b"].dtype == np.float64
+    given["b"][0, 0] = 5.0
+    assert read["b"][0] == 1.0  # copied out as soon as returned

@@ -337,10 +337,27 @@ def _decay_rate(loss_fn, where: dict, name: str, gradient) -> float | None:
 
 def _copied_out(grads_fn):
     """Gradients copied as soon as they are returned: code that returns its own accumulators
-    (``return self.dW``) and resets them on the next call must not change them afterwards."""
+    (``return self.dW``) and resets them on the next call must not change them afterwards.
+    A gradient that holds its parameter's entries in order with axes of length 1 added or
+    left out (``db = da.sum(axis=0, keepdims=True)`` of a bias of shape ``(4H,)``) is read in
+    its parameter's shape."""
     import numpy as np
 
-    return lambda p: {k: np.array(v, dtype=np.float64) for k, v in grads_fn(p).items()}
+    def copied(p: dict) -> dict:
+        found = {}
+        for name, value in grads_fn(p).items():
+            gradient = np.array(value, dtype=np.float64)
+            shape = np.shape(p.get(name))
+            if name in p and gradient.shape != shape and _unit_axes_apart(gradient.shape, shape):
+                gradient = gradient.reshape(shape)
+            found[name] = gradient
+        return found
+
+    return copied
+
+
+def _unit_axes_apart(one: tuple, other: tuple) -> bool:
+    return [d for d in one if d != 1] == [d for d in other if d != 1]
 
 
 def _not_deterministic(loss_fn, grads_fn, params: dict) -> str | None:
