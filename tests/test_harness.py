@@ -1398,12 +1398,15 @@ def test_cells_handed_their_weights_are_made_with_weights_of_each_layout(
     _json(capsys, "--no-cache", "--harness-report", str(report), path)
     (record,) = json.loads(report.read_text())
     assert record["status"] == "checked"
-    assert (
-        record["entry"] == "VanillaCell(...).forward / .backward, LSTMCell(...).forward / .backward"
+    assert record["entry"] == (
+        "VanillaCell(...).forward / .backward, LSTMCell(...).forward / .backward, "
+        "SequenceLSTM(...).forward / .backward"
     )
     assert record["inputs"].startswith("its weights made, 4 gate blocks, x @ W")
+    # the sequence layer asks for float32 arrays: they are made float64 for the check
+    assert record["inputs"].endswith(", its float32 arrays made float64")
     # the gradients were read from the `self.grads` list beside `self.params`, by position
-    assert [p["name"] for p in record["parameters"]] == ["W_ih", "W_hh", "bias"] * 2
+    assert [p["name"] for p in record["parameters"]] == ["W_ih", "W_hh", "bias"] * 3
     assert {p["verdict"] for p in record["parameters"]} == {"PASS"}
 
 
@@ -1445,19 +1448,29 @@ class Recurrence:
 def test_a_layer_computing_in_float32_is_not_checked_rather_than_blamed(
     tmp_path: Path, capsys
 ) -> None:
-    # central differences of float32 values are rounding noise: exact code would look wrong
+    # central differences of float32 values are rounding noise: exact code would look wrong.
+    # Asked for by a name the check does not spell in float64 (`np.single`), float32 stays
     path = tmp_path / "float32_layer.py"
-    path.write_text(SEQUENCE_IN_FLOAT32)
+    path.write_text(SEQUENCE_IN_FLOAT32.replace('dtype="f"', "dtype=np.single"))
     report = tmp_path / "report.json"
     found = _json(capsys, "--no-cache", "--harness-report", str(report), str(path))
     assert [d for d in found if d["code"] in ("LST900", "LST901")] == []
     (record,) = json.loads(report.read_text())
     assert record["status"] == "not-callable"
+    # asked for as `dtype="f"`, it is made float64 for the check: checked, and exact
+    named = tmp_path / "named_float32_layer.py"
+    named.write_text(SEQUENCE_IN_FLOAT32)
+    _json(capsys, "--no-cache", "--harness-report", str(report), str(named))
+    (record,) = json.loads(report.read_text())
+    assert record["status"] == "checked", record
+    assert record["inputs"].endswith(", its float32 arrays made float64")
+    assert {p["verdict"] for p in record["parameters"]} == {"PASS"}
     double = tmp_path / "float64_layer.py"  # the same layer in float64 is checked, and exact
     double.write_text(SEQUENCE_IN_FLOAT32.replace(', dtype="f"', ""))
     _json(capsys, "--no-cache", "--harness-report", str(report), str(double))
     (record,) = json.loads(report.read_text())
     assert record["status"] == "checked", record
+    assert "float32" not in record["inputs"]
     assert {p["verdict"] for p in record["parameters"]} == {"PASS"}
 
 
