@@ -26,7 +26,8 @@ from lstmlint.harness.extract import reduce_module, restrict
 
 # the builtins the user's code runs with: Python 3's, and the Python 2 name for `range` that
 # course solutions written for both still use inside their loops (`for t in xrange(T)`)
-BUILTINS = {**vars(builtins), "xrange": range}
+BUILTINS = types.ModuleType("builtins")
+vars(BUILTINS).update({**vars(builtins), "xrange": range})
 # float32 arrays asked for by name (`dtype='f'`, `np.float32`), which a gradient check cannot
 # compare: the same names for float64, spelled with as many characters, so that every
 # position in the text stays where it was
