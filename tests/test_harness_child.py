@@ -936,6 +936,7 @@ def test_arrays_asked_for_in_float32_are_checked_in_float64(
     assert _json(capsys, "--harness-report", str(report), str(path)) == []
     [record] = json.loads(report.read_text())
     assert record["status"] == "checked"
+    assert record["inputs"].startswith("its weights made, ")  # the way it was called, first
     assert record["inputs"].endswith(", its float32 arrays made float64")
     assert {p["verdict"] for p in record["parameters"]} == {"PASS"}
     # and a wrong gradient of such a layer is found
@@ -970,3 +971,22 @@ def test_a_gradient_with_unit_axes_apart_is_read_in_its_parameter_s_shape() -> N
     assert read["b"] is not given["b"] and read["b"].dtype == np.float64
     given["b"][0, 0] = 5.0
     assert read["b"][0] == 1.0  # copied out as soon as returned
+
+
+def test_a_gradient_exact_only_at_the_file_s_values_is_inconclusive(tmp_path: Path) -> None:
+    # the wrong term vanishes while the biases are zero, as the file makes them: the second
+    # check, at spread values, shows it
+    text = CORRECT.replace(
+        "        dWhh += dhraw @ hs[t - 1].T\n",
+        "        dWhh += dhraw @ hs[t - 1].T + bh.sum() * Whh\n",
+    )
+    assert text != CORRECT
+    path = tmp_path / "rnn.py"
+    path.write_text(text)
+    (problem,) = child.run(_job(path, text))["problems"]
+    verdicts = {n: p["verdict"] for n, p in problem["original"]["params"].items()}
+    assert verdicts["Whh"] == "INCONCLUSIVE"
+    assert {v for n, v in verdicts.items() if n != "Whh"} == {"PASS"}
+    path.write_text(CORRECT)
+    (problem,) = child.run(_job(path, CORRECT))["problems"]
+    assert {p["verdict"] for p in problem["original"]["params"].values()} == {"PASS"}
