@@ -36,6 +36,19 @@ PROGRAM = (
 )
 PAYLOAD = "open('/tmp/lstmlint-never', 'w')"
 assert "dhraw = (1 - hs[t]) * dh" in PROGRAM
+# a second entry point, a model class whose forward carries the payload
+SQUASHER = (
+    "\n\nclass Squasher:\n"
+    "    def __init__(self, hidden_size):\n"
+    "        self.W = np.zeros((hidden_size, hidden_size))\n\n"
+    "    def forward(self, x):\n"
+    f"        {PAYLOAD}\n"
+    "        self.h = np.tanh(self.W @ x)\n"
+    "        return self.h\n\n"
+    "    def backward(self, dh):\n"
+    "        self.dW = ((1 - self.h ** 2) * dh) @ self.h.T\n"
+    "        return self.dW\n"
+)
 
 
 class Child:
@@ -219,18 +232,7 @@ def test_a_refusal_names_at_most_three_uses(tmp_path: Path, monkeypatch) -> None
 
 
 def test_only_the_entry_points_whose_reach_is_safe_are_run(tmp_path: Path, monkeypatch) -> None:
-    other = (
-        "\n\nclass Squasher:\n"
-        "    def __init__(self, hidden_size):\n"
-        "        self.W = np.zeros((hidden_size, hidden_size))\n\n"
-        "    def forward(self, x):\n"
-        f"        {PAYLOAD}\n"
-        "        self.h = np.tanh(self.W @ x)\n"
-        "        return self.h\n\n"
-        "    def backward(self, dh):\n"
-        "        self.dW = ((1 - self.h ** 2) * dh) @ self.h.T\n"
-        "        return self.dW\n"
-    )
+    other = SQUASHER
     result = _checked(tmp_path, PROGRAM + other)
     [job] = _run(monkeypatch, result).jobs
     assert [p["kind"] for p in job["problems"]] == ["lossfun"]
@@ -469,18 +471,7 @@ def test_a_repair_found_in_the_fixed_text_is_placed_in_the_user_s(
 
 
 def test_exec_mode_runs_every_entry_point_whatever_it_reaches(tmp_path: Path, monkeypatch) -> None:
-    other = (
-        "\n\nclass Squasher:\n"
-        "    def __init__(self, hidden_size):\n"
-        "        self.W = np.zeros((hidden_size, hidden_size))\n\n"
-        "    def forward(self, x):\n"
-        f"        {PAYLOAD}\n"
-        "        self.h = np.tanh(self.W @ x)\n"
-        "        return self.h\n\n"
-        "    def backward(self, dh):\n"
-        "        self.dW = ((1 - self.h ** 2) * dh) @ self.h.T\n"
-        "        return self.dW\n"
-    )
+    other = SQUASHER
     result = _checked(tmp_path, PROGRAM + other)
     [job] = _run(monkeypatch, result, _settings("exec")).jobs
     assert sorted(p["kind"] for p in job["problems"]) == ["class", "lossfun"]

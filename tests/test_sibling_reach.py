@@ -19,6 +19,12 @@ from lstmlint.harness import extract
 
 PAYLOAD = "open('/tmp/x', 'w')"
 LOSS = {"kind": "lossfun", "function": "lossFun", "params": []}
+# a module of two functions, the second with the payload
+TANH_AND_SAVE = (
+    "import numpy as np\n\n\n"
+    "def tanh(z):\n    return np.tanh(z)\n\n\n"
+    f"def save(z):\n    {PAYLOAD}\n"
+)
 
 
 def _write(folder: Path, files: dict[str, str]) -> None:
@@ -108,13 +114,7 @@ def test_a_payload_two_modules_away_is_named_with_its_module(tmp_path: Path) -> 
 def test_a_payload_the_entry_never_reaches_is_not_held_against_it(tmp_path: Path) -> None:
     _write(
         tmp_path,
-        {
-            "acts.py": (
-                "import numpy as np\n\n\n"
-                "def tanh(z):\n    return np.tanh(z)\n\n\n"
-                f"def save(z):\n    {PAYLOAD}\n"
-            )
-        },
+        {"acts.py": TANH_AND_SAVE},
     )
     assert _unsafe(tmp_path, _loss("tanh", "from acts import tanh")) == []
     # imported by name but never read by the kept code: nothing of it is reached
@@ -184,13 +184,7 @@ def test_an_unread_import_does_not_hide_the_read_ones_after_it(tmp_path: Path) -
 def test_a_star_import_reaches_only_the_names_the_code_reads(tmp_path: Path) -> None:
     _write(
         tmp_path,
-        {
-            "acts.py": (
-                "import numpy as np\n\n\n"
-                "def tanh(z):\n    return np.tanh(z)\n\n\n"
-                f"def save(z):\n    {PAYLOAD}\n"
-            )
-        },
+        {"acts.py": TANH_AND_SAVE},
     )
     assert _unsafe(tmp_path, _loss("tanh", "from acts import *")) == []
     assert _unsafe(tmp_path, _loss("save", "from acts import *")) == ["`open` in save (in acts)"]
