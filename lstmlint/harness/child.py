@@ -344,21 +344,19 @@ def _copied_out(grads_fn):
     its parameter's shape."""
     import numpy as np
 
+    from lstmlint.harness.shapes import same_vector
+
     def copied(p: dict) -> dict:
         found = {}
         for name, value in grads_fn(p).items():
             gradient = np.array(value, dtype=np.float64)
             shape = np.shape(p.get(name))
-            if name in p and gradient.shape != shape and _unit_axes_apart(gradient.shape, shape):
+            if name in p and gradient.shape != shape and same_vector(gradient.shape, shape):
                 gradient = gradient.reshape(shape)
             found[name] = gradient
         return found
 
     return copied
-
-
-def _unit_axes_apart(one: tuple, other: tuple) -> bool:
-    return [d for d in one if d != 1] == [d for d in other if d != 1]
 
 
 def _not_deterministic(loss_fn, grads_fn, params: dict) -> str | None:

@@ -43,6 +43,7 @@ from lstmlint.harness.shapes import (
     _weight_shape,
     fresh,
     gradient_name,
+    same_vector,
 )
 
 
@@ -291,7 +292,7 @@ def _object_gradients(obj, holder, back, p: dict) -> dict:
         for name in p:
             for spelled in (f"d{name}", f"d_{name}", f"grad_{name}", f"{name}_grad"):
                 value = attributes.get(spelled)
-                if _arrays(value) and _same_vector(value.shape, p[name].shape):
+                if _arrays(value) and same_vector(value.shape, p[name].shape):
                     mapped[name] = np.array(value, dtype=np.float64).reshape(p[name].shape)
                     break
     left = {k: v for k, v in p.items() if k not in mapped}
@@ -365,12 +366,6 @@ def _gradients_after(obj, holder, p: dict, call) -> dict:
         raise NoBinding("the backward changes its parameters by more than a plain step")
     _complete(first, p)
     return first
-
-
-def _same_vector(shape: tuple, wanted: tuple) -> bool:
-    """The shape of the parameter, or the same values with axes of one added or dropped (a
-    bias of shape (h,) whose gradient is kept as a (1, h) row)."""
-    return [n for n in shape if n != 1] == [n for n in wanted if n != 1]
 
 
 def _cell(

@@ -48,6 +48,12 @@ def gradient_name(name: str) -> bool:
     return bool(_grad_of(name)[1:]) or "delta" in low or "grad" in low
 
 
+def same_vector(shape: tuple, wanted: tuple) -> bool:
+    """The shape of the parameter, or the same values with axes of one added or dropped (a
+    bias of shape (h,) whose gradient is kept as a (1, h) row)."""
+    return [n for n in shape if n != 1] == [n for n in wanted if n != 1]
+
+
 def _arrays(value: Any) -> bool:
     return isinstance(value, np.ndarray) and value.dtype.kind == "f"
 
