@@ -584,3 +584,70 @@ class LayerRNN:
             dh_next = self.Wh.T @ dz
         return dWx, dWh, db
 """
+
+
+# a batched LSTM with every gate in one array per step (`Z[t, :, k*H:(k+1)*H]`), the sigmoid
+# written out, one weight matrix with the bias as its first row, and the forward's
+# intermediates handed to the backward in a dict
+BATCHED_STACKED = """\
+import numpy as np
+
+
+class BatchedLSTM:
+    @staticmethod
+    def forward(X, W, h0, c0):
+        T, B, D = X.shape
+        H = W.shape[1] // 4
+        U = np.zeros((T, B, 1 + D + H))
+        Z = np.zeros((T, B, 4 * H))
+        A = np.zeros((T, B, 4 * H))
+        C = np.zeros((T, B, H))
+        TC = np.zeros((T, B, H))
+        Hs = np.zeros((T, B, H))
+        for t in range(T):
+            h_before = Hs[t - 1] if t > 0 else h0
+            c_before = C[t - 1] if t > 0 else c0
+            U[t, :, 0] = 1
+            U[t, :, 1 : 1 + D] = X[t]
+            U[t, :, 1 + D :] = h_before
+            Z[t] = U[t] @ W
+            A[t, :, : 3 * H] = 1.0 / (1.0 + np.exp(-Z[t, :, : 3 * H]))
+            A[t, :, 3 * H :] = np.tanh(Z[t, :, 3 * H :])
+            C[t] = A[t, :, :H] * A[t, :, 3 * H :] + A[t, :, H : 2 * H] * c_before
+            TC[t] = np.tanh(C[t])
+            Hs[t] = A[t, :, 2 * H : 3 * H] * TC[t]
+        memo = {}
+        memo["U"], memo["Z"], memo["A"] = U, Z, A
+        memo["C"], memo["TC"], memo["W"], memo["c0"] = C, TC, W, c0
+        return Hs, memo
+
+    @staticmethod
+    def backward(dHs, memo):
+        U, Z, A, W = memo["U"], memo["Z"], memo["A"], memo["W"]
+        C, TC, c0 = memo["C"], memo["TC"], memo["c0"]
+        T, B, H = dHs.shape
+        D = U.shape[2] - 1 - H
+        dW = np.zeros_like(W)
+        dA = np.zeros_like(A)
+        dZ = np.zeros_like(Z)
+        dX = np.zeros((T, B, D))
+        dh = np.zeros((B, H))
+        dc = np.zeros((B, H))
+        for t in reversed(range(T)):
+            c_before = C[t - 1] if t > 0 else c0
+            dh_t = dHs[t] + dh
+            dA[t, :, 2 * H : 3 * H] = TC[t] * dh_t
+            dc = dc + (1 - TC[t] ** 2) * A[t, :, 2 * H : 3 * H] * dh_t
+            dA[t, :, :H] = A[t, :, 3 * H :] * dc
+            dA[t, :, H : 2 * H] = c_before * dc
+            dA[t, :, 3 * H :] = A[t, :, :H] * dc
+            dc = A[t, :, H : 2 * H] * dc
+            dZ[t, :, 3 * H :] = (1 - A[t, :, 3 * H :] ** 2) * dA[t, :, 3 * H :]
+            s = A[t, :, : 3 * H]
+            dZ[t, :, : 3 * H] = s * (1 - s) * dA[t, :, : 3 * H]
+            dW += U[t].T @ dZ[t]
+            dU = dZ[t] @ W.T
+            dX[t] = dU[:, 1 : 1 + D]
+            dh = dU[:, 1 + D :]
+        return dX, dW, dh, dc
+"""

@@ -5,6 +5,7 @@ from lstmlint.analysis.wrapped_views import copy_edit, wrapped_views
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts, reports_for
 
 from ._programs import (
+    BATCHED_STACKED,
     CS231N_STEP,
     LAYER_OBJECTS,
     LSTM_PREPENDED,
@@ -133,6 +134,7 @@ Autofix
     yes, the step gets a copy (``h[t - 1]`` -> ``h[t - 1].copy()``).
 """
     valid = [
+        Valid(BATCHED_STACKED),
         # a slot of its own for the initial state
         Valid(
             swap(
@@ -161,6 +163,19 @@ Autofix
         Valid(swap(LSTM_PREPENDED, "dWy += dy @ h[t + 1].T", "dWy += dy * h[t + 1].T")),
     ]
     invalid = [
+        # the current cell state read from a time-first array where the previous one belongs
+        Invalid(
+            swap(
+                BATCHED_STACKED,
+                "dA[t, :, H : 2 * H] = c_before * dc",
+                "dA[t, :, H : 2 * H] = C[t] * dc  # bug",
+            ),
+            fixed=swap(
+                BATCHED_STACKED,
+                "dA[t, :, H : 2 * H] = c_before * dc",
+                "dA[t, :, H : 2 * H] = c_before * dc  # bug",
+            ),
+        ),
         # the reference replays the read, so no zero start is offered: it could be confirmed
         # there although the user's initial state is not zero
         Invalid(

@@ -3,7 +3,7 @@ from collections.abc import Iterator
 from lstmlint.analysis.derivatives import derivative_problems
 from lstmlint.rule import Invalid, Report, Rule, Valid, reports_for
 
-from ._programs import CLASS_LSTM, LSTM_PREPENDED, swap
+from ._programs import BATCHED_STACKED, CLASS_LSTM, LSTM_PREPENDED, swap
 
 # the class's derivative method expects the pre-activation; the cell's own call gives it one
 PRE_METHOD = swap(
@@ -53,6 +53,7 @@ Autofix
     one-argument sigmoid call); without one there is no autofix.
 """
     valid = [
+        Valid(BATCHED_STACKED),
         Valid(LSTM_PREPENDED),
         # methods of the class: one expecting the output given outputs, one the pre-activation
         Valid(CLASS_LSTM),
@@ -66,6 +67,14 @@ Autofix
         ),
     ]
     invalid = [
+        # the gates' stretch of stacked pre-activations, given the output form
+        Invalid(
+            swap(
+                swap(BATCHED_STACKED, "s = A[t, :, : 3 * H]", "s = Z[t, :, : 3 * H]"),
+                "s * (1 - s) * dA[t, :, : 3 * H]",
+                "s * (1 - s) * dA[t, :, : 3 * H]  # bug",
+            ),
+        ),
         Invalid(
             swap(PRE_METHOD, "dg = dc * i * self.dtanh(g)", "dg = dc * i * self.dtanh(g)  # bug"),
             fixed=swap(

@@ -3,7 +3,7 @@ from collections.abc import Iterator
 from lstmlint.analysis.derivatives import derivative_problems
 from lstmlint.rule import Invalid, Report, Rule, Valid, reports_for
 
-from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
+from ._programs import BATCHED_STACKED, CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
 
 
 class WrongTanhDerivative(Rule):
@@ -37,6 +37,8 @@ Autofix
     the file has no name for tanh.
 """
     valid = [
+        # gates stacked in one array per step, activated slice by slice
+        Valid(BATCHED_STACKED),
         Valid(LSTM_PREPENDED),
         Valid(MINCHAR_RNN),
         Valid(CS231N_STEP),
@@ -51,6 +53,31 @@ Autofix
         ),
     ]
     invalid = [
+        # the candidate's stretch of stacked pre-activations, given the output form
+        Invalid(
+            swap(
+                BATCHED_STACKED,
+                "dZ[t, :, 3 * H :] = (1 - A[t, :, 3 * H :] ** 2) * dA[t, :, 3 * H :]",
+                "dZ[t, :, 3 * H :] = (1 - Z[t, :, 3 * H :] ** 2) * dA[t, :, 3 * H :]  # bug",
+            ),
+            fixed=swap(
+                BATCHED_STACKED,
+                "dZ[t, :, 3 * H :] = (1 - A[t, :, 3 * H :] ** 2) * dA[t, :, 3 * H :]",
+                "dZ[t, :, 3 * H :] = (1 - np.tanh(Z[t, :, 3 * H :])**2) * dA[t, :, 3 * H :]  # bug",
+            ),
+        ),
+        Invalid(
+            swap(
+                BATCHED_STACKED,
+                "dc = dc + (1 - TC[t] ** 2) * A[t, :, 2 * H : 3 * H] * dh_t",
+                "dc = dc + (1 - TC[t]) * A[t, :, 2 * H : 3 * H] * dh_t  # bug",
+            ),
+            fixed=swap(
+                BATCHED_STACKED,
+                "dc = dc + (1 - TC[t] ** 2) * A[t, :, 2 * H : 3 * H] * dh_t",
+                "dc = dc + (1 - TC[t]**2) * A[t, :, 2 * H : 3 * H] * dh_t  # bug",
+            ),
+        ),
         # the square taken inside tanh (of the candidate's output, it is LST201's)
         Invalid(
             swap(

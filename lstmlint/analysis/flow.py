@@ -139,6 +139,8 @@ class Flow:
         self.param_facts: dict[tuple[str, str], Fact] = SharedTable("params", self.versions)
         self.class_attrs: dict[tuple[str, str], Fact] = SharedTable("attrs", self.versions)
         self.tuples: dict[int, list[Fact]] = SharedTable("tuples", self.versions)
+        # what a key of a cache dict holds, per function that returns one
+        self.dict_keys: dict[str, dict[str, Fact]] = SharedTable("dict_keys", self.versions)
         self.called_in_backward: set[str] = set()
         # (scope, name) assigned a blank in an exercise template: known to be assigned there,
         # with a value only its uses can tell
@@ -389,6 +391,28 @@ class _ScopeWalk:
                     self.flow.versions.changed(("returns", self.scope.name))
                 self.scope.returns = fact
             self._register_tuple(small.value, fact)
+            self._register_dicts(fact)
+
+    def _register_dicts(self, fact: Fact | None) -> None:
+        """The keys of a cache dict a function returns (alone or in a tuple), for functions that
+        read them from a parameter (``IFOGf = cache['IFOGf']``); a key two such dicts hold
+        with different facts stays unknown."""
+        found = [fact] if fact is not None and fact.kind == F.DICT else []
+        if fact is not None and fact.kind == F.TUPLE:
+            found = [i for i in fact.items if i is not None and i.kind == F.DICT]
+        for cache in found:
+            if (
+                sum(
+                    v is not None and v.kind in (F.SEQ, F.ACT, F.STATE, F.PRE)
+                    for _, v in cache.keys
+                )
+                < 2
+            ):
+                continue
+            for name, value in cache.keys:
+                if value is not None:
+                    held = self.flow.dict_keys.get(name) or {}
+                    self.flow.dict_keys[name] = {**held, self.scope.name: value}
 
     def _apply_layer(self, value: cst.BaseExpression) -> None:
         """``layer.forward(x)``: what the layer's output attributes now hold is x's activation."""
@@ -416,6 +440,11 @@ class _ScopeWalk:
         reader = FactReader(self.flow, self.scope, self.env, self.time_loop, False)
         act = reader.activation_call(value)
         argument = reader.call_argument(value) if act else None
+        if isinstance(argument, cst.Subscript) and _segment(argument) not in (None, (0, 99)):
+            # gates_out[t, :, 3*H:] = np.tanh(gates[t, :, 3*H:]): that stretch of each step's
+            # stacked pre-activations feeds tanh
+            self._store_element(argument, Fact(F.PRE, act=act))
+            return
         key = key_of(argument) if argument is not None else None
         if key is None:
             return
@@ -481,6 +510,8 @@ class _ScopeWalk:
         if key is None:
             return
         self._assigned_here.add(key)
+        if isinstance(target, cst.Subscript):
+            self._store_key(target, fact)
         label = self.flow.labels.get((self.scope.name, key))
         if isinstance(value, cst.Name) and value.value == BLANK:
             self.flow.blanks.add((self.scope.name, key))
@@ -503,6 +534,19 @@ class _ScopeWalk:
                     self.initial_only.add(key)
         if key.startswith("self.") and self.scope.class_name and fact is not None:
             self.flow.class_attrs[(self.scope.class_name, key)] = fact
+
+    def _store_key(self, target: cst.Subscript, fact: Fact | None) -> None:
+        """``cache = {}`` then ``cache['IFOGf'] = IFOGf``: the dict now holds that key."""
+        base = key_of(target.value)
+        name = string_key(_index(target) or cst.Name("x"))
+        held = self.env.get(base) if base is not None else None
+        if name is None or held is None:
+            return
+        empty = held.kind == F.SEQ and held.container == "dict" and held.elem is None
+        if not empty and held.kind != F.DICT:
+            return
+        kept = tuple((k, v) for k, v in held.keys if k != name)
+        self.env[base] = Fact(F.DICT, keys=(*kept, (name, _detached(fact))))
 
     def _unpack(self, fact: Fact | None, arity: int, value) -> list[Fact | None]:
         if fact is not None and fact.kind == F.TUPLE and len(fact.items) == arity:
@@ -983,6 +1027,8 @@ class FactReader:
         if isinstance(node, cst.Attribute):
             layer = self.layer_output(node)
             return layer.act if layer is not None else None
+        if isinstance(node, cst.BinaryOperation):
+            return "sigmoid" if inline_sigmoid(node) is not None else None
         if not isinstance(node, cst.Call):
             return None
         applied = self.applied_layer(node)
@@ -1027,6 +1073,8 @@ class FactReader:
     def call_argument(self, call: cst.BaseExpression) -> cst.BaseExpression | None:
         if isinstance(call, cst.Call) and call.args:
             return call.args[0].value
+        if isinstance(call, cst.BinaryOperation):
+            return inline_sigmoid(call)
         if isinstance(call, cst.Attribute) and self.layer_output(call) is not None:
             applied = self.env.get(applied_key(call.value))
             return applied.origin if applied is not None else None
@@ -1126,6 +1174,16 @@ class FactReader:
             return body if body is not None else other
         return None
 
+    def _parameter(self, node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Name) and node.value in self.scope.params
+
+    def _returned_dict(self, name: str | None) -> Fact | None:
+        """A cache dict another function returned, as far as it holds ``name``."""
+        held = set((self.flow.dict_keys.get(name) or {}).values()) if name is not None else set()
+        if len(held) != 1:  # unknown, or two functions' caches disagree on it
+            return None
+        return Fact(F.DICT, keys=((name, held.pop()),))
+
     def _mentions_loop(self, test: cst.BaseExpression) -> bool:
         return bool(self.loop and self.loop.loop.var and mentions(test, self.loop.loop.var))
 
@@ -1136,6 +1194,8 @@ class FactReader:
             if fact is not None:
                 return fact
             base = self.fact(node.value)
+            if base is None and self._parameter(node.value):
+                base = self._returned_dict(string_key(_index(node)))
             if base is not None and base.kind == F.DICT:
                 found = base.key(string_key(_index(node)))
                 if found is not None and found.kind == F.STATE:
@@ -1265,6 +1325,8 @@ class FactReader:
         return target.split(".")[0] in ("np", "numpy", "math", "scipy", "cupy", "jax")
 
     def _binary(self, node: cst.BinaryOperation) -> Fact | None:
+        if inline_sigmoid(node) is not None:
+            return Fact(F.ACT, act="sigmoid")
         op = node.operator
         left = self.fact(node.left)
         if (
@@ -1285,6 +1347,34 @@ class FactReader:
             if right is not None and right.kind == F.PROB:
                 return right.with_(safe=True)
         return None
+
+
+def inline_sigmoid(node: cst.BinaryOperation) -> cst.BaseExpression | None:
+    """The argument ``x`` of a sigmoid written out: ``1 / (1 + np.exp(-x))``."""
+    if not isinstance(node.operator, cst.Divide) or not _is_one(node.left):
+        return None
+    total = node.right
+    if not isinstance(total, cst.BinaryOperation) or not isinstance(total.operator, cst.Add):
+        return None
+    for one, exp in ((total.left, total.right), (total.right, total.left)):
+        if (
+            _is_one(one)
+            and is_call_to(exp, "exp")
+            and len(exp.args) == 1
+            and isinstance(exp.args[0].value, cst.UnaryOperation)
+            and isinstance(exp.args[0].value.operator, cst.Minus)
+        ):
+            return exp.args[0].value.expression
+    return None
+
+
+def _is_one(node: cst.BaseExpression) -> bool:
+    if not isinstance(node, cst.Integer | cst.Float):
+        return False
+    try:
+        return float(node.value) == 1.0
+    except ValueError:  # 0x1, 1_0
+        return False
 
 
 def _is_max(node: cst.BaseExpression) -> bool:

@@ -136,8 +136,13 @@ def _index_edit(
 def _edits(
     read: StateRead, loop: TimeLoop | None, delta: int, step: int
 ) -> list[tuple[cst.CSTNode, str]]:
-    """The index moved by ``delta``, or else the one other variable that holds the wanted state."""
+    """The index moved by ``delta``, or else the one other variable that holds the wanted state
+    (also where the moved index would read past the start of a history without an initial
+    state: ``c_prev = C[t - 1] if t > 0 else c0`` is right where ``C[t - 1]`` wraps)."""
     edit = _index_edit(read.node, loop, delta)
+    names = _other_names(read, step)
+    if edit is not None and len(names) == 1 and _wraps_after(read, loop, delta):
+        return [(read.node, names[0])]
     if edit is not None:
         # in ``1 - h[t - 1] * h[t - 1]`` both reads are the one state the factor is about
         same = [
@@ -147,10 +152,26 @@ def _edits(
             if n is not read.node and isinstance(n, cst.Subscript) and n.deep_equals(read.node)
         ]
         return [edit, *(e for e in (_index_edit(n, loop, delta) for n in same) if e)]
-    names = _other_names(read, step)
     if len(names) == 1 and isinstance(read.node, cst.Name | cst.Attribute):
         return [(read.node, names[0])]
     return []
+
+
+def _wraps_after(read: StateRead, loop: TimeLoop | None, delta: int) -> bool:
+    """Whether the read, its index moved by ``delta``, reaches index -1 of a list or array that
+    holds no initial state (at the loop's first step, unguarded)."""
+    fact = read.fact
+    if loop is None or loop.var is None or loop.lowest is None or read.point.guarded:
+        return False
+    if fact.convention != F.ALIGNED or fact.container == "dict":
+        return False
+    offsets = [
+        index_offset(e.slice.value, loop.var, loop.mirror)
+        for e in getattr(read.node, "slice", ())
+        if isinstance(e.slice, cst.Index)
+    ]
+    offset = next((o for o in offsets if o is not None), None)
+    return offset is not None and loop.lowest + offset + delta < 0
 
 
 def _describe(fact: F.Fact) -> str:
@@ -184,6 +205,9 @@ def _offset_problems(model) -> list[OffsetProblem]:
                 actual, f"{abs(actual)} steps back" if actual < 0 else "the next step"
             )
             fixed = _fixed_index(first.node, loop, wanted - actual) or _other_name(read, wanted)
+            edits = _edits(read, loop, wanted - actual, wanted) if fixed else []
+            if edits and edits[0][0] is first.node:
+                fixed = edits[0][1]
             reason = _describe(fact)
             message = (
                 f"the {role} {kind} state is needed here, but `{text}` is the state of {where}"
@@ -196,7 +220,7 @@ def _offset_problems(model) -> list[OffsetProblem]:
                     message,
                     f"use `{fixed}`" if fixed else None,
                     _experiment(model, [read], wanted),
-                    _edits(read, loop, wanted - actual, wanted) if fixed else [],
+                    edits,
                 )
             )
             continue
