@@ -96,6 +96,7 @@ class Cache:
                         settings.warn_unused_noqa,
                         settings.confirm,
                         settings.confirm_timeout,
+                        settings.repair_timeout,
                         repr(harness),
                     ]
                 )

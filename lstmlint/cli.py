@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lstmlint import __version__
 from lstmlint.reporting import FORMATS
-from lstmlint.settings import CONFIRM_MODES, Settings
+from lstmlint.settings import CONFIRM_MODES, DEFAULT_REPAIR_TIMEOUT, Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_CONFIRM_TIMEOUT = 60.0
@@ -157,6 +157,21 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SECONDS",
         help="time limit for all reference experiments of a run (default: 60)",
+    )
+    confirm.add_argument(
+        "--repair-timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="time for the repair search of each wrong backward, within its file's time limit "
+        f"(default: {DEFAULT_REPAIR_TIMEOUT:g})",
+    )
+    confirm.add_argument(
+        "--no-repair",
+        dest="repair_timeout",
+        action="store_const",
+        const=0.0,
+        help="no repair search (same as --repair-timeout 0 in the configuration)",
     )
     confirm.add_argument(
         "--harness-report",
@@ -348,6 +363,12 @@ def _resolve(args) -> Settings:
             file_config.confirm_timeout,
             DEFAULT_CONFIRM_TIMEOUT,
         ),
+        repair_timeout=pick(
+            "repair-timeout",
+            args.repair_timeout,
+            file_config.repair_timeout,
+            DEFAULT_REPAIR_TIMEOUT,
+        ),
         show_refuted=pick("show-refuted", args.show_refuted, file_config.show_refuted, False),
         harness=file_config.harness,
         fix=pick("fix", args.fix, file_config.fix, False),
@@ -397,6 +418,7 @@ def _show_settings(settings: Settings, args, out) -> int:
         ("force-exclude", "force_exclude"),
         ("confirm", "confirm"),
         ("confirm-timeout", "confirm_timeout"),
+        ("repair-timeout", "repair_timeout"),
         ("show-refuted", "show_refuted"),
         ("fix", "fix"),
         ("unsafe-fixes", "unsafe_fixes"),

@@ -50,6 +50,7 @@ class FileConfig:
     force_exclude: bool | None = None
     confirm: str | None = None
     confirm_timeout: float | None = None
+    repair_timeout: float | None = None
     show_refuted: bool | None = None
     harness: HarnessConfig = field(default_factory=lambda: HarnessConfig())
     fix: bool | None = None
@@ -111,6 +112,17 @@ def _seconds(source: str, key: str, value: Any) -> float:
     if value != value or value == float("inf"):
         raise ConfigError(f"{source}: {key} must be a finite number of seconds; got {value!r}")
     return float(value)
+
+
+def _seconds_or_none(source: str, key: str, value: Any) -> float:
+    """A number of seconds where 0 means "never"."""
+    if value == 0 and not isinstance(value, bool):
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigError(
+            f"{source}: {key} must be 0 (never) or a number of seconds; got {value!r}"
+        )
+    return _seconds(source, key, value)
 
 
 def _confirm_mode(source: str, key: str, value: Any) -> str:
@@ -199,6 +211,7 @@ _KEYS = {
     "force-exclude": ("force_exclude", _bool),
     "confirm": ("confirm", _confirm_mode),
     "confirm-timeout": ("confirm_timeout", _seconds),
+    "repair-timeout": ("repair_timeout", _seconds_or_none),
     "show-refuted": ("show_refuted", _bool),
     "harness": ("harness", _harness),
     "fix": ("fix", _bool),

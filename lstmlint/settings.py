@@ -13,6 +13,9 @@ from pathlib import Path
 CONFIRM_MODES = ("auto", "exec", "reference", "off")
 
 
+DEFAULT_REPAIR_TIMEOUT = 2.0
+
+
 @dataclass
 class Settings:
     """Everything a run needs, resolved from the configuration file and the command line."""
@@ -36,6 +39,7 @@ class Settings:
     cache: bool
     warn_unused_noqa: bool
     sources: dict[str, str] = field(default_factory=dict)  # setting -> where its value came from
+    repair_timeout: float = DEFAULT_REPAIR_TIMEOUT  # seconds of repair search a problem; 0: none
 
 
 def cores() -> int:

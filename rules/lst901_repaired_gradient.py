@@ -43,7 +43,13 @@ What it finds
     reported here, at the edited code; on the line of another rule's finding that has no
     automatic fix, the edit becomes that finding's fix, confirmed the same way, and nothing is
     reported here. With several bugs the search goes on from the repaired code (up to three
-    edits). What no edit repairs stays LST900.
+    repairs). Where no single edit makes any wrong gradient exact (two transposes missing in
+    one sum, say), an edit that brings the wrong gradients clearly nearer (their errors
+    shrink by half a decade or more together, none grows) is kept while the search goes on
+    from it, up to three such edits; if they lead to exact gradients, they are reported as
+    one finding with all their edits, after each one has been shown needed (taken away, the
+    gradients are no longer exact). Edits that lead nowhere are dropped. What no edit
+    repairs stays LST900.
 
 Why it breaks training
     See LST900: the listed gradients were wrong, so every update moved the weights in a wrong
@@ -55,9 +61,10 @@ Example
 
 Fix
     The edit itself (``--fix`` applies it); writing it more plainly (``dhraw @ hs[t - 1].T``)
-    is the same fix. The search runs for at most a few seconds a file, inside the file's time
-    limit, and never on code whose gradients are exact or that ``--confirm=auto`` refused to
-    run; ``--ignore LST901`` turns it off.
+    is the same fix. The search runs for at most 2 s a backward by default, inside the file's
+    time limit, and never on code whose gradients are exact or that ``--confirm=auto`` refused to
+    run; ``--repair-timeout SECONDS`` (``repair-timeout`` in the configuration) gives
+    it more or less time, and ``--no-repair`` (or ``--ignore LST901``) turns it off.
 """
     invalid = [Invalid(PROGRAM.replace("HS_PREV_TIMES_DHRAW", "hs[t - 1] @ dhraw.T  # bug"))]
     valid = [Valid(PROGRAM.replace("HS_PREV_TIMES_DHRAW", "dhraw @ hs[t - 1].T"))]

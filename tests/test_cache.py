@@ -162,7 +162,12 @@ def test_the_settings_that_change_results_are_part_of_the_key(
 ) -> None:
     lint(capsys)
     every = len(analysed)
-    for args in (("--select", "LST1"), ("--confirm-timeout", "30"), ("--no-confirm",)):
+    for args in (
+        ("--select", "LST1"),
+        ("--confirm-timeout", "30"),
+        ("--no-confirm",),
+        ("--no-repair",),
+    ):
         analysed.clear()
         lint(capsys, *args)
         assert len(analysed) == every, args
@@ -307,6 +312,7 @@ def test_an_entry_keeps_every_field_of_a_finding(tmp_path: Path) -> None:
         warn_unused_noqa = False
         confirm = "auto"
         confirm_timeout = 60.0
+        repair_timeout = 2.0
         harness = None
 
     source = tmp_path / "model.py"

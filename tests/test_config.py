@@ -134,6 +134,15 @@ def test_confirmation_settings(project: Path, capsys) -> None:
     assert "confirm-timeout = 7.0  # from the command line" in out
     _, out, _ = run(capsys, "--show-settings", "--confirm=reference", "src")
     assert 'confirm = "reference"  # from the command line' in out
+    assert "repair-timeout = 2.0  # from the built-in defaults" in out
+    configure(project, "[tool.lstmlint]\nrepair-timeout = 0\n")
+    _, out, _ = run(capsys, "--show-settings", "src")
+    assert "repair-timeout = 0.0  # from pyproject.toml" in out
+    _, out, _ = run(capsys, "--show-settings", "--repair-timeout", "4.5", "src")
+    assert "repair-timeout = 4.5  # from the command line" in out
+    configure(project, "[tool.lstmlint]\nrepair-timeout = 3\n")
+    _, out, _ = run(capsys, "--show-settings", "--no-repair", "src")
+    assert "repair-timeout = 0.0  # from the command line" in out
     configure(project, '[tool.lstmlint.harness]\ntimeout = 3\nkind = "lossfun"\n')
     _, out, _ = run(capsys, "--show-settings", "src")
     assert 'harness = {"timeout": 3.0, "memory-mb": 1024, "kind": "lossfun"}' in out
@@ -189,6 +198,8 @@ def test_show_settings(project: Path, capsys) -> None:
         ("[tool.lstmlint]\nconfirm-timeout = -1\n", ["confirm-timeout must be a positive"]),
         ('[tool.lstmlint]\nconfirm-timeout = "60"\n', ["confirm-timeout"]),
         ("[tool.lstmlint]\nconfirm-timeout = true\n", ["confirm-timeout"]),
+        ("[tool.lstmlint]\nrepair-timeout = -1\n", ["repair-timeout must be 0 (never)"]),
+        ("[tool.lstmlint]\nrepair-timeout = false\n", ["repair-timeout must be 0 (never)"]),
         ("[tool.lstmlint]\nforce-exclude = 1\n", ["force-exclude must be true or false"]),
         ('[tool.lstmlint]\nper-file-ignores = ["x"]\n', ["per-file-ignores must be a table"]),
         (

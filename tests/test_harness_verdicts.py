@@ -19,7 +19,7 @@ import lstmlint.harness as harness
 from lstmlint.diagnostics import Diagnostic, Severity, Span
 from lstmlint.edits import Edit
 from lstmlint.engine import FileResult
-from lstmlint.harness import extract
+from lstmlint.harness import extract, repaired
 from lstmlint.selection import Selection
 from lstmlint.sources import CellSpan, SourceDocument
 
@@ -544,7 +544,7 @@ def test_what_a_repair_makes_exact_is_not_unexplained() -> None:
     outcome = {
         "original": _checked({"W": 0.5, "b": 0.3}),
         "all_fixed": after_fixes,
-        "repairs": [{"at": edit, "before": after_fixes, "after": repaired}],
+        "repairs": [{"at": [edit], "before": after_fixes, "after": repaired}],
     }
     result = FileResult(path="m.py", diagnostics=[fixed])
     harness._judge(
@@ -571,7 +571,7 @@ def _repaired_at(line: int) -> dict:
     wrong, exact = _checked({"W": 0.5}), _checked({"W": 1e-9})
     edit = {"line": line, "column": 9, "end_line": line, "end_column": 10, "kind": "factor"}
     edit["replacement"] = "3"  # in place of the constant 1, 2 or 3 there
-    return {"original": wrong, "repairs": [{"at": edit, "before": wrong, "after": exact}]}
+    return {"original": wrong, "repairs": [{"at": [edit], "before": wrong, "after": exact}]}
 
 
 def test_a_repair_at_the_line_of_a_finding_without_a_fix_is_its_fix_and_proof() -> None:
@@ -597,6 +597,31 @@ def test_a_repair_elsewhere_is_reported_beside_a_finding_without_a_fix() -> None
     )
     assert [(d.code, d.line) for d in result.diagnostics] == [("LST203", 5), ("LST901", 6)]
     assert lacking.edits == [] and lacking.confirmation == REFERENCE
+
+
+def test_a_repair_of_two_edits_is_one_finding_with_both_edits() -> None:
+    wrong, exact = _checked({"W": 0.5}), _checked({"W": 1e-9})
+    first = {"line": 4, "column": 9, "end_line": 4, "end_column": 10, "kind": "factor"}
+    second = {"line": 6, "column": 9, "end_line": 6, "end_column": 10, "kind": "transpose"}
+    first["replacement"], second["replacement"] = "7", "8"
+    repairs = [{"edit": second, "edits": [first, second], "before": wrong, "after": exact}]
+    outcome = {"original": wrong, "repairs": repairs}
+    repaired.place([outcome], TEXT, None)
+    assert outcome["repairs"][0]["at"] == [first, second]
+    lacking = _finding("LST203", 6, edits=False)  # two edits are no fix of one line's finding
+    result = FileResult(path="m.py", diagnostics=[lacking])
+    harness._judge(result, _doc(), extract.reduce_module(TEXT), PROBLEM, outcome, [], _settings())
+    assert [(d.code, d.line) for d in result.diagnostics] == [("LST203", 6), ("LST901", 6)]
+    found = result.diagnostics[1]
+    assert [(e.span.line, e.replacement) for e in found.edits] == [(4, "7"), (6, "8")]
+    assert found.message.startswith("`1` -> `7` with `3` -> `8` make the gradients of W exact")
+    assert lacking.edits == []
+    # made in a text whose line of either edit is not the user's own, neither is placed
+    outcome["repair_base"] = "all_fixed"
+    repaired.place([outcome], TEXT, TEXT.replace("    a = 1", "    a = 0"))
+    assert outcome["repairs"][0]["at"] is None
+    repaired.place([outcome], TEXT, TEXT.replace("    x = 1", "    x = 0"))
+    assert outcome["repairs"][0]["at"] == [first, second]
 
 
 def test_without_any_fix_the_error_as_written_is_unexplained() -> None:

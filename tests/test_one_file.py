@@ -21,7 +21,6 @@ from lstmlint.config import HarnessConfig
 from lstmlint.diagnostics import Diagnostic, Severity, Span
 from lstmlint.edits import Edit
 from lstmlint.engine import FileResult, check_file
-from lstmlint.harness import repaired
 from lstmlint.harness.variants import with_fixes
 from lstmlint.parse import BLANK
 from lstmlint.registry import rule_by_code
@@ -65,10 +64,18 @@ class Child:
         return self.answer
 
 
-def _settings(confirm: str = "auto", selection: Selection | None = None, **harness_config):
+def _settings(
+    confirm: str = "auto",
+    selection: Selection | None = None,
+    repair_timeout: float = 3.5,
+    **harness_config,
+):
     config = {"timeout": 7.0, "memory_mb": 256, **harness_config}
     return SimpleNamespace(
-        confirm=confirm, harness=HarnessConfig(**config), selection=selection or Selection()
+        confirm=confirm,
+        harness=HarnessConfig(**config),
+        selection=selection or Selection(),
+        repair_timeout=repair_timeout,
     )
 
 
@@ -103,7 +110,7 @@ def test_the_job_carries_the_text_the_fixes_and_the_limits(tmp_path: Path, monke
     assert job["all_fixed"] != PROGRAM
     # every fix but the one of each gradient finding (LST302 is no gradient finding)
     assert job["without"] == {"1": with_fixes(PROGRAM, log.edits)[0]}
-    assert job["repair_budget"] == repaired.DEFAULT_BUDGET
+    assert job["repair_budget"] == 3.5  # the settings' repair-timeout
 
 
 def test_without_fixes_there_is_no_fixed_text(tmp_path: Path, monkeypatch) -> None:

@@ -556,3 +556,128 @@ def test_a_pre_activation_gradient_gets_its_gates_derivative() -> None:
 def test_names_first_bound_on_the_loops_own_line_are_not_carried() -> None:
     text = "def f(xs, W):\n    for x in xs: da = W @ x; db = W.T @ x\n"
     assert _kind(text, "carry") == set()
+
+
+def _errors(**errors: float) -> dict:
+    params = {n: {"verdict": "PASS" if e < 1e-6 else "FAIL", "error": e} for n, e in errors.items()}
+    return {"status": "ok", "loss": 1.0, "params": params, "how": "test"}
+
+
+# both products feed dW: with one transposed, dW is nearer; with both, exact
+SUMMED = """\
+def backward(a, b, W, V):
+    dW = 0
+    dA = W @ a
+    dB = V @ b
+    dW = dA + dB
+    return dW
+"""
+
+
+def _two_needed(extra: dict[str, float] | None = None):
+    def check(text: str) -> dict:
+        done = ("W.T @ a" in text) + ("V.T @ b" in text)
+        errors = {"W": (0.8, 0.05, 0.0)[done]}
+        for needle, error in (extra or {}).items():
+            if needle in text:
+                errors["W"] = error
+        return _errors(**errors)
+
+    return check
+
+
+def test_two_edits_that_are_exact_only_together_make_one_repair() -> None:
+    check = _two_needed()
+    (found,) = repair.search(SUMMED, [[1, 6]], check, check(SUMMED), 10.0, [])
+    assert sorted(e["replacement"] for e in found["edits"]) == ["V.T", "W.T"]
+    assert found["edit"] is found["edits"][-1]
+    assert found["before"]["params"]["W"]["error"] == 0.8
+    assert repair._wrong(found["after"]) == set()
+    assert len({e["line"] for e in found["edits"]}) == 2
+
+
+def test_no_step_is_taken_that_brings_the_gradients_no_nearer() -> None:
+    def check(text: str) -> dict:  # one transpose alone brings W less than CLOSER nearer
+        done = ("W.T @ a" in text) + ("V.T @ b" in text)
+        return _errors(W=(0.8, 0.7, 0.0)[done])
+
+    assert repair.search(SUMMED, [[1, 6]], check, check(SUMMED), 10.0, []) == []
+
+
+def _far(error: float, distance: float) -> dict:
+    outcome = _errors(W=error)
+    outcome["params"]["W"]["distance"] = distance
+    return outcome
+
+
+def test_a_step_is_judged_by_the_whole_gradient_not_its_worst_entry() -> None:
+    def check(text: str) -> dict:  # the worst entry stays as wrong, the whole gradient halves
+        done = ("W.T @ a" in text) + ("V.T @ b" in text)
+        return _far(0.8, 0.4) if done == 1 else _far(*((0.8, 0.8), (0.0, 0.0))[done // 2])
+
+    (found,) = repair.search(SUMMED, [[1, 6]], check, check(SUMMED), 10.0, [])
+    assert sorted(e["replacement"] for e in found["edits"]) == ["V.T", "W.T"]
+
+    def worst(text: str) -> dict:  # the worst entry nearer, the whole gradient as far
+        done = ("W.T @ a" in text) + ("V.T @ b" in text)
+        return _far(0.1, 0.8) if done == 1 else _far(*((0.8, 0.8), (0.0, 0.0))[done // 2])
+
+    assert repair.search(SUMMED, [[1, 6]], worst, worst(SUMMED), 10.0, []) == []
+
+
+# both products on one line: the second edit is found in the text with the first made
+ONE_LINE = """\
+def backward(a, b, W, V):
+    dW = W @ a + V @ b
+    return dW
+"""
+
+
+def test_two_edits_of_one_line_are_given_in_the_text_s_own_places() -> None:
+    def check(text: str) -> dict:
+        done = ("W.T @ a" in text) + ("V.T @ b" in text)
+        return _errors(W=(0.8, 0.3, 0.0)[done])
+
+    (found,) = repair.search(ONE_LINE, [[1, 3]], check, check(ONE_LINE), 10.0, [])
+    assert repair.apply_all(ONE_LINE, found["edits"]).splitlines()[1] == (
+        "    dW = W.T @ a + V.T @ b"
+    )
+    assert {(e["column"], e["end_column"]) for e in found["edits"]} == {(10, 11), (18, 19)}
+
+
+def test_an_edit_is_moved_back_past_the_edits_made_before_it_on_its_line() -> None:
+    made = [{"line": 2, "column": 10, "end_line": 2, "end_column": 11, "replacement": "W.T"}]
+    after = {"line": 2, "column": 20, "end_line": 2, "end_column": 21, "replacement": "V.T"}
+    assert repair._to_base(after, made) == {**after, "column": 18, "end_column": 19}
+    before = {"line": 2, "column": 5, "end_line": 2, "end_column": 7, "replacement": "d"}
+    assert repair._to_base(before, made) == before  # before it: in place
+    inside = {"line": 2, "column": 11, "end_line": 2, "end_column": 13, "replacement": "x"}
+    assert repair._to_base(inside, made) is None  # it would edit what was made
+    elsewhere = {"line": 3, "column": 5, "end_line": 3, "end_column": 7, "replacement": "y"}
+    assert repair._to_base(elsewhere, made) == elsewhere
+    spanning = {"line": 1, "column": 5, "end_line": 2, "end_column": 7, "replacement": "z"}
+    assert repair._to_base(spanning, made) is None
+
+
+def test_steps_that_reach_nothing_are_not_reported() -> None:
+    def check(text: str) -> dict:  # each transpose brings W nearer, neither reaches it
+        done = ("W.T @ a" in text) + ("V.T @ b" in text)
+        return _errors(W=(0.8, 0.05, 0.01)[done])
+
+    assert repair.search(SUMMED, [[1, 6]], check, check(SUMMED), 10.0, []) == []
+
+
+def test_a_step_the_repair_does_not_need_is_dropped_from_it() -> None:
+    # `U.T` brings W nearer but is no part of the repair: the two transposes alone are exact
+    text = SUMMED.replace("    dW = dA + dB\n", "    dX = U @ a\n    dW = dA + dB\n")
+
+    def check(text: str) -> dict:
+        done = ("W.T @ a" in text) + ("V.T @ b" in text)
+        if done == 2:
+            return _errors(W=0.0)
+        if "U.T @ a" in text:
+            return _errors(W=0.05 if done == 0 else 0.01)
+        return _errors(W=(0.8, 0.5)[done])
+
+    (found,) = repair.search(text, [[1, 7]], check, check(text), 10.0, [])
+    assert sorted(e["replacement"] for e in found["edits"]) == ["V.T", "W.T"]

@@ -36,6 +36,9 @@ BINDINGS = {
     "does not run": _binding(_raises),
     "other values": _binding(lambda p: {**_right(p), "W": 2 * X}, start=W0 + 1),
     "no W": _binding(lambda p: {"b": 2 * p["b"]}),
+    # halfway from the start's wrong gradient to the right one: maybe a step of the search
+    "nearer": _binding(lambda p: {**_right(p), "W": X * (1 - 0.75 * np.tanh(p["W"] * X))}),
+    "further": _binding(lambda p: {**_right(p), "W": X * (1 - np.tanh(p["W"] * X)) * 1.5}),
 }
 OUTCOME = {"params": {"W": {"verdict": "FAIL"}, "b": {"verdict": "PASS"}}}
 
@@ -55,6 +58,8 @@ def _bind(text: str) -> tuple:
         ("does not run", False),  # another way of calling it means another loss
         ("no W", False),  # the wrong gradient is not even returned
         ("other values", True),  # the differences do not hold there: the full check decides
+        ("nearer", True),  # a step the search may keep on its way to a repair
+        ("further", False),
     ],
 )
 def test_the_screen_turns_away_only_what_the_check_would(candidate: str, passes: bool) -> None:

@@ -148,7 +148,7 @@ def _one_file(result, settings) -> None:
         "all_fixed": all_fixed if fixable and complete else None,
         "without": without if complete else {},
         "time_limit": settings.harness.timeout,
-        "repair_budget": repaired.DEFAULT_BUDGET
+        "repair_budget": settings.repair_timeout
         if settings.selection.enabled(*repaired.REPAIRED)
         else 0,
     }

@@ -179,9 +179,17 @@ def _verdict(first, spread) -> dict:
     """A parameter's verdict: the check at the file's own values, except that a gradient exact
     there but not at spread values is INCONCLUSIVE. Never FAIL from the spread alone: code
     that clips its gradients inline, or saturates, can disagree there while correct."""
-    verdict = {"error": first.max_rel_error, "verdict": _graded(first)}
+    verdict = {
+        "error": first.max_rel_error,
+        "verdict": _graded(first),
+        "distance": first.norm_rel_error,  # how far the whole gradient is: the repair's steps
+    }
     if spread is not None and verdict["verdict"] == "PASS" and _graded(spread) != "PASS":
-        return {"error": spread.max_rel_error, "verdict": "INCONCLUSIVE"}
+        return {
+            "error": spread.max_rel_error,
+            "verdict": "INCONCLUSIVE",
+            "distance": spread.norm_rel_error,
+        }
     return verdict
 
 

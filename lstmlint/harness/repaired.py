@@ -8,7 +8,6 @@ from lstmlint.edits import Edit
 from lstmlint.harness.repair import KINDS
 
 REPAIRED = ("LST901", "repaired-gradient")
-DEFAULT_BUDGET = 2.0  # seconds per problem, within the file's time limit
 
 
 def place(outcomes: list[dict], original: str, all_fixed: str | None) -> None:
@@ -19,10 +18,10 @@ def place(outcomes: list[dict], original: str, all_fixed: str | None) -> None:
         base = original if outcome.get("repair_base") != "all_fixed" else all_fixed or ""
         theirs = base.splitlines()
         for repair in outcome.get("repairs", []):
-            edit = repair["edit"]
-            lines = range(edit["line"] - 1, edit["end_line"])
+            edits = repair.get("edits") or [repair["edit"]]
+            lines = [i for e in edits for i in range(e["line"] - 1, e["end_line"])]
             same = len(mine) == len(theirs) and all(mine[i] == theirs[i] for i in lines)
-            repair["at"] = edit if same else None
+            repair["at"] = edits if same else None
 
 
 def report(result, doc, outcome: dict, selection, lacking: list | None = None) -> dict | None:
@@ -36,10 +35,12 @@ def report(result, doc, outcome: dict, selection, lacking: list | None = None) -
     if not repairs or not selection.enabled(code, name):
         return None
     for repair in repairs:
-        edit = repair["at"]
-        if edit is None:
+        placed = repair["at"]
+        if placed is None:
             continue
-        span = Span(edit["line"], edit["column"], edit["end_line"], edit["end_column"])
+        edit = placed[-1]
+        spans = [Span(e["line"], e["column"], e["end_line"], e["end_column"]) for e in placed]
+        span = spans[-1]
         old = _text(doc.text, edit)
         before, after = repair["before"]["params"], repair["after"]["params"]
         fixed = sorted(
@@ -64,7 +65,7 @@ def report(result, doc, outcome: dict, selection, lacking: list | None = None) -
             ),
             None,
         )
-        if owner is not None:
+        if owner is not None and len(placed) == 1:
             owner.edits = [Edit(span, edit["replacement"])]
             owner.fix = f"write `{_short(edit['replacement'])}`"
             owner.confirmation = {
@@ -73,16 +74,23 @@ def report(result, doc, outcome: dict, selection, lacking: list | None = None) -
                 f"`{_short(edit['replacement'])}` makes the gradients exact; {confirmation['reason']}",
             }
             continue
+        changes = " with ".join(
+            f"`{_short(_text(doc.text, e))}` -> `{_short(e['replacement'])}`" for e in placed
+        )
+        kinds = "; ".join(dict.fromkeys(KINDS[e["kind"]] for e in placed))
         diag = _make(
             doc,
             code,
             name,
-            f"`{_short(old)}` -> `{_short(edit['replacement'])}` makes the gradients of "
-            f"{', '.join(fixed)} exact ({KINDS[edit['kind']]})",
+            f"{changes} {'make' if len(placed) > 1 else 'makes'} the gradients of "
+            f"{', '.join(fixed)} exact ({kinds})",
             span,
             Severity.ERROR,
-            f"write `{_short(edit['replacement'])}`",
-            edits=[Edit(span, edit["replacement"])],
+            f"write `{_short(edit['replacement'])}`"
+            + "".join(
+                f" and `{_short(e['replacement'])}` at line {e['line']}" for e in placed[:-1]
+            ),
+            edits=[Edit(s, e["replacement"]) for s, e in zip(spans, placed, strict=True)],
         )
         diag.confirmation = confirmation
         if not _suppressed(doc, diag):

@@ -31,7 +31,7 @@ def screen_for(bind: Callable[[str], tuple], text: str, outcome: dict, entries: 
     or raises."""
     wrong = [n for n, p in outcome["params"].items() if p["verdict"] != "PASS"]
     try:
-        loss_fn, _, params = bind(text)
+        loss_fn, grads_fn, params = bind(text)
         work = {n: np.array(v, dtype=np.float64, order="C") for n, v in params.items()}
         base = gc._loss(loss_fn, work)
         references = {}
@@ -41,6 +41,7 @@ def screen_for(bind: Callable[[str], tuple], text: str, outcome: dict, entries: 
             noise = gc.NOISE_ULPS * np.finfo(np.float64).eps * abs(base) / gc.STEPS[0]
             floor = max(gc.MAGNITUDE_FLOOR, noise / gc.PASS_BELOW)
             references[name] = (sampled, numeric, floor)
+        own = _errors(grads_fn({n: v.copy() for n, v in work.items()}), work, references)
     except MemoryError:
         raise
     except Exception:  # the screen only saves time: without it every candidate is checked
@@ -64,13 +65,42 @@ def screen_for(bind: Callable[[str], tuple], text: str, outcome: dict, entries: 
         except Exception:
             # the full check would call it another way, on other data: never the same loss
             return False
-        for name, (sampled, numeric, floor) in references.items():
-            value = np.asarray(grads.get(name), dtype=np.float64)
-            if value.shape != work[name].shape:
-                continue
-            errors = gc.relative_error(value.reshape(-1)[sampled], numeric, floor)
-            if np.all(np.isfinite(errors)) and float(np.max(errors)) <= gc.FAIL_ABOVE:
-                return True
-        return False
+        errors = _errors(grads, work, references)
+        if any(e[0] <= gc.FAIL_ABOVE for e in errors.values()):
+            return True
+        return _nearer(own, errors)
 
     return may_repair
+
+
+def _errors(grads: dict, work: dict, references: dict) -> dict[str, tuple[float, float]]:
+    """Of each gradient in ``references``, over its sampled entries: the largest relative
+    error, and the distance of the entries as one vector (``|a - n| / (|a| + |n|)``); both
+    infinite where the gradient is missing, misshapen or not finite."""
+    found = {}
+    for name, (sampled, numeric, floor) in references.items():
+        value = np.asarray(grads.get(name), dtype=np.float64)
+        if value.shape != work[name].shape:
+            found[name] = (np.inf, np.inf)
+            continue
+        analytic = value.reshape(-1)[sampled]
+        errors = gc.relative_error(analytic, numeric, floor)
+        if not np.all(np.isfinite(errors)):
+            found[name] = (np.inf, np.inf)
+            continue
+        size = np.linalg.norm(analytic) + np.linalg.norm(numeric)
+        distance = float(np.linalg.norm(analytic - numeric) / max(size, floor))
+        found[name] = (float(np.max(errors)), distance)
+    return found
+
+
+def _nearer(before: dict, after: dict) -> bool:
+    """Whether a candidate may be a step of the search (``repair._closer``): its wrong gradients
+    together nearer the differences by half what the search asks."""
+    from lstmlint.harness.repair import CLOSER
+
+    was = sum(e[1] for e in before.values())
+    now = sum(e[1] for e in after.values())
+    if not np.isfinite(was) or not np.isfinite(now) or now <= 0:
+        return bool(np.isfinite(was) and now == 0)
+    return bool(np.log10(was / now) >= CLOSER / 2)
