@@ -588,7 +588,7 @@ class LayerRNN:
 
 # a batched LSTM with every gate in one array per step (`Z[t, :, k*H:(k+1)*H]`), the sigmoid
 # written out, one weight matrix with the bias as its first row, and the forward's
-# intermediates handed to the backward in a dict
+# intermediates handed to the backward in a dict, as the module's own calls show
 BATCHED_STACKED = """\
 import numpy as np
 
@@ -650,4 +650,11 @@ class BatchedLSTM:
             dX[t] = dU[:, 1 : 1 + D]
             dh = dU[:, 1 + D :]
         return dX, dW, dh, dc
+
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(5, 2, 3))
+W = rng.normal(0, 0.3, (1 + 3 + 4, 16))
+Hs, memo = BatchedLSTM.forward(X, W, np.zeros((2, 4)), np.zeros((2, 4)))
+dX, dW, dh0, dc0 = BatchedLSTM.backward(np.ones_like(Hs), memo)
 """

@@ -139,8 +139,6 @@ class Flow:
         self.param_facts: dict[tuple[str, str], Fact] = SharedTable("params", self.versions)
         self.class_attrs: dict[tuple[str, str], Fact] = SharedTable("attrs", self.versions)
         self.tuples: dict[int, list[Fact]] = SharedTable("tuples", self.versions)
-        # what a key of a cache dict holds, per function that returns one
-        self.dict_keys: dict[str, dict[str, Fact]] = SharedTable("dict_keys", self.versions)
         self.called_in_backward: set[str] = set()
         # (scope, name) assigned a blank in an exercise template: known to be assigned there,
         # with a value only its uses can tell
@@ -391,28 +389,6 @@ class _ScopeWalk:
                     self.flow.versions.changed(("returns", self.scope.name))
                 self.scope.returns = fact
             self._register_tuple(small.value, fact)
-            self._register_dicts(fact)
-
-    def _register_dicts(self, fact: Fact | None) -> None:
-        """The keys of a cache dict a function returns (alone or in a tuple), for functions that
-        read them from a parameter (``IFOGf = cache['IFOGf']``); a key two such dicts hold
-        with different facts stays unknown."""
-        found = [fact] if fact is not None and fact.kind == F.DICT else []
-        if fact is not None and fact.kind == F.TUPLE:
-            found = [i for i in fact.items if i is not None and i.kind == F.DICT]
-        for cache in found:
-            if (
-                sum(
-                    v is not None and v.kind in (F.SEQ, F.ACT, F.STATE, F.PRE)
-                    for _, v in cache.keys
-                )
-                < 2
-            ):
-                continue
-            for name, value in cache.keys:
-                if value is not None:
-                    held = self.flow.dict_keys.get(name) or {}
-                    self.flow.dict_keys[name] = {**held, self.scope.name: value}
 
     def _apply_layer(self, value: cst.BaseExpression) -> None:
         """``layer.forward(x)``: what the layer's output attributes now hold is x's activation."""
@@ -440,7 +416,10 @@ class _ScopeWalk:
         reader = FactReader(self.flow, self.scope, self.env, self.time_loop, False)
         act = reader.activation_call(value)
         argument = reader.call_argument(value) if act else None
-        if isinstance(argument, cst.Subscript) and _segment(argument) not in (None, (0, 99)):
+        if act is None and _stacked(target) and isinstance(value, cst.BinaryOperation):
+            argument = inline_sigmoid(value)
+            act = "sigmoid" if argument is not None else None
+        if isinstance(argument, cst.Subscript) and _stacked(argument):
             # gates_out[t, :, 3*H:] = np.tanh(gates[t, :, 3*H:]): that stretch of each step's
             # stacked pre-activations feeds tanh
             self._store_element(argument, Fact(F.PRE, act=act))
@@ -504,6 +483,10 @@ class _ScopeWalk:
             isinstance(target, cst.Subscript)
             and string_key(_index(target) or cst.Name("x")) is None
         ):
+            if fact is None and _stacked(target) and isinstance(value, cst.BinaryOperation):
+                # a sigmoid written out is read as one only where it fills a stretch of
+                # stacked gates: elsewhere the same expression is often an output layer
+                fact = Fact(F.ACT, act="sigmoid") if inline_sigmoid(value) is not None else None
             self._store_element(target, fact)
             return
         key = key_of(target)
@@ -1027,8 +1010,6 @@ class FactReader:
         if isinstance(node, cst.Attribute):
             layer = self.layer_output(node)
             return layer.act if layer is not None else None
-        if isinstance(node, cst.BinaryOperation):
-            return "sigmoid" if inline_sigmoid(node) is not None else None
         if not isinstance(node, cst.Call):
             return None
         applied = self.applied_layer(node)
@@ -1073,8 +1054,6 @@ class FactReader:
     def call_argument(self, call: cst.BaseExpression) -> cst.BaseExpression | None:
         if isinstance(call, cst.Call) and call.args:
             return call.args[0].value
-        if isinstance(call, cst.BinaryOperation):
-            return inline_sigmoid(call)
         if isinstance(call, cst.Attribute) and self.layer_output(call) is not None:
             applied = self.env.get(applied_key(call.value))
             return applied.origin if applied is not None else None
@@ -1174,16 +1153,6 @@ class FactReader:
             return body if body is not None else other
         return None
 
-    def _parameter(self, node: cst.BaseExpression) -> bool:
-        return isinstance(node, cst.Name) and node.value in self.scope.params
-
-    def _returned_dict(self, name: str | None) -> Fact | None:
-        """A cache dict another function returned, as far as it holds ``name``."""
-        held = set((self.flow.dict_keys.get(name) or {}).values()) if name is not None else set()
-        if len(held) != 1:  # unknown, or two functions' caches disagree on it
-            return None
-        return Fact(F.DICT, keys=((name, held.pop()),))
-
     def _mentions_loop(self, test: cst.BaseExpression) -> bool:
         return bool(self.loop and self.loop.loop.var and mentions(test, self.loop.loop.var))
 
@@ -1194,8 +1163,6 @@ class FactReader:
             if fact is not None:
                 return fact
             base = self.fact(node.value)
-            if base is None and self._parameter(node.value):
-                base = self._returned_dict(string_key(_index(node)))
             if base is not None and base.kind == F.DICT:
                 found = base.key(string_key(_index(node)))
                 if found is not None and found.kind == F.STATE:
@@ -1325,8 +1292,6 @@ class FactReader:
         return target.split(".")[0] in ("np", "numpy", "math", "scipy", "cupy", "jax")
 
     def _binary(self, node: cst.BinaryOperation) -> Fact | None:
-        if inline_sigmoid(node) is not None:
-            return Fact(F.ACT, act="sigmoid")
         op = node.operator
         left = self.fact(node.left)
         if (
@@ -1347,6 +1312,11 @@ class FactReader:
             if right is not None and right.kind == F.PROB:
                 return right.with_(safe=True)
         return None
+
+
+def _stacked(node: cst.BaseExpression) -> bool:
+    """``gates[t, :, H:3*H]``: a stretch of stacked gates (not the whole last axis)."""
+    return isinstance(node, cst.Subscript) and _segment(node) not in (None, (0, 99))
 
 
 def inline_sigmoid(node: cst.BinaryOperation) -> cst.BaseExpression | None:
