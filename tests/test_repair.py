@@ -681,3 +681,33 @@ def test_a_step_the_repair_does_not_need_is_dropped_from_it() -> None:
 
     (found,) = repair.search(text, [[1, 7]], check, check(text), 10.0, [])
     assert sorted(e["replacement"] for e in found["edits"]) == ["V.T", "W.T"]
+
+
+def test_an_edit_is_moved_back_past_every_edit_made_before_it_on_its_line() -> None:
+    # made in any order: `a` -> `aa` at 5 and `b` -> `bbb` at 9, so the line grew by 1 then 2
+    made = [
+        {"line": 1, "column": 9, "end_line": 1, "end_column": 10, "replacement": "bbb"},
+        {"line": 1, "column": 5, "end_line": 1, "end_column": 6, "replacement": "aa"},
+    ]
+    between = {"line": 1, "column": 8, "end_line": 1, "end_column": 9, "replacement": "x"}
+    assert repair._to_base(between, made)["column"] == 7
+    after = {"line": 1, "column": 15, "end_line": 1, "end_column": 16, "replacement": "y"}
+    assert (repair._to_base(after, made)["column"], repair._to_base(after, made)["end_column"]) == (
+        12,
+        13,
+    )
+    # an edit that ends where a made one begins, or begins where it ends, touches it not
+    before = {"line": 1, "column": 3, "end_line": 1, "end_column": 5, "replacement": "z"}
+    assert repair._to_base(before, made) == before
+    next_to = {"line": 1, "column": 7, "end_line": 1, "end_column": 8, "replacement": "w"}
+    assert repair._to_base(next_to, made)["column"] == 6
+    assert repair._to_base({**next_to, "column": 6}, made) is None  # the last letter of `aa`
+
+
+def test_a_gradient_whose_error_is_not_a_number_is_far() -> None:
+    outcome = {"params": {"W": {"verdict": "FAIL", "error": float("inf")}}}
+    assert repair._distance(outcome, "W") == 1e9
+    outcome["params"]["W"] = {"verdict": "FAIL", "error": None}
+    assert repair._distance(outcome, "W") == 1e9
+    outcome["params"]["W"] = {"verdict": "FAIL", "error": 0.5, "distance": 0.25}
+    assert repair._distance(outcome, "W") == 0.25
