@@ -711,3 +711,27 @@ def test_a_gradient_whose_error_is_not_a_number_is_far() -> None:
     assert repair._distance(outcome, "W") == 1e9
     outcome["params"]["W"] = {"verdict": "FAIL", "error": 0.5, "distance": 0.25}
     assert repair._distance(outcome, "W") == 0.25
+
+
+def test_a_candidate_that_breaks_a_gradient_is_passed_over_not_the_end_of_the_round() -> None:
+    def check(text: str) -> dict:  # `W.T` repairs W but breaks b; `V.T` repairs W alone
+        if "W.T @ a" in text:
+            return _errors(W=0.0, b=0.5)
+        return _errors(W=0.0 if "V.T @ b" in text else 0.8, b=0.0)
+
+    (found,) = repair.search(SUMMED, [[1, 6]], check, check(SUMMED), 10.0, [])
+    assert [e["replacement"] for e in found["edits"]] == ["V.T"]
+
+
+def test_no_more_than_max_steps_are_kept_on_the_way() -> None:
+    text = "def f(a, b, c, d, e, W):\n" + "".join(f"    d{n} = W @ {n}\n" for n in "abcde")
+
+    def check(text: str) -> dict:  # each transpose brings W nearer; only all five make it exact
+        done = sum(f"W.T @ {n}" in text for n in "abcde")
+        return _errors(W=0.0 if done == 5 else 0.8 / 2**done)
+
+    assert repair.MAX_STEPS == 3
+    assert repair.search(text, [[1, 6]], check, check(text), 10.0, []) == []
+    four = text.replace("    de = W @ e\n", "    de = W.T @ e\n")
+    (found,) = repair.search(four, [[1, 6]], check, check(four), 10.0, [])
+    assert len(found["edits"]) == 4
