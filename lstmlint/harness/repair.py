@@ -217,10 +217,17 @@ def _closer(after: dict, before: dict) -> float:
     one vector, else its largest relative error) shrinks, in decades; 0 below ``CLOSER``. One
     of two bugs of equal weight undone halves it, about 0.3 decades."""
     wrong = _wrong(before)
-    was = sum(_distance(before, n) for n in wrong)
-    now = sum(_distance(after, n) for n in wrong)
-    gain = math.log10(was / max(now, 1e-300))
+    gain = decades(
+        sum(_distance(before, n) for n in wrong), sum(_distance(after, n) for n in wrong)
+    )
     return gain if gain >= CLOSER else 0.0
+
+
+def decades(was: float, now: float) -> float:
+    """By how many decades a distance shrank from ``was`` to ``now`` (both positive or 0)."""
+    if was <= 0:
+        return 0.0 if now <= 0 else -math.inf
+    return math.log10(was / max(now, 1e-300))
 
 
 def _distance(outcome: dict, name: str) -> float:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from lstmlint import gradcheck as gc
+from lstmlint.harness.repair import CLOSER, decades
 
 Screen = Callable[[str], bool]
 
@@ -97,10 +98,8 @@ def _errors(grads: dict, work: dict, references: dict) -> dict[str, tuple[float,
 def _nearer(before: dict, after: dict) -> bool:
     """Whether a candidate may be a step of the search (``repair._closer``): its wrong gradients
     together nearer the differences by half what the search asks."""
-    from lstmlint.harness.repair import CLOSER
-
     was = sum(e[1] for e in before.values())
     now = sum(e[1] for e in after.values())
-    if not np.isfinite(was) or not np.isfinite(now) or now <= 0:
-        return bool(np.isfinite(was) and now == 0)
-    return bool(np.log10(was / now) >= CLOSER / 2)
+    if not np.isfinite(was) or not np.isfinite(now):
+        return False
+    return now == 0 or decades(was, now) >= CLOSER / 2
