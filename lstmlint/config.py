@@ -114,7 +114,7 @@ def _seconds(source: str, key: str, value: Any) -> float:
     return float(value)
 
 
-def _seconds_or_none(source: str, key: str, value: Any) -> float:
+def _seconds_or_never(source: str, key: str, value: Any) -> float:
     """A number of seconds where 0 means "never"."""
     if value == 0 and not isinstance(value, bool):
         return 0.0
@@ -211,7 +211,7 @@ _KEYS = {
     "force-exclude": ("force_exclude", _bool),
     "confirm": ("confirm", _confirm_mode),
     "confirm-timeout": ("confirm_timeout", _seconds),
-    "repair-timeout": ("repair_timeout", _seconds_or_none),
+    "repair-timeout": ("repair_timeout", _seconds_or_never),
     "show-refuted": ("show_refuted", _bool),
     "harness": ("harness", _harness),
     "fix": ("fix", _bool),
