@@ -975,7 +975,7 @@ def test_every_input_description_says_which_stand_ins_ran() -> None:
             {"original": {"status": "error"}},
         ]
     }
-    harness._mention_stand_ins(answer, reduced)
+    harness._mention_stand_ins(answer, reduced, [])
     note = "; lstmlint's own `sigmoid`, `softmax` standing in for those of `rnn_utils`, `u`"
     first = answer["problems"][0]
     assert first["original"]["how"] == "one-hot rows" + note
@@ -983,8 +983,16 @@ def test_every_input_description_says_which_stand_ins_ran() -> None:
     assert first["without"]["0"]["how"] == "index lists" + note
     assert answer["problems"][1]["original"] == {"status": "error"}
     untouched = {"problems": [{"original": {"how": "one-hot rows"}}]}
-    harness._mention_stand_ins(untouched, SimpleNamespace(stand_ins=[], star_modules=["m"]))
+    harness._mention_stand_ins(untouched, SimpleNamespace(stand_ins=[], star_modules=["m"]), [])
     assert untouched["problems"][0]["original"]["how"] == "one-hot rows"
+    unfit = {"problems": [{"original": {"how": "one step"}}]}
+    harness._mention_stand_ins(
+        unfit, SimpleNamespace(stand_ins=["Tanh"], star_modules=["a"]), ["a"]
+    )
+    assert unfit["problems"][0]["original"]["how"] == (
+        "one step; lstmlint's own `Tanh` standing in for those of `a`"
+        " (`a`'s own do not take the calls your code makes of them)"
+    )
 
 
 def test_the_child_writes_no_bytecode_and_uses_one_blas_thread(monkeypatch) -> None:

@@ -106,6 +106,10 @@ def _one_file(result, settings) -> None:
     entries = [name for problem in problems for name in plan.entry_names(problem)]
     reduced = extract.restrict(reduced, entries)
     siblings = _siblings(reduced, folder)
+    unfit = _unfit_siblings(reduced, siblings)
+    if unfit:
+        reduced = extract.restrict(extract.reduce_module(text, folder, unfit=unfit), entries)
+        siblings = _siblings(reduced, folder)
     if mode == "auto" and len(problems) > 1 and _unsafe(reduced, problems, siblings):
         # run the entry points whose own reach is safe; the others are left out
         safe = [
@@ -142,6 +146,7 @@ def _one_file(result, settings) -> None:
         "keep_imports": mode == "exec",
         "memory_mb": settings.harness.memory_mb,
         "siblings": {module: text for module, (text, _) in siblings.items()},
+        "unfit": unfit,
         "problems": problems,
         "entries": entries,
         "original": text,
@@ -159,7 +164,7 @@ def _one_file(result, settings) -> None:
         _annotate(result, answer["error"])
         _record(result, "not-run", answer["error"])
         return
-    _mention_stand_ins(answer, reduced)
+    _mention_stand_ins(answer, reduced, unfit)
     repaired.place(answer["problems"], text, job["all_fixed"])
     for problem, outcome in zip(problems, answer["problems"], strict=True):
         _judge(result, doc, reduced, problem, outcome, fixable, settings)
@@ -174,7 +179,7 @@ def _one_file(result, settings) -> None:
     _record_outcome(result, problems, originals)
 
 
-def _mention_stand_ins(answer: dict, reduced) -> None:
+def _mention_stand_ins(answer: dict, reduced, unfit: list[str]) -> None:
     """Every verdict on code that ran with lstmlint's own helpers in place of a missing module's
     (``extract.STAND_IN_HELPERS``) says so, where it says what inputs were used."""
     if not reduced.stand_ins:
@@ -182,6 +187,9 @@ def _mention_stand_ins(answer: dict, reduced) -> None:
     names = ", ".join(f"`{name}`" for name in reduced.stand_ins)
     modules = ", ".join(f"`{module}`" for module in reduced.star_modules)
     note = f"; lstmlint's own {names} standing in for those of {modules}"
+    if unfit:
+        owners = ", ".join(f"`{module}`'s" for module in unfit)
+        note += f" ({owners} own do not take the calls your code makes of them)"
     for outcome in answer["problems"]:
         checks = [outcome.get("original"), outcome.get("all_fixed")]
         checks += list((outcome.get("without") or {}).values())
@@ -294,6 +302,21 @@ def _siblings(reduced, folder: Path) -> dict[str, tuple[str, object]]:
         found[module] = (text, other)
         todo.extend(m for m, _, _ in other.siblings)
     return found
+
+
+def _unfit_siblings(reduced, siblings: dict[str, tuple[str, object]]) -> list[str]:
+    """The star-imported sibling modules whose helper classes the file's calls do not fit
+    (``fit.unfit_helpers``)."""
+    from lstmlint.harness.fit import unfit_helpers
+
+    return sorted(
+        module
+        for module, name, _ in reduced.siblings
+        if name == "*"
+        and module in siblings
+        and reduced.module is not None
+        and unfit_helpers(reduced.module, siblings[module][1].module, extract.STAND_IN_HELPERS)
+    )
 
 
 def _unsafe(reduced, problems, siblings) -> list[str]:

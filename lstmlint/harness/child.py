@@ -120,7 +120,9 @@ class Loader:
         return self.modules[module]
 
     def main(self, text: str) -> dict:
-        reduced = reduce_module(in_float64(text), self.folder, self.job["keep_imports"])
+        reduced = reduce_module(
+            in_float64(text), self.folder, self.job["keep_imports"], self.job.get("unfit", ())
+        )
         if self.job.get("entries") is not None:  # what the entry points reach, and no more
             reduced = restrict(reduced, self.job["entries"])
         namespace: dict[str, Any] = {

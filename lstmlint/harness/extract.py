@@ -261,8 +261,12 @@ def _targets(stmt: ast.stmt) -> list[str] | None:
     return names
 
 
-def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = False) -> Reduced:
-    """Reduce ``text``; ``keep_imports`` keeps imports of any module (``--confirm=exec``)."""
+def reduce_module(
+    text: str, folder: Path | None = None, keep_imports: bool = False, unfit: Iterable[str] = ()
+) -> Reduced:
+    """Reduce ``text``; ``keep_imports`` keeps imports of any module (``--confirm=exec``).
+    A star import of a sibling module in ``unfit`` is read as one of a module that is not
+    there: lstmlint's own helpers stand in for it (``fit.unfit_helpers``)."""
     tree = python_tree(text)
     lines = text.splitlines(keepends=True)
     reduced = Reduced(text="", module=tree)
@@ -277,7 +281,8 @@ def reduce_module(text: str, folder: Path | None = None, keep_imports: bool = Fa
             reduced.defined[stmt.name] = stmt
             known.add(stmt.name)
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            kept = _import(stmt, folder, keep_imports, reduced, known)
+            unread = isinstance(stmt, ast.ImportFrom) and stmt.module in unfit
+            kept = _import(stmt, None if unread else folder, keep_imports, reduced, known)
         elif _graft(stmt, reduced):
             pass  # the function now stands in its class's body, where the class is made
         elif isinstance(stmt, (ast.If, ast.Try)) and _numpy_branch(stmt):
