@@ -292,6 +292,7 @@ def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
         forward_name = next((m for m in FORWARD_METHODS if m in methods), None)
         backward_name = next((m for m in BACKWARD_METHODS if m in methods), None)
         if "__init__" not in methods:
+            problems.extend(_static_layer(name, methods, forward_name, backward_name))
             continue
         if forward_name is None or backward_name is None:
             problems.extend(_loss_and_grads_method(name, methods))
@@ -317,6 +318,37 @@ def find_problems(reduced: Reduced) -> list[dict[str, Any]]:
             }
         )
     return problems
+
+
+def _static_layer(
+    name: str, methods: dict[str, ast.FunctionDef], forward: str | None, backward: str | None
+) -> list[dict]:
+    """A class used as a namespace of static functions, its weights made by one of them
+    (Karpathy's batched ``LSTM``: ``WLSTM = LSTM.init(input_size, hidden_size)``, then
+    ``LSTM.forward(X, WLSTM)`` returns the outputs and a cache, ``LSTM.backward(dHout, cache)``
+    the gradients): a layer whose parameters its initialiser makes."""
+    static = {
+        m
+        for m, node in methods.items()
+        if any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
+    }
+    inits = [m for m in static if INIT.match(m)]
+    if forward not in static or backward not in static or len(inits) != 1:
+        return []
+    layer = _layer(methods[forward], methods[backward])
+    init = methods[inits[0]]
+    return [
+        layer
+        | {
+            "forward": f"{name}.{forward}",
+            "backward": f"{name}.{backward}",
+            "init": f"{name}.{init.name}",
+            "init_args": _params(init),
+            "init_returns": _longest_return(init),
+            "backward_required": _required(methods[backward]),
+            "lines": [_span(methods[forward]), _span(methods[backward])],
+        }
+    ]
 
 
 def _loss_and_grads_method(name: str, methods: dict[str, ast.FunctionDef]) -> list[dict]:

@@ -319,10 +319,11 @@ def _module_sizes(ns: dict) -> dict[str, int]:
     }
 
 
-def _initialise(problem: dict, ns: dict) -> tuple[Any, list[str], dict, dict]:
+def _initialise(problem: dict, ns: dict, single: bool = False) -> tuple[Any, list[str], dict, dict]:
     """Call the user's initialiser with small sizes: what it made, the parameter names, float64
-    copies of the parameters, and the size arguments."""
-    init = ns[problem["init"]]
+    copies of the parameters, and the size arguments. With ``single``, one array returned
+    under a name (``return WLSTM``) is a parameter of that name."""
+    init = _named(ns, problem["init"])
     sizes = _size_arguments(problem["init_args"], ns)
     np.random.seed(0)
     made = init(**sizes)
@@ -337,10 +338,17 @@ def _initialise(problem: dict, ns: dict) -> tuple[Any, list[str], dict, dict]:
             for i in range(len(made))
         ]
         made = dict(zip(keys, made, strict=True)) | {"": type(made)}
+    elif single and isinstance(made, np.ndarray) and _one_name(problem["init_returns"]):
+        keys = problem["init_returns"]
+        made = {keys[0]: made}
     else:
         raise NoBinding("the initialiser returns neither a tuple nor a dict of arrays")
     start = {k: np.array(made[k], dtype=np.float64) for k in keys}
     return made, keys, start, sizes
+
+
+def _one_name(names: list[Any]) -> bool:
+    return len(names) == 1 and isinstance(names[0], str)
 
 
 def _first(result):
@@ -455,6 +463,9 @@ def pair(problem: dict, ns: dict, rng) -> Iterator[Check]:
 
 
 def layer(problem: dict, ns: dict, rng) -> Iterator[Check]:
+    if problem.get("init"):
+        yield from _layer_from_init(problem, ns, rng)
+        return
     if problem.get("call_site"):
         try:
             found = list(_layer_as_called(problem, ns))
@@ -479,6 +490,91 @@ def layer(problem: dict, ns: dict, rng) -> Iterator[Check]:
             start[name] = rng.normal(size=shape)
         loss, grads = _layer_functions(forward, backward, names)
         yield loss, grads, start, f"{gates} gate blocks, x of rank {x_rank}"
+
+
+def _layer_from_init(problem: dict, ns: dict, rng) -> Iterator[Check]:
+    """A layer whose initialiser makes its weights (``plan._static_layer``): the forward's one
+    other required argument is its input, a sequence of rows of the initialiser's input size,
+    time first or batch first."""
+    forward, backward = _named(ns, problem["forward"]), _named(ns, problem["backward"])
+    _, _, made, sizes = _initialise(problem, ns, single=True)
+    inputs = [name for name in problem["required"] if name not in made]
+    width = next((v for n, v in sizes.items() if _size_kind(n) == "input"), None)
+    if len(inputs) != 1 or width is None:
+        raise NoBinding("the forward's input is not the one argument its initialiser leaves")
+    for shape, how in (
+        ((STEPS_T, BATCH, width), f"a sequence of {STEPS_T} steps of a batch of {BATCH}"),
+        ((BATCH, STEPS_T, width), f"a batch of {BATCH} sequences of {STEPS_T} steps"),
+    ):
+        start = {**made, inputs[0]: rng.normal(size=shape)}
+        loss, grads = _layer_by_names(forward, backward, problem, problem["required"])
+        yield loss, grads, start, how
+
+
+def _layer_by_names(forward, backward, problem: dict, names: list[str]):
+    """Loss and gradients of a layer whose backward reads the forward's outputs by name: an
+    argument named as an output gets it (``cache``), one named as an output's gradient
+    (``dHout``, ``dHout_in`` for ``Hout``) a fixed random upstream gradient, which weights that
+    output in the loss; each returned gradient (``dWLSTM``) is matched to its argument."""
+    outputs = problem["forward_returns"]
+    required = problem.get("backward_required", problem["backward_args"])
+    upstream_of: dict[str, int] = {}
+    for name in required:
+        if name in outputs:
+            continue
+        index = next((i for i, o in enumerate(outputs) if _gradient_of(name, o)), None)
+        if index is None:
+            raise NoBinding(f"the backward's `{name}` is no output of the forward")
+        upstream_of[name] = index
+    returned = problem["grads"]
+    wanted = {name: f"d{name}" for name in names}
+    if not set(wanted.values()) <= set(returned):
+        raise NoBinding("the backward does not return a gradient for every argument")
+    upstream: dict[int, np.ndarray] = {}
+
+    def run(p):
+        out = forward(*(p[n].copy() for n in names))
+        return list(out) if isinstance(out, tuple) else [out]
+
+    def loss(p):
+        values = run(p)
+        total = 0.0
+        for index in sorted(set(upstream_of.values())):
+            if index not in upstream:
+                upstream[index] = np.random.default_rng(index).normal(size=np.shape(values[index]))
+            total += float(np.sum(values[index] * upstream[index]))
+        return total
+
+    def grads(p):
+        values = run(p)
+        if len(upstream) < len(set(upstream_of.values())):
+            loss(p)
+        given = {o: v for o, v in zip(outputs, values, strict=False) if isinstance(o, str)}
+        args = [fresh(upstream[upstream_of[a]]) if a in upstream_of else given[a] for a in required]
+        result = backward(*args)
+        items = list(result) if isinstance(result, tuple) else [result]
+        by_name = dict(zip(returned, items, strict=False))
+        return {name: by_name[gradient] for name, gradient in wanted.items()}
+
+    return loss, grads
+
+
+def _gradient_of(argument: str, output: Any) -> bool:
+    """Whether ``argument`` names the gradient of the output ``output``: ``dHout`` or
+    ``dHout_in`` of ``Hout``."""
+    return (
+        isinstance(output, str)
+        and re.fullmatch(rf"d_?{re.escape(output)}(_in|_out)?", argument, re.IGNORECASE) is not None
+    )
+
+
+def _named(ns: dict, name: str) -> Any:
+    """``ns[name]``, where ``name`` may reach into a class (``LSTM.forward``)."""
+    owner, _, rest = name.partition(".")
+    value = ns[owner]
+    for part in rest.split(".") if rest else []:
+        value = getattr(value, part)
+    return value
 
 
 def _weight_shape(name: str, gates: int, columns: bool) -> tuple[int, ...] | None:
