@@ -2,6 +2,7 @@
 
     python bench/fixrate.py --half dev      # the corpus files of one half (bench/realcode/)
     python bench/fixrate.py --fixtures      # the buggy fixtures
+    python bench/fixrate.py --half dev --repair-timeout 6   # with another repair budget
 
 A file counts when its own code can be run and gradient-checked (`--harness-report` says
 `checked`) and some of its gradients are wrong. Each such file is copied into a scratch folder
@@ -28,9 +29,11 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE / "realcode"))
 from refill import cached_path, load_manifest  # noqa: E402
 
+OPTIONS: list[str] = []  # passed to every run (`--repair-timeout 6`)
+
 
 def _lstmlint(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "lstmlint", "--no-cache", "--isolated", *args]
+    command = [sys.executable, "-m", "lstmlint", "--no-cache", "--isolated", *OPTIONS, *args]
     return subprocess.run(command, capture_output=True, text=True, cwd=cwd)
 
 
@@ -93,7 +96,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=["dev", "test"])
     parser.add_argument("--fixtures", action="store_true")
+    parser.add_argument(
+        "--repair-timeout", metavar="SECONDS", help="the repair search's budget per file"
+    )
     args = parser.parse_args()
+    if args.repair_timeout is not None:
+        OPTIONS.extend(["--repair-timeout", args.repair_timeout])
     if args.fixtures:
         files = sorted(p for p in (ROOT / "fixtures").rglob("*_buggy.py"))
     else:
