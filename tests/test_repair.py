@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 
 from lstmlint.harness import repair
@@ -735,3 +737,104 @@ def test_no_more_than_max_steps_are_kept_on_the_way() -> None:
     four = text.replace("    de = W @ e\n", "    de = W.T @ e\n")
     (found,) = repair.search(four, [[1, 6]], check, check(four), 10.0, [])
     assert len(found["edits"]) == 4
+
+
+def test_the_screen_is_made_for_each_round_and_what_it_turns_away_is_never_checked() -> None:
+    check, calls = _fixed_by(W="dW += ", U="U.T @ hs[t]")
+    start = check(TWO_BUGS)
+    calls.clear()
+    made: list[tuple[str, dict]] = []
+
+    def screen_for(text: str, outcome: dict) -> Callable[[str], bool]:
+        made.append((text, outcome))
+        # a time step moved: the first candidates tried, each turned away
+        return lambda candidate: "[t - 1]" not in candidate and "[t + 1]" not in candidate
+
+    found = repair.search(TWO_BUGS, [[1, 7]], check, start, 10.0, [], screen_for)
+    assert {f["edit"]["replacement"] for f in found} == {"dW += dhs[t] @ hs[t].T", "U.T"}
+    first = found[0]
+    # one screen a round, for the text and outcome that round starts from; none once exact
+    assert made == [(TWO_BUGS, start), (repair.apply_all(TWO_BUGS, first["edits"]), first["after"])]
+    assert calls and not any("[t - 1]" in c or "[t + 1]" in c for c in calls)
+    # what it lets through is checked: everything here but the moved steps
+    unscreened, all_calls = _fixed_by(W="dW += ", U="U.T @ hs[t]")
+    repair.search(TWO_BUGS, [[1, 7]], unscreened, start, 10.0, [])
+    assert len(calls) == len([c for c in all_calls if "[t - 1]" not in c and "[t + 1]" not in c])
+
+
+def test_an_edit_that_does_not_run_does_not_end_the_round() -> None:
+    check, _ = _fixed_by(W="dW += ", U="U.T @ hs[t]")
+
+    def failing(text: str) -> dict:  # a time step moved: the first candidates tried
+        if "[t - 1]" in text or "[t + 1]" in text:
+            raise IndexError("index out of range")
+        return check(text)
+
+    found = repair.search(TWO_BUGS, [[1, 7]], failing, check(TWO_BUGS), 10.0, [])
+    assert {f["edit"]["replacement"] for f in found} == {"dW += dhs[t] @ hs[t].T", "U.T"}
+
+
+def test_a_round_begun_at_the_deadline_still_checks_its_first_candidate(monkeypatch) -> None:
+    clock = [0.0]
+    monkeypatch.setattr(repair.time, "monotonic", lambda: clock[0])
+    check, _ = _fixed_by(a="W.T @ a", b="W.T @ b")
+    start = check(TWO_LINES)
+
+    def timed(text: str) -> dict:
+        clock[0] += 1.0
+        return check(text)
+
+    # the first round checks every candidate (each fixes one gradient at most), one second
+    # each; the second begins with `W.T @ b`, b's repair
+    first_round = len(repair.candidates(TWO_LINES, [[1, 3]]))
+    found = repair.search(TWO_LINES, [[1, 3]], timed, start, float(first_round), [])
+    assert [f["edit"]["line"] for f in found] == [2, 3]
+    clock[0] = 0.0
+    found = repair.search(TWO_LINES, [[1, 3]], timed, start, first_round - 0.5, [])
+    assert [f["edit"]["line"] for f in found] == [2]
+
+
+FOUR_LINES = "def f(a, b, c, d, W):\n" + "".join(f"    d{n} = W @ {n}\n" for n in "abcd")
+
+
+def _transposed(text: str) -> set[str]:
+    """The letters whose line reads exactly `dn = W.T @ n`."""
+    return {n for n in "abcd" if f"    d{n} = W.T @ {n}\n" in text}
+
+
+def test_of_equally_near_steps_the_first_tried_is_kept() -> None:
+    def check(text: str) -> dict:  # `a` or `b` alone halve W's error; only `a` with `c` is exact
+        done = _transposed(text)
+        if done == {"a", "c"}:
+            return _errors(W=0.0)
+        return _errors(W=0.8 * 0.5 ** len(done & {"a", "b"}))
+
+    (found,) = repair.search(FOUR_LINES, [[1, 5]], check, check(FOUR_LINES), 10.0, [])
+    assert [(e["line"], e["replacement"]) for e in found["edits"]] == [(2, "W.T"), (4, "W.T")]
+
+
+def test_a_step_is_dropped_even_after_the_repair_without_another_does_not_run() -> None:
+    # steps a, b, c in turn, then d makes W exact; without a the code does not run, without
+    # b it is as exact: b is dropped, a and c are kept
+    factors = {"a": 0.4, "b": 0.5, "c": 0.6, "d": 1.0}
+
+    def check(text: str) -> dict:
+        done = _transposed(text)
+        if done == {"b", "c", "d"}:
+            raise ValueError("shapes (3, 2) and (3, 2) not aligned")
+        if {"a", "c", "d"} <= done:
+            return _errors(W=0.0)
+        return _errors(W=0.8 * float(np.prod([factors[n] for n in done])))
+
+    (found,) = repair.search(FOUR_LINES, [[1, 5]], check, check(FOUR_LINES), 10.0, [])
+    assert [e["line"] for e in found["edits"]] == [2, 4, 5]
+    assert repair._wrong(found["after"]) == set()
+
+
+def test_decades_measure_how_far_a_distance_shrank() -> None:
+    assert repair.decades(1.0, 0.01) == pytest.approx(2.0)
+    assert repair.decades(0.01, 1.0) == pytest.approx(-2.0)
+    assert repair.decades(1.0, 0.0) == pytest.approx(300.0)  # to nothing: as far as it goes
+    # from nothing: nothing gained when it stays nothing, an endless loss otherwise
+    assert repair.decades(0.0, 0.0) == 0.0
+    assert repair.decades(0.0, 0.5) == repair.decades(0.0, 2.0) == -math.inf

@@ -3,9 +3,13 @@ check would reject, and lets through every one it cannot judge."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
+from lstmlint import gradcheck as gc
+from lstmlint.harness import child, repair
 from lstmlint.harness.screen import screen_for
 
 X = np.array([0.5, -1.0, 2.0])
@@ -114,3 +118,246 @@ def test_a_parameter_stored_transposed_is_perturbed_in_place() -> None:
     }
     outcome = {"params": {"W": {"verdict": "FAIL"}}}
     assert screen_for(bindings.__getitem__, "start", outcome, 6)("repair")
+
+
+def test_a_parameter_of_two_axes_is_compared_entry_by_entry() -> None:
+    # the sampled entries are flat indices: a gradient of two axes is flattened to read them
+    start = np.arange(6.0).reshape(2, 3) / 10
+
+    def loss(p: dict) -> float:
+        return float(np.sum(np.tanh(p["W"])))
+
+    bindings = {
+        "start": (loss, lambda p: {"W": 1 - np.tanh(p["W"])}, {"W": start}),
+        "repair": (loss, lambda p: {"W": 1 - np.tanh(p["W"]) ** 2}, {"W": start}),
+        "still wrong": (loss, lambda p: {"W": 2 * np.ones((2, 3))}, {"W": start}),
+    }
+    outcome = {"params": {"W": {"verdict": "FAIL"}}}
+    may_repair = screen_for(bindings.__getitem__, "start", outcome, 6)
+    assert may_repair("repair") and not may_repair("still wrong")
+
+
+def test_a_parameter_larger_than_the_sample_is_screened_on_the_sample() -> None:
+    # W has three entries; two are compared, and a wrong gradient is still turned away
+    may_repair = screen_for(_bind, "start", OUTCOME, 2)
+    assert may_repair("repair") and not may_repair("still wrong") and not may_repair("further")
+
+
+def test_a_gradient_that_is_not_a_number_is_far() -> None:
+    nan = _binding(lambda p: {**_right(p), "W": np.full(3, np.nan)})
+    both_wrong = _binding(lambda p: {"W": 2 * X, "b": p["b"]})
+    bindings = {**BINDINGS, "nan": nan, "both wrong": both_wrong}
+    assert not screen_for(bindings.__getitem__, "start", OUTCOME, 6)("nan")
+    # W and b were wrong: W is no longer a number, b came right; it may be a repair of b
+    both = {"params": {"W": {"verdict": "FAIL"}, "b": {"verdict": "FAIL"}}}
+    assert screen_for(bindings.__getitem__, "both wrong", both, 6)("nan")
+    # a start whose wrong gradient is not a number: a repair gets through, nothing nearer does
+    may_repair = screen_for(bindings.__getitem__, "nan", OUTCOME, 6)
+    assert may_repair("repair") and not may_repair("still wrong")
+
+
+# Candidates the search could keep, each where a quicker screen could go wrong. U is a second
+# gradient, wrong at the start and in every candidate (of the wrong sign): the wrong gradients
+# together come no nearer, so the screen can only let these through on W's own errors.
+Y = np.array([10.0, 20.0])
+
+
+Loss = Callable[[dict], float]
+Grads = Callable[[dict], dict]
+
+
+def _plus_u(loss: Loss) -> Loss:
+    return lambda p: loss(p) + float(np.sum(p["U"] * Y))
+
+
+def _u_wrong(grads: Grads) -> Grads:
+    return lambda p: {**grads(p), "U": -Y}
+
+
+def _checked(binding: tuple) -> dict:
+    """The outcome of the child's gradient check of ``binding`` (``child._check``)."""
+    loss, grads, params = binding
+    report = gc.gradcheck(loss, grads, params, max_entries=child.MAX_ENTRIES, steps=gc.STEPS)
+    verdicts = {
+        r.name: {"verdict": r.verdict.value, "error": r.max_rel_error, "distance": r.norm_rel_error}
+        for r in report.results
+    }
+    return {"status": "ok", "loss": loss(params), "params": verdicts}
+
+
+def _search_may_keep(start: dict, after: dict) -> bool:
+    """Whether the search would keep ``after`` as a repair of ``start`` or as a step to one."""
+    wrong, left = repair._wrong(start), repair._wrong(after)
+    if not repair._same_loss(after, start) or left - wrong:
+        return False
+    return len(left) < len(wrong) or repair._closer(after, start) > 0
+
+
+def _scenario(loss: Loss, start: Grads, candidate: Grads, params: dict) -> dict:
+    params = {**params, "U": np.zeros(2)}
+    return {
+        "start": (_plus_u(loss), _u_wrong(start), params),
+        "candidate": (_plus_u(loss), _u_wrong(candidate), params),
+    }
+
+
+def _large_loss_tiny_entry() -> dict:
+    # a loss of 1e4: its differences carry a rounding noise of ~1e-6, and the check grades
+    # entries below that noise (here 1e-7) against a floor, not against their own size
+    x = np.array([0.5, -1.0, 1e-7])
+
+    def loss(p: dict) -> float:
+        return 1e4 + float(np.sum(np.tanh(p["W"] * x)))
+
+    def right(p: dict) -> dict:
+        return {"W": x * (1 - np.tanh(p["W"] * x) ** 2)}
+
+    def start(p: dict) -> dict:
+        return {"W": x * (1 - np.tanh(p["W"] * x))}
+
+    return _scenario(loss, start, right, {"W": W0.copy()})
+
+
+def _kink_within(distance: float, slope: float) -> dict:
+    # |W - K| with K within ``distance`` of each entry: a step longer than that straddles it
+    w0 = np.array([0.3, -0.2])
+    kink = w0 + np.array([distance, -distance])
+
+    def loss(p: dict) -> float:
+        return 1.0 + float(np.tanh(0.5 * p["V"][0])) + slope * float(np.sum(np.abs(p["W"] - kink)))
+
+    def right(p: dict) -> dict:
+        return {
+            "W": slope * np.sign(p["W"] - kink),
+            "V": [0.5 * (1 - np.tanh(0.5 * p["V"][0]) ** 2)],
+        }
+
+    def start(p: dict) -> dict:
+        return {**right(p), "W": 1.1 * right(p)["W"]}
+
+    return _scenario(loss, start, right, {"W": w0, "V": np.array([0.3])})
+
+
+def _wrong_off_the_sample() -> dict:
+    # right at the entries the check samples, three times too large at the others
+    x = np.linspace(-1.0, 1.0, 10)
+    sampled = gc._entries("W", x.size, child.MAX_ENTRIES, 0)
+    off = np.ones(x.size)
+    off[sampled] = 0.0
+
+    def loss(p: dict) -> float:
+        return float(np.sum(np.tanh(p["W"] * x)))
+
+    def right(p: dict) -> dict:
+        return {"W": x * (1 - np.tanh(p["W"] * x) ** 2)}
+
+    def start(p: dict) -> dict:
+        return {"W": 1.1 * right(p)["W"]}
+
+    def candidate(p: dict) -> dict:
+        return {"W": right(p)["W"] * (1 + 2 * off)}
+
+    return _scenario(loss, start, candidate, {"W": np.linspace(0.1, 1.0, 10)})
+
+
+SCENARIOS = {
+    "a large loss, a gradient entry below its noise": _large_loss_tiny_entry,
+    # the check's first step (1e-5) sees the slope, its second (1e-4) straddles the kink
+    "a kink nearer than the second step": lambda: _kink_within(5e-5, 1.0),
+    # only the check's third step (1e-6) sees the slope of a kink 5e-6 away; at its first,
+    # that slope is too small to stand out of the noise floor (the check is inconclusive)
+    "a kink nearer than the first step": lambda: _kink_within(5e-6, 3.6e-6),
+    "a gradient wrong only where the check does not sample": _wrong_off_the_sample,
+}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_the_screen_lets_through_what_the_check_would_make_a_repair(name: str) -> None:
+    bindings = SCENARIOS[name]()
+    start, after = _checked(bindings["start"]), _checked(bindings["candidate"])
+    assert repair._wrong(start) == {"W", "U"} and repair._wrong(after) == {"U"}
+    assert _search_may_keep(start, after)
+    may_repair = screen_for(bindings.__getitem__, "start", start, child.MAX_ENTRIES)
+    assert may_repair("candidate")
+
+
+def _w_only(start_w: Callable[[np.ndarray], np.ndarray], candidate_w: Callable) -> dict:
+    """W alone wrong at the start (as ``start_w`` gives it), and a candidate's ``candidate_w``."""
+    loss, grads, params = BINDINGS["repair"]
+    return {
+        "start": (loss, lambda p: {**grads(p), "W": start_w(_right(p)["W"])}, params),
+        "candidate": (loss, lambda p: {**grads(p), "W": candidate_w(_right(p)["W"])}, params),
+    }
+
+
+@pytest.mark.parametrize(
+    ("start_w", "candidate_w", "kept"),
+    [
+        # none returned, then three times too large: half as far, a step the search may keep
+        pytest.param(lambda g: 0 * g, lambda g: 3 * g, True, id="none, then three times"),
+        # the wrong sign, then none: as far as before
+        pytest.param(lambda g: -g, lambda g: 0 * g, False, id="the wrong sign, then none"),
+    ],
+)
+def test_a_candidate_that_may_be_a_step_of_the_search_is_let_through(
+    start_w: Callable, candidate_w: Callable, kept: bool
+) -> None:
+    bindings = _w_only(start_w, candidate_w)
+    start, after = _checked(bindings["start"]), _checked(bindings["candidate"])
+    assert repair._wrong(after) == repair._wrong(start) == {"W"}
+    assert _search_may_keep(start, after) is kept
+    assert screen_for(bindings.__getitem__, "start", start, 6)("candidate") is kept
+
+
+@pytest.mark.parametrize(("share", "passes"), [(0.8, False), (1.2, True)])
+def test_a_candidate_is_let_through_from_half_the_gain_the_search_asks_of_a_step(
+    share: float, passes: bool
+) -> None:
+    # from three times too large (half as far as can be: 2 / (3 + 1)) to a distance that many
+    # decades nearer, where the scale k is as far: (k - 1) / (k + 1)
+    distance = 0.5 / 10 ** (share * repair.CLOSER / 2)
+    k = (1 + distance) / (1 - distance)
+    bindings = _w_only(lambda g: 3 * g, lambda g: k * g)
+    start = _checked(bindings["start"])
+    assert screen_for(bindings.__getitem__, "start", start, 6)("candidate") is passes
+
+
+@pytest.mark.parametrize(
+    ("offset", "moved"),
+    [(0.0, 1e-9), (0.0, 1.5e-9), (1e3, 5e-7), (1e3, 2e-6), (-1e3, -5e-7), (-1e3, -2e-6)],
+)
+def test_the_screen_turns_away_a_moved_loss_exactly_when_the_search_would(
+    offset: float, moved: float
+) -> None:
+    def loss_from(value: float) -> Loss:
+        return lambda p: value + float(np.sum(p["W"] * X))
+
+    bindings = {
+        "start": (loss_from(offset), lambda p: {"W": 2 * X}, {"W": np.zeros(3)}),
+        "candidate": (loss_from(offset + moved), lambda p: {"W": X}, {"W": np.zeros(3)}),
+    }
+    same = repair._same_loss({"loss": offset + moved}, {"loss": offset})
+    outcome = {"params": {"W": {"verdict": "FAIL"}}}
+    assert screen_for(bindings.__getitem__, "start", outcome, 6)("candidate") is same
+
+
+def test_an_error_at_the_check_s_failing_bound_is_not_far() -> None:
+    # W does not move the loss, whose differences are then 0 exactly and whose floor is
+    # MAGNITUDE_FLOOR: a gradient of FAIL_ABOVE times that floor is off by FAIL_ABOVE exactly
+    edge = gc.FAIL_ABOVE * gc.MAGNITUDE_FLOOR
+
+    def loss(p: dict) -> float:
+        return float(np.sum(p["U"] * Y))
+
+    def returning(w: float) -> Grads:
+        return lambda p: {"W": np.full(2, w), "U": -Y}
+
+    params = {"W": np.ones(2), "U": np.zeros(2)}
+    bindings = {
+        "start": (loss, returning(2 * edge), params),
+        "edge": (loss, returning(edge), params),
+    }
+    result = gc.gradcheck(loss, returning(edge), params, steps=gc.STEPS)["W"]
+    assert result.max_rel_error == gc.FAIL_ABOVE and result.verdict is gc.Verdict.INCONCLUSIVE
+    start = _checked(bindings["start"])
+    assert screen_for(bindings.__getitem__, "start", start, 6)("edge")
