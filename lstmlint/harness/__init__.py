@@ -314,7 +314,6 @@ def _unfit_siblings(reduced, siblings: dict[str, tuple[str, object]]) -> list[st
         for module, name, _ in reduced.siblings
         if name == "*"
         and module in siblings
-        and reduced.module is not None
         and unfit_helpers(reduced.module, siblings[module][1].module, extract.STAND_IN_HELPERS)
     )
 
