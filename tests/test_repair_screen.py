@@ -67,18 +67,18 @@ def _bind(text: str) -> tuple:
     ],
 )
 def test_the_screen_turns_away_only_what_the_check_would(candidate: str, passes: bool) -> None:
-    assert screen_for(_bind, "start", OUTCOME, 6)(candidate) is passes
+    assert screen_for(_bind, "start", OUTCOME, 6, gc.STEPS)(candidate) is passes
 
 
 def test_a_start_the_screen_cannot_bind_lets_every_candidate_through() -> None:
-    may_repair = screen_for(_bind, "unbound", OUTCOME, 6)
+    may_repair = screen_for(_bind, "unbound", OUTCOME, 6, gc.STEPS)
     assert all(may_repair(c) for c in ("still wrong", "loss moved", "does not run"))
 
 
 def test_a_loss_not_finite_at_the_start_lets_every_candidate_through() -> None:
     BINDINGS["nan"] = _binding(_right, loss=lambda p: float("nan"))
     try:
-        assert screen_for(_bind, "nan", OUTCOME, 6)("still wrong")
+        assert screen_for(_bind, "nan", OUTCOME, 6, gc.STEPS)("still wrong")
     finally:
         del BINDINGS["nan"]
 
@@ -86,7 +86,7 @@ def test_a_loss_not_finite_at_the_start_lets_every_candidate_through() -> None:
 def test_only_the_wrong_gradients_are_compared() -> None:
     # W was exact and b was not: b alone decides, however W fares
     outcome = {"params": {"W": {"verdict": "PASS"}, "b": {"verdict": "INCONCLUSIVE"}}}
-    may_repair = screen_for(_bind, "start", outcome, 6)
+    may_repair = screen_for(_bind, "start", outcome, 6, gc.STEPS)
     assert may_repair("still wrong") and may_repair("no W")  # b is right in both
     BINDINGS["b wrong"] = _binding(lambda p: {**_right(p), "b": p["b"]})
     try:
@@ -98,7 +98,7 @@ def test_only_the_wrong_gradients_are_compared() -> None:
 def test_a_wrong_gradient_no_longer_returned_does_not_hide_one_that_came_right() -> None:
     # W and b were both wrong; the candidate drops W but gets b right: it may be a repair
     outcome = {"params": {"W": {"verdict": "FAIL"}, "b": {"verdict": "FAIL"}}}
-    assert screen_for(_bind, "start", outcome, 6)("no W")
+    assert screen_for(_bind, "start", outcome, 6, gc.STEPS)("no W")
 
 
 def test_a_parameter_stored_transposed_is_perturbed_in_place() -> None:
@@ -117,7 +117,7 @@ def test_a_parameter_stored_transposed_is_perturbed_in_place() -> None:
         "repair": (loss, right, {"W": start}),
     }
     outcome = {"params": {"W": {"verdict": "FAIL"}}}
-    assert screen_for(bindings.__getitem__, "start", outcome, 6)("repair")
+    assert screen_for(bindings.__getitem__, "start", outcome, 6, gc.STEPS)("repair")
 
 
 def test_a_parameter_of_two_axes_is_compared_entry_by_entry() -> None:
@@ -133,13 +133,13 @@ def test_a_parameter_of_two_axes_is_compared_entry_by_entry() -> None:
         "still wrong": (loss, lambda p: {"W": 2 * np.ones((2, 3))}, {"W": start}),
     }
     outcome = {"params": {"W": {"verdict": "FAIL"}}}
-    may_repair = screen_for(bindings.__getitem__, "start", outcome, 6)
+    may_repair = screen_for(bindings.__getitem__, "start", outcome, 6, gc.STEPS)
     assert may_repair("repair") and not may_repair("still wrong")
 
 
 def test_a_parameter_larger_than_the_sample_is_screened_on_the_sample() -> None:
     # W has three entries; two are compared, and a wrong gradient is still turned away
-    may_repair = screen_for(_bind, "start", OUTCOME, 2)
+    may_repair = screen_for(_bind, "start", OUTCOME, 2, gc.STEPS)
     assert may_repair("repair") and not may_repair("still wrong") and not may_repair("further")
 
 
@@ -147,12 +147,12 @@ def test_a_gradient_that_is_not_a_number_is_far() -> None:
     nan = _binding(lambda p: {**_right(p), "W": np.full(3, np.nan)})
     both_wrong = _binding(lambda p: {"W": 2 * X, "b": p["b"]})
     bindings = {**BINDINGS, "nan": nan, "both wrong": both_wrong}
-    assert not screen_for(bindings.__getitem__, "start", OUTCOME, 6)("nan")
+    assert not screen_for(bindings.__getitem__, "start", OUTCOME, 6, gc.STEPS)("nan")
     # W and b were wrong: W is no longer a number, b came right; it may be a repair of b
     both = {"params": {"W": {"verdict": "FAIL"}, "b": {"verdict": "FAIL"}}}
-    assert screen_for(bindings.__getitem__, "both wrong", both, 6)("nan")
+    assert screen_for(bindings.__getitem__, "both wrong", both, 6, gc.STEPS)("nan")
     # a start whose wrong gradient is not a number: a repair gets through, nothing nearer does
-    may_repair = screen_for(bindings.__getitem__, "nan", OUTCOME, 6)
+    may_repair = screen_for(bindings.__getitem__, "nan", OUTCOME, 6, gc.STEPS)
     assert may_repair("repair") and not may_repair("still wrong")
 
 
@@ -267,6 +267,8 @@ SCENARIOS = {
     # only the check's third step (1e-6) sees the slope of a kink 5e-6 away; at its first,
     # that slope is too small to stand out of the noise floor (the check is inconclusive)
     "a kink nearer than the first step": lambda: _kink_within(5e-6, 3.6e-6),
+    # a steep kink 5e-6 away: the first step straddles it and is far off; the third is exact
+    "a steep kink seen only at the third step": lambda: _kink_within(5e-6, 1.0),
     "a gradient wrong only where the check does not sample": _wrong_off_the_sample,
 }
 
@@ -277,7 +279,7 @@ def test_the_screen_lets_through_what_the_check_would_make_a_repair(name: str) -
     start, after = _checked(bindings["start"]), _checked(bindings["candidate"])
     assert repair._wrong(start) == {"W", "U"} and repair._wrong(after) == {"U"}
     assert _search_may_keep(start, after)
-    may_repair = screen_for(bindings.__getitem__, "start", start, child.MAX_ENTRIES)
+    may_repair = screen_for(bindings.__getitem__, "start", start, child.MAX_ENTRIES, gc.STEPS)
     assert may_repair("candidate")
 
 
@@ -306,7 +308,7 @@ def test_a_candidate_that_may_be_a_step_of_the_search_is_let_through(
     start, after = _checked(bindings["start"]), _checked(bindings["candidate"])
     assert repair._wrong(after) == repair._wrong(start) == {"W"}
     assert _search_may_keep(start, after) is kept
-    assert screen_for(bindings.__getitem__, "start", start, 6)("candidate") is kept
+    assert screen_for(bindings.__getitem__, "start", start, 6, gc.STEPS)("candidate") is kept
 
 
 @pytest.mark.parametrize(("share", "passes"), [(0.8, False), (1.2, True)])
@@ -319,7 +321,7 @@ def test_a_candidate_is_let_through_from_half_the_gain_the_search_asks_of_a_step
     k = (1 + distance) / (1 - distance)
     bindings = _w_only(lambda g: 3 * g, lambda g: k * g)
     start = _checked(bindings["start"])
-    assert screen_for(bindings.__getitem__, "start", start, 6)("candidate") is passes
+    assert screen_for(bindings.__getitem__, "start", start, 6, gc.STEPS)("candidate") is passes
 
 
 @pytest.mark.parametrize(
@@ -338,7 +340,7 @@ def test_the_screen_turns_away_a_moved_loss_exactly_when_the_search_would(
     }
     same = repair._same_loss({"loss": offset + moved}, {"loss": offset})
     outcome = {"params": {"W": {"verdict": "FAIL"}}}
-    assert screen_for(bindings.__getitem__, "start", outcome, 6)("candidate") is same
+    assert screen_for(bindings.__getitem__, "start", outcome, 6, gc.STEPS)("candidate") is same
 
 
 def test_an_error_at_the_check_s_failing_bound_is_not_far() -> None:
@@ -360,4 +362,4 @@ def test_an_error_at_the_check_s_failing_bound_is_not_far() -> None:
     result = gc.gradcheck(loss, returning(edge), params, steps=gc.STEPS)["W"]
     assert result.max_rel_error == gc.FAIL_ABOVE and result.verdict is gc.Verdict.INCONCLUSIVE
     start = _checked(bindings["start"])
-    assert screen_for(bindings.__getitem__, "start", start, 6)("edge")
+    assert screen_for(bindings.__getitem__, "start", start, 6, gc.STEPS)("edge")

@@ -421,7 +421,11 @@ def _repair(
         budget,
         [],
         lambda text, outcome: screen_for(
-            lambda t: _binding(loader, problem, t, outcome["how"]), text, outcome, MAX_ENTRIES
+            lambda t: _binding(loader, problem, t, outcome["how"]),
+            text,
+            outcome,
+            MAX_ENTRIES,
+            STEPS,
         ),
     )
     answer["repair_base"] = base

@@ -26,28 +26,36 @@ def _let_through(text: str) -> bool:
     return True
 
 
-def screen_for(bind: Callable[[str], tuple], text: str, outcome: dict, entries: int) -> Screen:
-    """The screen for candidates edited from ``text``, whose check gave ``outcome``. ``bind``
-    loads a text and returns the binding the check used for it (loss, gradients, parameters),
-    or raises."""
+def screen_for(
+    bind: Callable[[str], tuple],
+    text: str,
+    outcome: dict,
+    entries: int,
+    steps: tuple[float, ...],
+) -> Screen:
+    """The screen for candidates edited from ``text``, whose check gave ``outcome`` with
+    differences at ``steps``. ``bind`` loads a text and returns the binding the check used for
+    it (loss, gradients, parameters), or raises."""
     wrong = [n for n, p in outcome["params"].items() if p["verdict"] != "PASS"]
     try:
         loss_fn, grads_fn, params = bind(text)
         work = {n: np.array(v, dtype=np.float64, order="C") for n, v in params.items()}
         base = gc._loss(loss_fn, work)
-        references = {}
+        references: dict[str, list[tuple]] = {}
         for name in wrong:
             sampled = gc._entries(name, work[name].size, entries, 0)
-            numeric = gc._central_differences(loss_fn, work, name, sampled, gc.STEPS[0])
-            noise = gc.NOISE_ULPS * np.finfo(np.float64).eps * abs(base) / gc.STEPS[0]
-            floor = max(gc.MAGNITUDE_FLOOR, noise / gc.PASS_BELOW)
-            references[name] = (sampled, numeric, floor)
+            references[name] = []
+            for step in steps:  # the check keeps the best verdict over its steps
+                numeric = gc._central_differences(loss_fn, work, name, sampled, step)
+                noise = gc.NOISE_ULPS * np.finfo(np.float64).eps * abs(base) / step
+                floor = max(gc.MAGNITUDE_FLOOR, noise / gc.PASS_BELOW)
+                references[name].append((sampled, numeric, floor))
         own = _errors(grads_fn({n: v.copy() for n, v in work.items()}), work, references)
     except MemoryError:
         raise
     except Exception:  # the screen only saves time: without it every candidate is checked
         return _let_through
-    if not all(np.all(np.isfinite(r[1])) for r in references.values()):
+    if not all(np.all(np.isfinite(r[1])) for at in references.values() for r in at):
         return _let_through
 
     def may_repair(candidate: str) -> bool:
@@ -75,23 +83,25 @@ def screen_for(bind: Callable[[str], tuple], text: str, outcome: dict, entries: 
 
 
 def _errors(grads: dict, work: dict, references: dict) -> dict[str, tuple[float, float]]:
-    """Of each gradient in ``references``, over its sampled entries: the largest relative
-    error, and the distance of the entries as one vector (``|a - n| / (|a| + |n|)``); both
-    infinite where the gradient is missing, misshapen or not finite."""
+    """Of each gradient in ``references``, over its sampled entries and at the nearest of the
+    steps: the largest relative error, and the distance of the entries as one vector
+    (``|a - n| / (|a| + |n|)``); both infinite where the gradient is missing, misshapen or not
+    finite."""
     found = {}
-    for name, (sampled, numeric, floor) in references.items():
+    for name, at_steps in references.items():
         value = np.asarray(grads.get(name), dtype=np.float64)
+        found[name] = (np.inf, np.inf)
         if value.shape != work[name].shape:
-            found[name] = (np.inf, np.inf)
             continue
-        analytic = value.reshape(-1)[sampled]
-        errors = gc.relative_error(analytic, numeric, floor)
-        if not np.all(np.isfinite(errors)):
-            found[name] = (np.inf, np.inf)
-            continue
-        size = np.linalg.norm(analytic) + np.linalg.norm(numeric)
-        distance = float(np.linalg.norm(analytic - numeric) / max(size, floor))
-        found[name] = (float(np.max(errors)), distance)
+        for sampled, numeric, floor in at_steps:
+            analytic = value.reshape(-1)[sampled]
+            errors = gc.relative_error(analytic, numeric, floor)
+            if not np.all(np.isfinite(errors)):
+                continue
+            size = np.linalg.norm(analytic) + np.linalg.norm(numeric)
+            distance = float(np.linalg.norm(analytic - numeric) / max(size, floor))
+            error = float(np.max(errors))
+            found[name] = (min(found[name][0], error), min(found[name][1], distance))
     return found
 
 
