@@ -3,7 +3,7 @@ from collections.abc import Iterator
 from lstmlint.analysis.derivatives import derivative_problems
 from lstmlint.rule import Invalid, Report, Rule, Valid, reports_for
 
-from ._programs import LSTM_PREPENDED, swap
+from ._programs import CS231N_STEP, DLAI_CELL, LSTM_PREPENDED, swap
 
 
 class DoubleActivation(Rule):
@@ -17,7 +17,8 @@ What it finds
     Backward code that applies an activation to a value that already went through it:
     ``tanh(tanh(C[t]), derivative=True)`` with a helper whose derivative mode expects the
     pre-activation, ``1 - np.tanh(g)**2`` where ``g`` already holds tanh's output,
-    ``np.tanh(gs[t])`` used as a derivative factor. What a helper expects is learnt by
+    ``np.tanh(gs[t])`` used as a derivative factor, ``np.tanh(np.tanh(C[t]))`` where the
+    backward means tanh of the cell once. What a helper expects is learnt by
     interpreting its body, so ``tanh(tanh(c), True)`` with a helper that expects the OUTPUT
     (``return 1 - y**2``) is correct and not reported.
 
@@ -32,13 +33,14 @@ Fix
     dC += dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)
 
 Autofix
-    Yes: the factor is replaced by the right derivative, ``1 - g**2`` or ``g * (1 - g)`` at a
-    stored output and ``1 - tanh(x)**2`` at a pre-activation, spelled with the file's own
+    Yes. An activation written twice around a value becomes the inner call. Otherwise the
+    factor is replaced by the right derivative, ``1 - g**2`` or ``g * (1 - g)`` at a stored
+    output and ``1 - tanh(x)**2`` at a pre-activation, spelled with the file's own
     activation (the call already in the factor, NumPy under the module's alias, or a sigmoid
     helper the file calls), in parentheses where precedence needs them. None when the file has
     no name for the activation, or when the factor is spread over several factors of a product.
 """
-    valid = [Valid(LSTM_PREPENDED)]
+    valid = [Valid(LSTM_PREPENDED), Valid(CS231N_STEP), Valid(DLAI_CELL)]
     invalid = [
         # tanh applied to the candidate's output, and the square taken inside it
         Invalid(
@@ -71,6 +73,43 @@ Autofix
                 LSTM_PREPENDED,
                 "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)",
                 "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1])**2)  # bug",
+            ),
+        ),
+        # the activation written twice around a value, in three styles
+        Invalid(
+            swap(
+                LSTM_PREPENDED,
+                "do = dh * np.tanh(C[t + 1]) * o[t] * (1 - o[t])",
+                "do = dh * np.tanh(np.tanh(C[t + 1])) * o[t] * (1 - o[t])  # bug",
+            ),
+            fixed=swap(
+                LSTM_PREPENDED,
+                "do = dh * np.tanh(C[t + 1]) * o[t] * (1 - o[t])",
+                "do = dh * np.tanh(C[t + 1]) * o[t] * (1 - o[t])  # bug",
+            ),
+        ),
+        Invalid(
+            swap(
+                CS231N_STEP,
+                "do = dnext_h * np.tanh(next_c)",
+                "do = dnext_h * np.tanh(np.tanh(next_c))  # bug",
+            ),
+            fixed=swap(
+                CS231N_STEP,
+                "do = dnext_h * np.tanh(next_c)",
+                "do = dnext_h * np.tanh(next_c)  # bug",
+            ),
+        ),
+        Invalid(
+            swap(
+                DLAI_CELL,
+                "dot = da_next * np.tanh(c_next) * ot * (1 - ot)",
+                "dot = da_next * np.tanh(np.tanh(c_next)) * ot * (1 - ot)  # bug",
+            ),
+            fixed=swap(
+                DLAI_CELL,
+                "dot = da_next * np.tanh(c_next) * ot * (1 - ot)",
+                "dot = da_next * np.tanh(c_next) * ot * (1 - ot)  # bug",
             ),
         ),
     ]

@@ -331,5 +331,43 @@ def _slot_role_of(fact) -> str | None:
 
 def derivative_problems(model):
     return model.memo(
-        "derivative_problems", lambda m: _derivative_problems(m) + _squared_inside_tanh(m)
+        "derivative_problems",
+        lambda m: _with_nested_activation(m, _derivative_problems(m) + _squared_inside_tanh(m)),
     )
+
+
+def _with_nested_activation(model, found: list[DerivativeProblem]) -> list[DerivativeProblem]:
+    """``found``, and the nested activations outside what it reports already
+    (``1 - np.tanh(np.tanh(c)) ** 2`` is one derivative problem, not two)."""
+    inside = {id(node) for problem in found for node in walk(problem.node)}
+    return found + [p for p in _nested_activation(model) if id(p.node) not in inside]
+
+
+def _nested_activation(model) -> list[DerivativeProblem]:
+    """``np.tanh(np.tanh(C[t]))`` in a backward: the activation written twice around its
+    argument, where the backward means the activation once (the factor groups read a value
+    that no derivative candidate matches, so they leave it)."""
+    found: list[DerivativeProblem] = []
+    for point in model.region_points:
+        reader = model.reader(point)
+        for node in walk(point.statement):
+            if not isinstance(node, cst.Call) or len(node.args) != 1:
+                continue
+            act = reader.activation_call(node)
+            inner = node.args[0].value
+            if act is None or not isinstance(inner, cst.Call) or len(inner.args) != 1:
+                continue
+            if reader.activation_call(inner) != act:
+                continue
+            fixed = code_of(inner.with_changes(lpar=[], rpar=[]))
+            found.append(
+                DerivativeProblem(
+                    "LST201",
+                    node,
+                    f"`{code_of(node)}` applies {act} twice: `{fixed}` is already {act}'s output",
+                    f"use `{fixed}`",
+                    None,
+                    [(node, fixed)],
+                )
+            )
+    return found
