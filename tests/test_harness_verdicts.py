@@ -986,12 +986,11 @@ def test_every_input_description_says_which_stand_ins_ran() -> None:
     harness._mention_stand_ins(untouched, SimpleNamespace(stand_ins=[], star_modules=["m"]), [])
     assert untouched["problems"][0]["original"]["how"] == "one-hot rows"
     unfit = {"problems": [{"original": {"how": "one step"}}]}
-    harness._mention_stand_ins(
-        unfit, SimpleNamespace(stand_ins=["Tanh"], star_modules=["a"]), ["a"]
-    )
+    reduced = SimpleNamespace(stand_ins=["Tanh"], star_modules=["a", "b"])
+    harness._mention_stand_ins(unfit, reduced, ["a", "b"])
     assert unfit["problems"][0]["original"]["how"] == (
-        "one step; lstmlint's own `Tanh` standing in for those of `a`"
-        " (`a`'s own do not take the calls your code makes of them)"
+        "one step; lstmlint's own `Tanh` standing in for those of `a`, `b`"
+        " (`a`'s, `b`'s own do not take the calls your code makes of them)"
     )
 
 

@@ -174,10 +174,10 @@ def _u_wrong(grads: Grads) -> Grads:
     return lambda p: {**grads(p), "U": -Y}
 
 
-def _checked(binding: tuple) -> dict:
+def _checked(binding: tuple, steps: tuple[float, ...] = gc.STEPS) -> dict:
     """The outcome of the child's gradient check of ``binding`` (``child._check``)."""
     loss, grads, params = binding
-    report = gc.gradcheck(loss, grads, params, max_entries=child.MAX_ENTRIES, steps=gc.STEPS)
+    report = gc.gradcheck(loss, grads, params, max_entries=child.MAX_ENTRIES, steps=steps)
     verdicts = {
         r.name: {"verdict": r.verdict.value, "error": r.max_rel_error, "distance": r.norm_rel_error}
         for r in report.results
@@ -281,6 +281,35 @@ def test_the_screen_lets_through_what_the_check_would_make_a_repair(name: str) -
     assert _search_may_keep(start, after)
     may_repair = screen_for(bindings.__getitem__, "start", start, child.MAX_ENTRIES, gc.STEPS)
     assert may_repair("candidate")
+
+
+def test_at_a_single_step_the_noise_of_a_large_loss_is_allowed_for() -> None:
+    # no other step to fall back on: the screen's noise floor at this step alone decides
+    bindings = _large_loss_tiny_entry()
+    steps = gc.STEPS[:1]
+    start, after = _checked(bindings["start"], steps), _checked(bindings["candidate"], steps)
+    assert repair._wrong(start) == {"W", "U"} and repair._wrong(after) == {"U"}
+    may_repair = screen_for(bindings.__getitem__, "start", start, child.MAX_ENTRIES, steps)
+    assert may_repair("candidate")
+
+
+def test_one_entry_left_as_wrong_is_far_however_near_the_others_are() -> None:
+    # one small entry three times too large among large right ones: far by its largest
+    # error, near as one vector; a candidate that changes nothing is no repair and no step
+    x = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1e-4])
+
+    def loss(p: dict) -> float:
+        return float(np.sum(np.tanh(p["W"] * x)))
+
+    def one_wrong(p: dict) -> dict:
+        gradient = x * (1 - np.tanh(p["W"] * x) ** 2)
+        gradient[-1] *= 3
+        return {"W": gradient}
+
+    binding = (loss, one_wrong, {"W": np.linspace(0.1, 0.6, 6)})
+    start = _checked(binding)
+    assert repair._wrong(start) == {"W"} and start["params"]["W"]["distance"] < gc.FAIL_ABOVE
+    assert not screen_for(lambda text: binding, "start", start, 6, gc.STEPS)("candidate")
 
 
 def _w_only(start_w: Callable[[np.ndarray], np.ndarray], candidate_w: Callable) -> dict:
