@@ -10,13 +10,15 @@ class WrongTanhDerivative(Rule):
     code = "LST205"
     name = "wrong-tanh-derivative"
     summary = (
-        "A tanh derivative written wrongly: 1 - c**2 on the cell state, 1 - g without the square."
+        "A tanh derivative written wrongly: 1 - c**2 on the cell state, 1 - g without the square,"
+        " (1 - g)**2."
     )
     doc = """
 What it finds
     A factor meant as tanh's derivative that is something else: ``1 - c**2`` where ``c`` is the
     cell state (a pre-activation: the derivative there is ``1 - np.tanh(c)**2``),
-    ``1 - g`` or ``1 - np.tanh(c)`` without the square, or the square taken inside tanh,
+    ``1 - g`` or ``1 - np.tanh(c)`` without the square, ``(1 - g)**2`` with the square taken of
+    the difference, or the square taken inside tanh,
     ``1 - np.tanh(c**2)`` (on the candidate's output, ``1 - np.tanh(cct**2)``, it is LST201's:
     tanh applied twice). ``1 - g**2`` where ``g`` holds tanh's
     output, and ``1 - h**2`` for a vanilla RNN's h = tanh(...), are right and not reported.
@@ -107,6 +109,37 @@ Autofix
                 LSTM_PREPENDED,
                 "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1]) ** 2)",
                 "dC = dC_next + dh * o[t] * (1 - np.tanh(C[t + 1])**2)  # bug",
+            ),
+        ),
+        # the square taken of the difference, in three styles
+        Invalid(
+            swap(LSTM_PREPENDED, "dg = dg * (1 - g[t] ** 2)", "dg = dg * (1 - g[t]) ** 2  # bug"),
+            fixed=swap(
+                LSTM_PREPENDED, "dg = dg * (1 - g[t] ** 2)", "dg = dg * (1 - g[t]**2)  # bug"
+            ),
+        ),
+        Invalid(
+            swap(
+                CS231N_STEP,
+                "dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)",
+                "dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)) ** 2  # bug",
+            ),
+            fixed=swap(
+                CS231N_STEP,
+                "dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)",
+                "dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2)  # bug",
+            ),
+        ),
+        Invalid(
+            swap(
+                MINCHAR_RNN,
+                "dhraw = (1 - hs[t] * hs[t]) * dh",
+                "dhraw = (1 - hs[t]) ** 2 * dh  # bug",
+            ),
+            fixed=swap(
+                MINCHAR_RNN,
+                "dhraw = (1 - hs[t] * hs[t]) * dh",
+                "dhraw = (1 - hs[t]**2) * dh  # bug",
             ),
         ),
     ]

@@ -266,6 +266,7 @@ DERIV_AT_OUT = (
     "deriv_at_out"  # derivative evaluated at an output: 1 - tanh(g)**2 for a tanh output g
 )
 MISSING_SQUARE = "missing_square"  # 1 - g or 1 - tanh(c)
+SQUARE_OUTSIDE = "square_outside"  # (1 - g) ** 2: the difference squared, not g
 OUTFORM_ON_PRE = "outform_on_pre"  # 1 - c**2 (or c*(1-c)) on a pre-activation
 DOUBLE = "double"  # tanh(tanh(c)) or its derivative, from a pre-activation
 ACT = "act"  # the activation itself, from a pre-activation: tanh(c)
@@ -301,6 +302,7 @@ def _candidates(act: str, level: int) -> dict[str, np.ndarray]:
             ACT_OF_OUT: np.tanh(y),
             DERIV_AT_OUT: dtanh(y),
             MISSING_SQUARE: 1 - y,
+            SQUARE_OUTSIDE: (1 - y) ** 2,
         }
     return {
         OK: dtanh(a),
@@ -308,6 +310,7 @@ def _candidates(act: str, level: int) -> dict[str, np.ndarray]:
         OUTFORM_ON_PRE: 1 - a**2,
         DOUBLE: dtanh(y),
         MISSING_SQUARE: 1 - y,
+        SQUARE_OUTSIDE: (1 - y) ** 2,
     }
 
 

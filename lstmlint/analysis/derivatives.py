@@ -20,6 +20,7 @@ from lstmlint.analysis.backward import (
     IDENTITY,
     MISSING_SQUARE,
     OUTFORM_ON_PRE,
+    SQUARE_OUTSIDE,
     Group,
     _is_gradient,
     _leaves,
@@ -192,6 +193,14 @@ def verdict(group: Group, reader, siblings: list[Group] = ()) -> DerivativeProbl
             "LST205",
             _node(group),
             f"`{text}` is not the tanh derivative of {what}: the square is missing",
+            fix,
+        )
+    if group.kind == SQUARE_OUTSIDE:
+        return DerivativeProblem(
+            "LST205",
+            _node(group),
+            f"`{text}` is not the tanh derivative of {what}: it squares the difference, "
+            f"where the derivative is one minus the square",
             fix,
         )
     if group.kind == ACT and group.act == "tanh" and group.fact.state == "c":
