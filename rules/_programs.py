@@ -658,3 +658,74 @@ W = rng.normal(0, 0.3, (1 + 3 + 4, 16))
 Hs, memo = BatchedLSTM.forward(X, W, np.zeros((2, 4)), np.zeros((2, 4)))
 dX, dW, dh0, dc0 = BatchedLSTM.backward(np.ones_like(Hs), memo)
 """
+
+# a class whose backward updates every gate's weights in one loop over (name, gradient) pairs
+GATE_LOOP = """\
+import numpy as np
+
+
+def sig(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+class SeqLSTM:
+    def __init__(self, n_in, n_hid, n_out):
+        rng = np.random.default_rng(0)
+        z = n_in + n_hid
+        self.params = {"Wy": rng.normal(0, 0.1, (n_out, n_hid)), "by": np.zeros((n_out, 1))}
+        for name in "figo":
+            self.params["W" + name] = rng.normal(0, 0.1, (n_hid, z))
+            self.params["b" + name] = np.ones((n_hid, 1))
+        self.n_hid = n_hid
+
+    def forward(self, inputs, h_init, c_init):
+        P = self.params
+        self.hidden, self.cell = [h_init], [c_init]
+        self.stack, self.gate_f, self.gate_i, self.cand, self.gate_o = [], [], [], [], []
+        self.probs = []
+        for x in inputs:
+            stacked = np.vstack((self.hidden[-1], x))
+            f = sig(P["Wf"] @ stacked + P["bf"])
+            i = sig(P["Wi"] @ stacked + P["bi"])
+            g = np.tanh(P["Wg"] @ stacked + P["bg"])
+            o = sig(P["Wo"] @ stacked + P["bo"])
+            c = f * self.cell[-1] + i * g
+            h = o * np.tanh(c)
+            scores = P["Wy"] @ h + P["by"]
+            e = np.exp(scores - scores.max())
+            self.stack.append(stacked)
+            self.gate_f.append(f)
+            self.gate_i.append(i)
+            self.cand.append(g)
+            self.gate_o.append(o)
+            self.cell.append(c)
+            self.hidden.append(h)
+            self.probs.append(e / e.sum())
+        return self.probs
+
+    def backward(self, targets):
+        P = self.params
+        grads = {k: np.zeros_like(v) for k, v in P.items()}
+        dh_carry = np.zeros((self.n_hid, 1))
+        dc_carry = np.zeros((self.n_hid, 1))
+        for t in range(len(targets) - 1, -1, -1):
+            dy = self.probs[t].copy()
+            dy[targets[t]] -= 1
+            grads["Wy"] += dy @ self.hidden[t + 1].T
+            grads["by"] += dy
+            dh = P["Wy"].T @ dy + dh_carry
+            tc = np.tanh(self.cell[t + 1])
+            do = dh * tc * self.gate_o[t] * (1 - self.gate_o[t])
+            dc = dh * self.gate_o[t] * (1 - tc ** 2) + dc_carry
+            df = dc * self.cell[t] * self.gate_f[t] * (1 - self.gate_f[t])
+            di = dc * self.cand[t] * self.gate_i[t] * (1 - self.gate_i[t])
+            dg = dc * self.gate_i[t] * (1 - self.cand[t] ** 2)
+            dstack = np.zeros_like(self.stack[t])
+            for name, d in (("f", df), ("i", di), ("g", dg), ("o", do)):
+                grads["W" + name] += d @ self.stack[t].T
+                grads["b" + name] += d
+                dstack += P["W" + name].T @ d
+            dh_carry = dstack[: self.n_hid]
+            dc_carry = dc * self.gate_f[t]
+        return grads
+"""

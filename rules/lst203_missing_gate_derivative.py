@@ -5,7 +5,14 @@ from lstmlint.analysis.experiments import constant_spec
 from lstmlint.analysis.gradients import branch_edits, branch_uses
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 
-from ._programs import CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, STATES_AS_ARGUMENTS, swap
+from ._programs import (
+    CS231N_STEP,
+    GATE_LOOP,
+    LSTM_PREPENDED,
+    MINCHAR_RNN,
+    STATES_AS_ARGUMENTS,
+    swap,
+)
 
 DERIVATIVES = {
     "f": "f * (1 - f)",
@@ -42,7 +49,9 @@ What it finds
     matrix) without ever being multiplied by the gate's derivative. A gate's branch is
     recognised from the forward product it came from: ``dC * C_prev`` is the forget gate's,
     ``dC * g`` the input gate's, ``dC * i`` the candidate's, ``dh * tanh(C)`` the output
-    gate's; for a vanilla RNN, ``Why.T @ dy + dh_next`` still needs ``1 - h**2``.
+    gate's; for a vanilla RNN, ``Why.T @ dy + dh_next`` still needs ``1 - h**2``. A loop over
+    the gates' gradients written out (``for name, d in (("f", df), ..., ("o", do))``) uses
+    each of them where it uses ``d``.
 
 Why it breaks training
     The weights are updated with the gradient of the gate's OUTPUT, not of its pre-activation.
@@ -77,6 +86,7 @@ Confirmation
     fix, and that confirms or refutes it.
 """
     valid = [
+        Valid(GATE_LOOP),
         Valid(HOISTED_CELL_TANH),
         # a derivative written on a stored value the analysis knows nothing about
         Valid(STATES_AS_ARGUMENTS),
@@ -123,6 +133,57 @@ Confirmation
         ),
     ]
     invalid = [
+        # every gate's weights updated in one loop over (name, gradient) pairs: the loop's
+        # variable stands for each gradient in turn
+        Invalid(
+            swap(
+                swap(
+                    GATE_LOOP,
+                    "do = dh * tc * self.gate_o[t] * (1 - self.gate_o[t])",
+                    "do = dh * tc",
+                ),
+                'grads["W" + name] += d @ self.stack[t].T',
+                'grads["W" + name] += d @ self.stack[t].T  # bug',
+            ),
+            fixed=swap(
+                GATE_LOOP,
+                'grads["W" + name] += d @ self.stack[t].T',
+                'grads["W" + name] += d @ self.stack[t].T  # bug',
+            ),
+        ),
+        # the same over plain (gradient, name) pairs, the bias summed first
+        Invalid(
+            swap(
+                swap(
+                    swap(
+                        swap(
+                            GATE_LOOP,
+                            "do = dh * tc * self.gate_o[t] * (1 - self.gate_o[t])",
+                            "do = dh * tc",
+                        ),
+                        'for name, d in (("f", df), ("i", di), ("g", dg), ("o", do)):',
+                        'for d, name in [(df, "f"), (di, "i"), (dg, "g"), (do, "o")]:',
+                    ),
+                    'grads["b" + name] += d\n',
+                    'grads["b" + name] += d  # bug\n',
+                ),
+                '                grads["W" + name] += d @ self.stack[t].T\n',
+                "",
+            ),
+            fixed=swap(
+                swap(
+                    swap(
+                        GATE_LOOP,
+                        'for name, d in (("f", df), ("i", di), ("g", dg), ("o", do)):',
+                        'for d, name in [(df, "f"), (di, "i"), (dg, "g"), (do, "o")]:',
+                    ),
+                    'grads["b" + name] += d\n',
+                    'grads["b" + name] += d  # bug\n',
+                ),
+                '                grads["W" + name] += d @ self.stack[t].T\n',
+                "",
+            ),
+        ),
         # the cell's tanh computed once in the forward and cached: `dh * tanh_c` is the output
         # gate's partner as `dh * np.tanh(c)` is
         Invalid(

@@ -26,7 +26,16 @@ from lstmlint.analysis.algebra import (
 )
 from lstmlint.analysis.backward import ACT, IDENTITY, OK, Group, groups, statement_value
 from lstmlint.analysis.flow import LoopInfo, Point, _one_minus
-from lstmlint.analysis.names import code_of, dotted, key_of, memoised, nodes_of, string_key, walk
+from lstmlint.analysis.names import (
+    code_of,
+    dotted,
+    key_of,
+    memoised,
+    nodes_of,
+    parents,
+    string_key,
+    walk,
+)
 
 PARTNERS = {"g": "i", "i": "g"}  # c = f*c_prev + i*g: the gradient of i is dc * g, of g is dc * i
 
@@ -278,7 +287,13 @@ def _branch_uses(model) -> list[BranchUse]:
                 continue
             reader = model.reader(point)
             found = groups(reader, point)
-            for node, name in _uses(value, point.statement):
+            aliases = _loop_aliases(point)
+            uses_here = [
+                (node, real)
+                for node, name in _uses(value, point.statement)
+                for real in aliases.get(name, [name])
+            ]
+            for node, name in uses_here:
                 component_marks = marks.marks.get(name)
                 if not component_marks or name in reported:
                     continue
@@ -328,6 +343,38 @@ def _branch_uses(model) -> list[BranchUse]:
                 ):
                     marks.marks[target] = computed
     return uses
+
+
+def _loop_aliases(point: Point) -> dict[str, list[str]]:
+    """Names that a loop around ``point`` over a written-out sequence binds to each of its
+    items in turn: ``for name, d in (("f", df), ("o", do))`` makes ``d`` stand for ``df``, then
+    ``do``; ``for d in (df, do)`` the same."""
+    above = parents(point.scope.node)
+    aliases: dict[str, list[str]] = {}
+    node = above.get(id(point.statement))
+    while node is not None and node is not point.scope.node:
+        if isinstance(node, cst.For) and isinstance(node.iter, cst.Tuple | cst.List):
+            items = [element.value for element in node.iter.elements]
+            if isinstance(node.target, cst.Name):
+                targets, whole = [node.target], True
+            elif isinstance(node.target, cst.Tuple | cst.List):
+                targets, whole = [e.value for e in node.target.elements], False
+            else:
+                targets, whole = [], False
+            for position, target in enumerate(targets):
+                picked = [
+                    item if whole else _element(item, position, len(targets)) for item in items
+                ]
+                if isinstance(target, cst.Name) and all(isinstance(p, cst.Name) for p in picked):
+                    aliases.setdefault(target.value, [p.value for p in picked])
+        node = above.get(id(node))
+    return aliases
+
+
+def _element(item: cst.BaseExpression, position: int, length: int) -> cst.BaseExpression | None:
+    if isinstance(item, cst.Tuple | cst.List) and len(item.elements) == length:
+        return item.elements[position].value
+    return None
 
 
 def _uses(value: cst.BaseExpression, statement: cst.CSTNode) -> list[tuple[cst.CSTNode, str]]:
