@@ -729,3 +729,117 @@ class SeqLSTM:
             dc_carry = dc * self.gate_f[t]
         return grads
 """
+
+# a GRU language model in one function, histories in dicts keyed from -1 and the candidate
+# reading the reset hidden state through its weights, U (r * h_prev)
+GRU_DICT = """\
+import numpy as np
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def init_gru(vocab, hidden, seed=1):
+    rng = np.random.default_rng(seed)
+    shapes = {"Wz": (hidden, vocab), "Uz": (hidden, hidden), "bz": (hidden, 1),
+              "Wr": (hidden, vocab), "Ur": (hidden, hidden), "br": (hidden, 1),
+              "Wh": (hidden, vocab), "Uh": (hidden, hidden), "bh": (hidden, 1),
+              "V": (vocab, hidden), "c": (vocab, 1)}
+    return {k: rng.normal(0, 0.2, s) for k, s in shapes.items()}
+
+
+def gru_loss(params, inputs, targets, h_prev):
+    Wz, Uz, bz = params["Wz"], params["Uz"], params["bz"]
+    Wr, Ur, br = params["Wr"], params["Ur"], params["br"]
+    Wh, Uh, bh = params["Wh"], params["Uh"], params["bh"]
+    V, c = params["V"], params["c"]
+    x, z, r, hh, h, p = {}, {}, {}, {}, {}, {}
+    h[-1] = np.copy(h_prev)
+    loss = 0.0
+    for t in range(len(inputs)):
+        x[t] = np.zeros((Wz.shape[1], 1))
+        x[t][inputs[t]] = 1
+        z[t] = sigmoid(Wz @ x[t] + Uz @ h[t - 1] + bz)
+        r[t] = sigmoid(Wr @ x[t] + Ur @ h[t - 1] + br)
+        hh[t] = np.tanh(Wh @ x[t] + Uh @ (r[t] * h[t - 1]) + bh)
+        h[t] = z[t] * h[t - 1] + (1 - z[t]) * hh[t]
+        y = V @ h[t] + c
+        p[t] = np.exp(y - np.max(y)) / np.sum(np.exp(y - np.max(y)))
+        loss += -np.log(p[t][targets[t], 0])
+    grads = {k: np.zeros_like(v) for k, v in params.items()}
+    dh_next = np.zeros_like(h[0])
+    for t in reversed(range(len(inputs))):
+        dy = np.copy(p[t])
+        dy[targets[t]] -= 1
+        grads["V"] += dy @ h[t].T
+        grads["c"] += dy
+        dh = V.T @ dy + dh_next
+        dhh = dh * (1 - z[t])
+        dhh_raw = dhh * (1 - hh[t] ** 2)
+        grads["Wh"] += dhh_raw @ x[t].T
+        grads["Uh"] += dhh_raw @ (r[t] * h[t - 1]).T
+        grads["bh"] += dhh_raw
+        drh = Uh.T @ dhh_raw
+        dr = drh * h[t - 1]
+        dr_raw = dr * r[t] * (1 - r[t])
+        grads["Wr"] += dr_raw @ x[t].T
+        grads["Ur"] += dr_raw @ h[t - 1].T
+        grads["br"] += dr_raw
+        dz = dh * (h[t - 1] - hh[t])
+        dz_raw = dz * z[t] * (1 - z[t])
+        grads["Wz"] += dz_raw @ x[t].T
+        grads["Uz"] += dz_raw @ h[t - 1].T
+        grads["bz"] += dz_raw
+        dh_next = dh * z[t] + drh * r[t] + Uz.T @ dz_raw + Ur.T @ dr_raw
+    return loss, grads, h[len(inputs) - 1]
+"""
+
+# a GRU over one sequence, its histories preallocated (h[0] the initial state)
+GRU_PREALLOC = """\
+import numpy as np
+
+
+def sigmoid(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+class GRUSeq:
+    def __init__(self, n_in, n_hid, seed=0):
+        rng = np.random.default_rng(seed)
+        self.W = {k: rng.normal(0, 0.3, (n_hid, n_in)) for k in ("z", "r", "n")}
+        self.U = {k: rng.normal(0, 0.3, (n_hid, n_hid)) for k in ("z", "r", "n")}
+        self.n_hid = n_hid
+
+    def forward(self, xs):
+        T = xs.shape[0]
+        h = np.zeros((T + 1, self.n_hid))
+        z, r, n = (np.zeros((T, self.n_hid)) for _ in range(3))
+        for t in range(T):
+            z[t] = sigmoid(self.W["z"] @ xs[t] + self.U["z"] @ h[t])
+            r[t] = sigmoid(self.W["r"] @ xs[t] + self.U["r"] @ h[t])
+            n[t] = np.tanh(self.W["n"] @ xs[t] + self.U["n"] @ (r[t] * h[t]))
+            h[t + 1] = z[t] * h[t] + (1 - z[t]) * n[t]
+        self.saved = (xs, h, z, r, n)
+        return h[1:]
+
+    def backward(self, dhs):
+        xs, h, z, r, n = self.saved
+        dW = {k: np.zeros_like(v) for k, v in self.W.items()}
+        dU = {k: np.zeros_like(v) for k, v in self.U.items()}
+        carry = np.zeros(self.n_hid)
+        for t in reversed(range(xs.shape[0])):
+            dh = dhs[t] + carry
+            dn = dh * (1 - z[t]) * (1 - n[t] ** 2)
+            dz = dh * (h[t] - n[t]) * z[t] * (1 - z[t])
+            back = self.U["n"].T @ dn
+            dr = back * h[t] * r[t] * (1 - r[t])
+            dW["n"] += np.outer(dn, xs[t])
+            dU["n"] += np.outer(dn, r[t] * h[t])
+            dW["z"] += np.outer(dz, xs[t])
+            dU["z"] += np.outer(dz, h[t])
+            dW["r"] += np.outer(dr, xs[t])
+            dU["r"] += np.outer(dr, h[t])
+            carry = dh * z[t] + back * r[t] + self.U["z"].T @ dz + self.U["r"].T @ dr
+        return dW, dU
+"""

@@ -8,6 +8,8 @@ from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts
 from ._programs import (
     CS231N_STEP,
     GATE_LOOP,
+    GRU_DICT,
+    GRU_PREALLOC,
     LSTM_PREPENDED,
     MINCHAR_RNN,
     STATES_AS_ARGUMENTS,
@@ -20,6 +22,9 @@ DERIVATIVES = {
     "o": "o * (1 - o)",
     "g": "1 - g**2",
     "h": "1 - h**2",
+    "z": "z * (1 - z)",
+    "r": "r * (1 - r)",
+    "n": "1 - n**2",
 }
 
 
@@ -49,7 +54,9 @@ What it finds
     matrix) without ever being multiplied by the gate's derivative. A gate's branch is
     recognised from the forward product it came from: ``dC * C_prev`` is the forget gate's,
     ``dC * g`` the input gate's, ``dC * i`` the candidate's, ``dh * tanh(C)`` the output
-    gate's; for a vanilla RNN, ``Why.T @ dy + dh_next`` still needs ``1 - h**2``. A loop over
+    gate's; for a GRU, ``dn * (Uh @ h_prev + bh)`` or, where the candidate reads
+    ``Uh @ (r * h_prev)``, ``(Uh.T @ dn) * h_prev`` is the reset gate's; for a vanilla RNN,
+    ``Why.T @ dy + dh_next`` still needs ``1 - h**2``. A loop over
     the gates' gradients written out (``for name, d in (("f", df), ..., ("o", do))``) uses
     each of them where it uses ``d``.
 
@@ -87,6 +94,17 @@ Confirmation
 """
     valid = [
         Valid(GATE_LOOP),
+        Valid(GRU_DICT),
+        # the update gate's partner spread over two terms, and the reset hidden state recomputed
+        # for the candidate's weight gradient: neither is the reset gate's branch
+        Valid(
+            swap(
+                swap(GRU_DICT, "dz = dh * (h[t - 1] - hh[t])", "dz = dh * h[t - 1] - dh * hh[t]"),
+                'grads["Uh"] += dhh_raw @ (r[t] * h[t - 1]).T',
+                'rh = r[t] * h[t - 1]\n        grads["Uh"] += dhh_raw @ rh.T',
+            )
+        ),
+        Valid(GRU_PREALLOC),
         Valid(HOISTED_CELL_TANH),
         # a derivative written on a stored value the analysis knows nothing about
         Valid(STATES_AS_ARGUMENTS),
@@ -133,6 +151,29 @@ Confirmation
         ),
     ]
     invalid = [
+        # a GRU's reset gate, its derivative left out, in two styles
+        Invalid(
+            swap(
+                swap(GRU_DICT, "dr_raw = dr * r[t] * (1 - r[t])", "dr_raw = dr"),
+                'grads["Wr"] += dr_raw @ x[t].T',
+                'grads["Wr"] += dr_raw @ x[t].T  # bug',
+            ),
+            fixed=swap(
+                GRU_DICT, 'grads["Wr"] += dr_raw @ x[t].T', 'grads["Wr"] += dr_raw @ x[t].T  # bug'
+            ),
+        ),
+        Invalid(
+            swap(
+                swap(GRU_PREALLOC, "dr = back * h[t] * r[t] * (1 - r[t])", "dr = back * h[t]"),
+                'dW["r"] += np.outer(dr, xs[t])',
+                'dW["r"] += np.outer(dr, xs[t])  # bug',
+            ),
+            fixed=swap(
+                GRU_PREALLOC,
+                'dW["r"] += np.outer(dr, xs[t])',
+                'dW["r"] += np.outer(dr, xs[t])  # bug',
+            ),
+        ),
         # every gate's weights updated in one loop over (name, gradient) pairs: the loop's
         # variable stands for each gradient in turn
         Invalid(

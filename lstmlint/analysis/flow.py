@@ -35,6 +35,7 @@ from lstmlint.analysis.names import (
     memoised,
     nodes_of,
     string_key,
+    walk,
 )
 from lstmlint.analysis.shared import SharedTable, Versions
 from lstmlint.parse import BLANK
@@ -356,6 +357,7 @@ class _ScopeWalk:
             self._calls(small.value)
             value = self._fact(small.value)
             labels = self._recognise(small.targets[-1].target, small.value)
+            labels |= self._reset_gate(small.value)
             for target in small.targets:
                 self._bind(target.target, value, small.value)
             self._apply_labels(labels)
@@ -699,9 +701,52 @@ class _ScopeWalk:
             target_key = f"{base}[]" if base else None
         return self._recognise_key(target_key, value) if target_key is not None else {}
 
+    def _reset_gate(self, value: cst.BaseExpression) -> dict[str, Fact]:
+        """A GRU's candidate, ``tanh(W x + U (r * h_prev) + b)`` or ``tanh(W x + r * (U h_prev +
+        b))``: a sigmoid output multiplying the previous hidden state (or a product with it)
+        inside the activation's argument is the reset gate."""
+        reader = FactReader(self.flow, self.scope, self.env, self.time_loop, False)
+        if reader.activation_call(value) != "tanh":
+            return {}
+        argument = reader.call_argument(value)
+        labels: dict[str, Fact] = {}
+        for node in walk(argument) if argument is not None else []:
+            product = factors(node) if isinstance(node, cst.BaseExpression) else []
+            if len(product) != 2:
+                continue
+            for gate, other in (product, product[::-1]):
+                fact = reader.fact(gate)
+                key = key_of(gate) if not isinstance(gate, cst.Subscript) else None
+                if isinstance(gate, cst.Subscript) and key_of(gate.value):
+                    key = f"{key_of(gate.value)}[]"
+                if (
+                    key is None
+                    or fact is None
+                    or fact.kind != F.ACT
+                    or fact.act != "sigmoid"
+                    or fact.gate not in (None, "r")
+                ):
+                    continue
+                if any(self._hidden(reader, n) for n in walk(other)):
+                    labels[key] = Fact(F.ACT, act="sigmoid", gate="r")
+        return labels
+
+    def _hidden(self, reader: FactReader, node: cst.CSTNode) -> bool:
+        """A read of the hidden state, by its fact or by the label the update gave its
+        history (``h[t]`` of a preallocated ``h = np.zeros((T + 1, N))``)."""
+        if _previous_hidden(reader.fact(node)):
+            return True
+        if not isinstance(node, cst.Subscript) or key_of(node.value) is None:
+            return False
+        return _previous_hidden(self.flow.labels.get((self.scope.name, f"{key_of(node.value)}[]")))
+
     def _recognise_key(self, target_key: str, value: cst.BaseExpression) -> dict[str, Fact]:
         reader = FactReader(self.flow, self.scope, self.env, self.time_loop, False)
         return recognise_equation(value, reader, target_key)
+
+
+def _previous_hidden(fact: Fact | None) -> bool:
+    return fact is not None and fact.kind == F.STATE and fact.state == "h"
 
 
 def recognise_equation(

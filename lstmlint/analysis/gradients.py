@@ -109,8 +109,10 @@ class _Marks:
         self.marks: dict[str, list[frozenset[str]]] = {}
         self.defs: dict[str, cst.BaseExpression] = {}  # the last value assigned to each name
         self.gru = any(label.gate in ("z", "r") for label in model._flow.labels.values())
+        self.reset = any(label.gate == "r" for label in model._flow.labels.values())
+        self.spread_z = False
 
-    def _gru_partner(self, reader, part: cst.BaseExpression) -> str | None:
+    def _gru_partner(self, reader, part: cst.BaseExpression, gradient: bool) -> str | None:
         """h = (1 - z) * n + z * h_prev and n = tanh(W x + r * (U h_prev) + b): each gate's partner."""
         one_minus = _one_minus(part)
         if one_minus is not None and _gate_of(reader, one_minus) == "z":
@@ -125,7 +127,14 @@ class _Marks:
         operands = matmul_operands(definition) if definition is not None else None
         if operands is not None and any(_gate_of(reader, o) == "h" for o in operands):
             return "r"
+        if self.reset and not self.spread_z and _gate_of(reader, part) == "h" and gradient:
+            return "r"  # n = tanh(W x + U (r * h_prev) + b): the reset gate's partner is h_prev
         return None
+
+    def _carries_gradient(self, part: cst.BaseExpression) -> bool:
+        """A gradient the marks follow, or a product of a weight with one (``Uh.T @ dn``)."""
+        operands = matmul_operands(strip_transpose(part))
+        return bool(self.of(part)) or any(self.of(o) for o in operands or [])
 
     def of(self, node: cst.BaseExpression) -> list[frozenset[str]] | None:
         key = key_of(strip_transpose(node))
@@ -142,6 +151,9 @@ class _Marks:
             return components
         result: set[str] = set()
         whole = any(g.nodes == [value] for g in found)  # `dtanh = 1 - h ** 2`: one factor
+        # `dz = dh * n - dh * h_prev`: the update gate's partner spread over two terms
+        spread = {_gate_of(reader, p) for _, t in terms(value) for p in factors(t)}
+        self.spread_z = {"h", "n"} <= spread
         for _, term in [(1, value)] if whole else terms(value):
             result |= self._term(reader, term, found)
         return [frozenset(result)]
@@ -185,7 +197,12 @@ class _Marks:
             elif reader.tanh_of_cell(part):
                 partner = "o"
             elif self.gru and len(parts) > 1:  # a lone W @ h is the forward recomputed
-                partner = self._gru_partner(reader, part) or partner
+                # h_prev times a gradient, no gate among the factors (`r * h_prev` is the
+                # forward recomputed)
+                gradient = any(self._carries_gradient(p) for p in parts) and not any(
+                    _gate_of(reader, p) not in (None, "h") for p in parts
+                )
+                partner = self._gru_partner(reader, part, gradient) or partner
             operands = matmul_operands(part)
             if operands is not None and any(self.of(o) or _is_prob(reader, o) for o in operands):
                 inherited.add("needs:h")
@@ -854,10 +871,10 @@ def _times(model, point: Point, value: cst.BaseExpression, factor: str) -> str:
 
 def derivative_factor(model, point: Point, gate: str) -> str | None:
     """``f[t] * (1 - f[t])``, ``(1 - g[t]**2)``, ``(1 - hs[t]**2)`` in the file's spelling."""
-    if gate in ("f", "i", "o"):
+    if gate in ("f", "i", "o", "z", "r"):
         value = spelled(model, point, _gate(gate))
         return f"{value} * (1 - {value})" if value else None
-    if gate == "g":
+    if gate in ("g", "n"):
         value = spelled(model, point, _gate(gate))
         return f"(1 - {value}**2)" if value else None
     if gate == "h":
