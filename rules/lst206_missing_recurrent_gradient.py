@@ -20,6 +20,7 @@ from lstmlint.analysis.gradients import (
     forget_edits,
     gated_where_read,
     lacks_forget_gate,
+    lacks_update_path,
     read_after_loop,
     reset_carry_edits,
     reset_writes,
@@ -35,6 +36,8 @@ from ._programs import (
     CLASS_LSTM,
     CS231N_STEP,
     DLAI_CELL,
+    GRU_DICT,
+    GRU_PREALLOC,
     LAYER_OBJECTS,
     LSTM_PREPENDED,
     MINCHAR_FROM_END,
@@ -169,6 +172,10 @@ What it finds
       step's call), or is set to zero at the top of the loop body before anything reads it,
       so no step receives it just the same (a reset under a condition, as truncated
       backpropagation does every few steps, is not reported);
+    - in a GRU, carries the hidden gradient only through the weights: the update
+      ``h = z * h_prev + (1 - z) * n`` also hands ``dh * z`` straight to ``h_prev`` (``dh * (1 -
+      z)`` where the update is written the other way round), and no term of the carry, or of a
+      name it adds, is a product with the update gate;
     - is assigned but never read: the step's gradient never receives it. A name read only
       after the loop (``da0 = da_prevt``) is the loop's output where something else is handed
       from step to step; where nothing is, it is the carry that was dropped
@@ -247,6 +254,45 @@ Autofix
       choice).
 """
     valid = [
+        # a GRU's direct path through the update gate, in the carry's sum, in a name of its own,
+        # or added on a line of its own
+        Valid(GRU_DICT),
+        Valid(GRU_PREALLOC),
+        Valid(
+            swap(
+                GRU_DICT,
+                "dh_next = dh * z[t] + drh * r[t]",
+                "direct = dh * z[t]\n        dh_next = direct + drh * r[t]",
+            )
+        ),
+        Valid(
+            swap(
+                GRU_PREALLOC,
+                'carry = dh * z[t] + back * r[t] + self.U["z"].T @ dz + self.U["r"].T @ dr',
+                "carry = np.multiply(dh, z[t])\n"
+                '            carry += back * r[t] + self.U["z"].T @ dz + self.U["r"].T @ dr',
+            )
+        ),
+        # the update written the other way round: h_prev's gate is 1 - z
+        Valid(
+            swap(
+                swap(
+                    swap(
+                        swap(
+                            GRU_DICT,
+                            "h[t] = z[t] * h[t - 1] + (1 - z[t]) * hh[t]",
+                            "h[t] = (1 - z[t]) * h[t - 1] + z[t] * hh[t]",
+                        ),
+                        "dhh = dh * (1 - z[t])",
+                        "dhh = dh * z[t]",
+                    ),
+                    "dz = dh * (h[t - 1] - hh[t])",
+                    "dz = dh * (hh[t] - h[t - 1])",
+                ),
+                "dh_next = dh * z[t] + drh",
+                "dh_next = dh * (1 - z[t]) + drh",
+            )
+        ),
         # the cell gradient carried through an attribute of the layer
         Valid(
             swap(
@@ -401,6 +447,21 @@ def lstm_backward(dh, cache):
         ),
     ]
     invalid = [
+        # a GRU's carried hidden gradient without its direct path through the update gate
+        Invalid(
+            swap(
+                GRU_DICT,
+                "dh_next = dh * z[t] + drh * r[t] + Uz.T @ dz_raw + Ur.T @ dr_raw",
+                "dh_next = drh * r[t] + Uz.T @ dz_raw + Ur.T @ dr_raw  # bug",
+            )
+        ),
+        Invalid(
+            swap(
+                GRU_PREALLOC,
+                'carry = dh * z[t] + back * r[t] + self.U["z"].T @ dz + self.U["r"].T @ dr',
+                'carry = back * r[t] + self.U["z"].T @ dz + self.U["r"].T @ dr  # bug',
+            )
+        ),
         # no cell carry at all: the cell gradient is computed afresh from dh at every step
         Invalid(
             swap(
@@ -660,6 +721,18 @@ def lstm_backward(dh, cache):
                     f"add `{carry.name}` to the gradient of the state at the top of the loop body",
                     self._facts(model, carry, "zeros"),
                     added_carry_edits(carry),
+                )
+            elif lacks_update_path(model, carry):
+                statement, _ = carry.writes[-1]
+                yield Report(
+                    statement,
+                    f"`{carry.name}` carries the hidden gradient to the previous step only "
+                    "through the weights: the update h = z * h_prev + (1 - z) * n also hands "
+                    "dh times the gate of h_prev (`dh * z`, or `dh * (1 - z)` where z and "
+                    "1 - z are the other way round) straight to h_prev",
+                    f"add `dh * z` (the gradient of h times the gate that multiplies h_prev "
+                    f"in the update) to `{carry.name}`",
+                    experiment_facts(None),
                 )
             elif carry.is_cell:
                 gap = loop_carry_without_hidden_path(model, carry)

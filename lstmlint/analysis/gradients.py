@@ -940,6 +940,51 @@ def _loads(scope_node: cst.CSTNode, name: str) -> int:
 HIDDEN_CARRY = re.compile(r"^d_?(a|h|s)_?(prev|next)_?t?$")
 
 
+def lacks_update_path(model, carry: Carry) -> bool:
+    """A GRU's carried hidden gradient none of whose terms goes straight through the update
+    gate: ``h = z * h_prev + (1 - z) * n`` hands ``dh * z`` to the previous state (``dh * (1 -
+    z)`` by the other convention) besides what flows back through the weights. Only where the
+    loop reads the update gate, so that a term through it could be seen."""
+    if not carry.writes or carry.is_cell or carry.loop is None:
+        return False
+    loop = carry.loop.loop.node
+    points = [p for p in model.region_points if p.loop is not None and p.loop.loop.node is loop]
+    if not any(_reads_update_gate(model.reader(p), p.statement) for p in points):
+        return False
+    defs = {
+        names[0]: statement_value(p.statement)
+        for p in points
+        if len(names := _target_names(p.statement)) == 1 and isinstance(p.statement, cst.Assign)
+    }
+    # what is carried to the previous step is the last value the body gives it
+    statement, point = carry.writes[-1]
+    value = statement_value(statement)
+    return value is not None and not _through_update_gate(model.reader(point), value, defs, 2)
+
+
+def _reads_update_gate(reader, statement: cst.CSTNode) -> bool:
+    return any(
+        isinstance(n, cst.Name | cst.Subscript | cst.Attribute) and _gate_of(reader, n) == "z"
+        for n in walk(statement)
+    )
+
+
+def _through_update_gate(reader, value: cst.BaseExpression, defs: dict, depth: int) -> bool:
+    """Some term of ``value`` is a product with the update gate (or one minus it), here or in
+    the definition of a name it adds (``dh_direct = dh * z``)."""
+    for _, term in terms(value):
+        parts = factors(term)
+        if any(
+            _gate_of(reader, p) == "z" or _gate_of(reader, _one_minus(p) or p) == "z" for p in parts
+        ):
+            return True
+        if depth and len(parts) == 1 and isinstance(term, cst.Name) and term.value in defs:
+            definition = defs[term.value]
+            if definition is not None and _through_update_gate(reader, definition, defs, depth - 1):
+                return True
+    return False
+
+
 def unused_hidden_carries(model) -> list[Carry]:
     """Hidden-state gradients set to zero before a backward loop that never mentions them,
     while nothing at all is handed from one step of the loop to the next: the previous hidden
