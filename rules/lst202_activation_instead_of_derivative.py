@@ -1,9 +1,12 @@
 from collections.abc import Iterator
 
-from lstmlint.analysis.derivatives import derivative_problems
-from lstmlint.rule import Invalid, Report, Rule, Valid, reports_for
+from lstmlint.analysis.derivatives import GATES, derivative_problems
+from lstmlint.analysis.experiments import constant_spec
+from lstmlint.analysis.gradients import branch_uses, derivative_factor
+from lstmlint.analysis.names import code_of
+from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts, reports_for
 
-from ._programs import CS231N_STEP, LSTM_PREPENDED, swap
+from ._programs import CS231N_STEP, DLAI_CELL, GATE_LOOP, LSTM_PREPENDED, swap
 
 _SIGMOID_DEF = """def sigmoid(x, derivative=False):
     s = 1 / (1 + np.exp(-x))
@@ -21,8 +24,9 @@ class ActivationInsteadOfDerivative(Rule):
 What it finds
     A gate gradient multiplied by the activation of the gate instead of the activation's
     derivative: ``df = sigmoid(f[t]) * df`` where ``f[t]`` already holds sigmoid's output,
-    ``da_i = di * sigmoid(i)``, or the cell path written ``dc = dh * o * np.tanh(c)``
-    (it needs tanh'(c)). ``do = dh * np.tanh(c)`` is correct (tanh(c) is the output gate's
+    ``da_i = di * sigmoid(i)``, the gate's own value on its branch (``di = dc * g * i``,
+    ``do = dh * np.tanh(c) * o``: the gradient's name says whose branch it is where the factors
+    leave it open), or the cell path written ``dc = dh * o * np.tanh(c)`` (it needs tanh'(c)). ``do = dh * np.tanh(c)`` is correct (tanh(c) is the output gate's
     partner in h = o * tanh(c)) and is not reported.
 
 Why it breaks training
@@ -41,8 +45,41 @@ Autofix
     ``f[t] * (1 - f[t])``; on the cell path ``np.tanh(c)`` -> ``(1 - np.tanh(c)**2)``), in the
     file's own spelling. None when the file has no name for the activation it needs.
 """
-    valid = [Valid(LSTM_PREPENDED), Valid(CS231N_STEP)]
+    valid = [Valid(LSTM_PREPENDED), Valid(CS231N_STEP), Valid(DLAI_CELL), Valid(GATE_LOOP)]
     invalid = [
+        # the gate's own value on its own branch, in three styles
+        Invalid(
+            swap(
+                LSTM_PREPENDED,
+                "do = dh * np.tanh(C[t + 1]) * o[t] * (1 - o[t])",
+                "do = dh * np.tanh(C[t + 1]) * o[t]  # bug",
+            ),
+            fixed=swap(
+                LSTM_PREPENDED,
+                "do = dh * np.tanh(C[t + 1]) * o[t] * (1 - o[t])",
+                "do = dh * np.tanh(C[t + 1]) * o[t] * (1 - o[t])  # bug",
+            ),
+        ),
+        Invalid(
+            swap(
+                DLAI_CELL,
+                "* cct * it * (1 - it)",
+                "* cct * it  # bug",
+            ),
+            fixed=swap(DLAI_CELL, "* cct * it * (1 - it)", "* cct * it * (1 - it)  # bug"),
+        ),
+        Invalid(
+            swap(
+                GATE_LOOP,
+                "di = dc * self.cand[t] * self.gate_i[t] * (1 - self.gate_i[t])",
+                "di = dc * self.cand[t] * self.gate_i[t]  # bug",
+            ),
+            fixed=swap(
+                GATE_LOOP,
+                "di = dc * self.cand[t] * self.gate_i[t] * (1 - self.gate_i[t])",
+                "di = dc * self.cand[t] * self.gate_i[t] * (1 - self.gate_i[t])  # bug",
+            ),
+        ),
         Invalid(
             swap(LSTM_PREPENDED, "df = df * f[t] * (1 - f[t])", "df = sigmoid(f[t]) * df  # bug"),
             fixed=swap(
@@ -65,4 +102,19 @@ Autofix
     ]
 
     def check(self, model) -> Iterator[Report]:
-        return reports_for(self.code, derivative_problems(model))
+        yield from reports_for(self.code, derivative_problems(model))
+        for use in branch_uses(model):
+            if use.own is None:
+                continue
+            own = code_of(use.own)
+            factor = derivative_factor(model, use.point, use.gate)
+            gate = GATES.get(use.gate, "gate")
+            yield Report(
+                use.own,
+                f"`{use.name}` is multiplied by `{own}`, the {gate}'s value, where its "
+                f"derivative belongs",
+                f"use `{factor}` in place of `{own}`" if factor else "use the gate's derivative",
+                experiment_facts(constant_spec(model, use.gate, "ones", read_only=True)),
+                # a factor of a product: the derivative's own product needs no parentheses
+                [(use.own, factor)] if factor else [],
+            )

@@ -28,7 +28,7 @@ from lstmlint.analysis.backward import (
 )
 from lstmlint.analysis.experiments import role_spec
 from lstmlint.analysis.flow import _one_minus
-from lstmlint.analysis.names import code_of, walk
+from lstmlint.analysis.names import code_of, named_gate, walk
 from lstmlint.edits import numpy_function, operand
 
 GATES = {
@@ -204,6 +204,11 @@ def verdict(group: Group, reader, siblings: list[Group] = ()) -> DerivativeProbl
             fix,
         )
     if group.kind == ACT and group.act == "tanh" and group.fact.state == "c":
+        statement = group.point.statement
+        targets = statement.targets if isinstance(statement, cst.Assign) else []
+        if len(targets) == 1 and isinstance(targets[0].target, cst.Name):
+            if named_gate(targets[0].target.value) == "o":
+                return None  # `do = dh * np.tanh(c) * o`: the output gate's branch, LST202's own
         bare_output_gate = any(
             s.fact.gate == "o" and s.kind == IDENTITY and any(n in group.product for n in s.nodes)
             for s in siblings

@@ -31,6 +31,7 @@ from lstmlint.analysis.names import (
     dotted,
     key_of,
     memoised,
+    named_gate,
     nodes_of,
     parents,
     string_key,
@@ -48,6 +49,9 @@ class BranchUse:
     point: Point
     # for a stacked gradient (`da = np.hstack((di, df, ...))`): which part lacks it, of how many
     part: tuple[int, int] | None = None
+    # the gate's own value among the gradient's factors (`di = dc * g * i`): its activation
+    # where its derivative belongs
+    own: cst.BaseExpression | None = None
 
 
 @dataclass
@@ -333,7 +337,19 @@ def _branch_uses(model) -> list[BranchUse]:
                         missing = ["h"]
                     if missing:
                         part = (index, len(component_marks)) if len(component_marks) > 1 else None
-                        uses.append(BranchUse(node, name, missing[0], point, part))
+                        gate = missing[0]
+                        definition = marks.defs.get(name)
+                        named = named_gate(name)
+                        if (
+                            named not in (None, gate)
+                            and f"deriv:{named}" not in component
+                            and _own_value(reader, definition, named) is not None
+                        ):
+                            # `di = dc * g * i`: the input gate's branch or the candidate's by
+                            # its factors; its name says which
+                            gate = named
+                        own = _own_value(reader, definition, gate)
+                        uses.append(BranchUse(node, name, gate, point, part, own))
                         reported.add(name)
                         break
             scaled = isinstance(point.statement, cst.AugAssign) and isinstance(
@@ -360,6 +376,14 @@ def _branch_uses(model) -> list[BranchUse]:
                 ):
                     marks.marks[target] = computed
     return uses
+
+
+def _own_value(reader, value: cst.BaseExpression | None, gate: str) -> cst.BaseExpression | None:
+    """The factor of ``value`` that is ``gate``'s own value, in its one product term."""
+    if value is None or len(terms(value)) != 1:
+        return None
+    found = [p for p in factors(value) if _gate_of(reader, p) == gate]
+    return found[0] if len(found) == 1 else None
 
 
 def _loop_aliases(point: Point) -> dict[str, list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Hashable
 from contextlib import contextmanager
@@ -289,3 +290,12 @@ def memoised(what: Hashable, node: cst.CSTNode, compute):
     if key not in memo:
         memo[key] = compute(node)
     return memo[key]
+
+
+NAMED_GATE = re.compile(r"d_?([figozrn])(t|_t|_?raw|_?pre|s)?")
+
+
+def named_gate(name: str) -> str | None:
+    """The gate a gradient's name names: ``di``, ``d_i``, ``dit``, ``di_raw`` -> ``i``."""
+    match = NAMED_GATE.fullmatch(name)
+    return match.group(1) if match else None
