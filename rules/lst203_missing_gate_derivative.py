@@ -94,6 +94,14 @@ Confirmation
 """
     valid = [
         Valid(GATE_LOOP),
+        # the gate's own value where its derivative belongs is LST202's
+        Valid(
+            swap(
+                GATE_LOOP,
+                "di = dc * self.cand[t] * self.gate_i[t] * (1 - self.gate_i[t])",
+                "di = dc * self.cand[t] * self.gate_i[t]",
+            )
+        ),
         Valid(GRU_DICT),
         # the update gate's partner spread over two terms, and the reset hidden state recomputed
         # for the candidate's weight gradient: neither is the reset gate's branch

@@ -379,8 +379,8 @@ def _branch_uses(model) -> list[BranchUse]:
 
 
 def _own_value(reader, value: cst.BaseExpression | None, gate: str) -> cst.BaseExpression | None:
-    """The factor of ``value`` that is ``gate``'s own value, in its one product term."""
-    if value is None or len(terms(value)) != 1:
+    """The factor of ``value``, a product, that is ``gate``'s own value (a sum has none)."""
+    if value is None:
         return None
     found = [p for p in factors(value) if _gate_of(reader, p) == gate]
     return found[0] if len(found) == 1 else None
