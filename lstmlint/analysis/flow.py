@@ -695,10 +695,7 @@ class _ScopeWalk:
 
     # recognising the cell equations ----------------------------------------------------
     def _recognise(self, target: cst.BaseExpression, value: cst.BaseExpression) -> dict[str, Fact]:
-        target_key = key_of(target)
-        if target_key is None and isinstance(target, cst.Subscript):
-            base = key_of(target.value)
-            target_key = f"{base}[]" if base else None
+        target_key = label_key(target)
         return self._recognise_key(target_key, value) if target_key is not None else {}
 
     def _reset_gate(self, value: cst.BaseExpression) -> dict[str, Fact]:
@@ -716,9 +713,7 @@ class _ScopeWalk:
                 continue
             for gate, other in (product, product[::-1]):
                 fact = reader.fact(gate)
-                key = key_of(gate) if not isinstance(gate, cst.Subscript) else None
-                if isinstance(gate, cst.Subscript) and key_of(gate.value):
-                    key = f"{key_of(gate.value)}[]"
+                key = label_key(gate)
                 if (
                     key is None
                     or fact is None
@@ -734,19 +729,30 @@ class _ScopeWalk:
     def _hidden(self, reader: FactReader, node: cst.CSTNode) -> bool:
         """A read of the hidden state, by its fact or by the label the update gave its
         history (``h[t]`` of a preallocated ``h = np.zeros((T + 1, N))``)."""
-        if _previous_hidden(reader.fact(node)):
+        if _hidden_state(reader.fact(node)):
             return True
-        if not isinstance(node, cst.Subscript) or key_of(node.value) is None:
+        if not isinstance(node, cst.Subscript):
             return False
-        return _previous_hidden(self.flow.labels.get((self.scope.name, f"{key_of(node.value)}[]")))
+        return _hidden_state(self.flow.labels.get((self.scope.name, label_key(node))))
 
     def _recognise_key(self, target_key: str, value: cst.BaseExpression) -> dict[str, Fact]:
         reader = FactReader(self.flow, self.scope, self.env, self.time_loop, False)
         return recognise_equation(value, reader, target_key)
 
 
-def _previous_hidden(fact: Fact | None) -> bool:
+def _hidden_state(fact: Fact | None) -> bool:
     return fact is not None and fact.kind == F.STATE and fact.state == "h"
+
+
+def label_key(node: cst.BaseExpression) -> str | None:
+    """Where a label on ``node`` is kept: its own key, or its history's (``z[t]`` -> ``z[]``)."""
+    direct = key_of(node)
+    if direct is not None:
+        return direct
+    if isinstance(node, cst.Subscript):
+        base = key_of(node.value)
+        return f"{base}[]" if base else None
+    return None
 
 
 def recognise_equation(
@@ -755,15 +761,6 @@ def recognise_equation(
     """Labels from the LSTM cell/hidden update, the GRU update or a vanilla RNN update."""
     parts = terms(value)
     labels: dict[str, Fact] = {}
-
-    def key(node: cst.BaseExpression) -> str | None:
-        direct = key_of(node)
-        if direct is not None:
-            return direct
-        if isinstance(node, cst.Subscript):
-            base = key_of(node.value)
-            return f"{base}[]" if base else None
-        return None
 
     def act_of(node: cst.BaseExpression) -> str | None:
         fact = reader.fact(node)
@@ -787,12 +784,12 @@ def recognise_equation(
                     i_node = other[acts_other.index("sigmoid")]
                     g_node = other[acts_other.index("tanh")]
                     for node, gate in ((f_node, "f"), (i_node, "i"), (g_node, "g")):
-                        k = key(node)
+                        k = label_key(node)
                         if k:
                             labels[k] = Fact(
                                 F.ACT, act="sigmoid" if gate != "g" else "tanh", gate=gate
                             )
-                    k = key(prev)
+                    k = label_key(prev)
                     if k:
                         labels[k] = F.state("c", -1)
                     labels[target_key] = F.state("c", 0)
@@ -804,8 +801,8 @@ def recognise_equation(
                     if z_node is None or act_of(z_node) != "sigmoid":
                         continue
                     partner = first[1 - index]
-                    z_key = key(z_node)
-                    rest = [n for n in second if key(n) != z_key]
+                    z_key = label_key(z_node)
+                    rest = [n for n in second if label_key(n) != z_key]
                     if len(rest) != 1 or not z_key:
                         continue
                     n_node, prev = (
@@ -814,10 +811,10 @@ def recognise_equation(
                     if act_of(n_node) != "tanh":
                         continue
                     labels[z_key] = Fact(F.ACT, act="sigmoid", gate="z")
-                    if key(n_node):
-                        labels[key(n_node)] = Fact(F.ACT, act="tanh", gate="n")
-                    if key(prev):
-                        labels[key(prev)] = F.state("h", -1)
+                    if label_key(n_node):
+                        labels[label_key(n_node)] = Fact(F.ACT, act="tanh", gate="n")
+                    if label_key(prev):
+                        labels[label_key(prev)] = F.state("h", -1)
                     labels[target_key] = F.state("h", 0)
                     return labels
     if len(parts) == 1:
@@ -826,8 +823,8 @@ def recognise_equation(
             # LSTM hidden: h = o * tanh(c)
             for gate_node, squashed in (product, product[::-1]):
                 if act_of(gate_node) == "sigmoid" and reader.tanh_of_cell(squashed):
-                    if key(gate_node):
-                        labels[key(gate_node)] = Fact(F.ACT, act="sigmoid", gate="o")
+                    if label_key(gate_node):
+                        labels[label_key(gate_node)] = Fact(F.ACT, act="sigmoid", gate="o")
                     labels[target_key] = F.state("h", 0)
                     return labels
         # the same, where the template left o or c blank: what is blank is what the update needs
@@ -843,10 +840,10 @@ def recognise_equation(
             inner_fact = reader.fact(inner)
             inner_ok = inner_fact is not None and inner_fact.state == "c" or reader.is_blank(inner)
             if gate_ok and inner_ok and (reader.is_blank(gate_node) or reader.is_blank(inner)):
-                if key(gate_node):
-                    labels[key(gate_node)] = Fact(F.ACT, act="sigmoid", gate="o")
-                if reader.is_blank(inner) and key(inner):
-                    labels[key(inner)] = F.state("c", 0)
+                if label_key(gate_node):
+                    labels[label_key(gate_node)] = Fact(F.ACT, act="sigmoid", gate="o")
+                if reader.is_blank(inner) and label_key(inner):
+                    labels[label_key(inner)] = F.state("c", 0)
                     # the cell update c = f * c_prev + i * g was the blank: the one other tanh
                     # output of the step is its candidate
                     candidates = [
@@ -868,7 +865,7 @@ def recognise_equation(
                         continue
                     for operand in operands:
                         fact = reader.fact(operand)
-                        operand_key = key(operand)
+                        operand_key = label_key(operand)
                         same = operand_key is not None and operand_key == target_key
                         if same or (
                             fact is not None and fact.state == "h" and fact.step in (-1, None)
