@@ -49,8 +49,11 @@ def _wrong(path: Path, scratch: Path) -> set[str] | None:
     return {p["name"] for p in records[0]["parameters"] if p["verdict"] != "PASS"}
 
 
-def measure(files: list[Path]) -> None:
+def measure(files: list[Path], labelled: dict[Path, int] | None = None) -> None:
+    """``labelled``: how many gradient bugs each file's labels name, where that is known."""
+    labelled = labelled or {}
     runnable = repaired = 0
+    single = [0, 0]  # files with one labelled gradient bug: whose code runs, repaired
     codes: Counter[str] = Counter()
     started = time.perf_counter()
     for source in files:
@@ -75,6 +78,9 @@ def measure(files: list[Path]) -> None:
             left = _wrong(path, scratch)
             fixed = left is not None and not left
             repaired += fixed
+            if labelled.get(source) == 1:
+                single[0] += 1
+                single[1] += fixed
             codes.update(set(fixable))
             print(
                 f"{'repaired' if fixed else 'not     '}  {source.name}  wrong before: "
@@ -86,6 +92,11 @@ def measure(files: list[Path]) -> None:
         f"\n{repaired}/{runnable} ({share}) buggy files whose code runs have exact gradients "
         f"after --fix; {seconds:.0f} s"
     )
+    if single[0]:
+        print(
+            f"of them with one labelled gradient bug: {single[1]}/{single[0]} "
+            f"({100 * single[1] / single[0]:.0f} %)"
+        )
     print(
         "codes of the confirmed fixes offered: "
         + ", ".join(f"{c} {n}" for c, n in codes.most_common())
@@ -102,6 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.repair_timeout is not None:
         OPTIONS.extend(["--repair-timeout", args.repair_timeout])
+    labelled: dict[Path, int] = {}
     if args.fixtures:
         files = sorted(p for p in (ROOT / "fixtures").rglob("*_buggy.py"))
     else:
@@ -113,7 +125,11 @@ def main() -> None:
             and any(b.get("kind", "gradient") == "gradient" for b in e.get("bugs", []))
         ]
         files = [cached_path(e) for e in entries if cached_path(e).exists()]
-    measure(files)
+        labelled = {
+            cached_path(e): sum(b.get("kind", "gradient") == "gradient" for b in e["bugs"])
+            for e in entries
+        }
+    measure(files, labelled)
 
 
 if __name__ == "__main__":

@@ -28,10 +28,17 @@ What it finds
       ``(1 - h) ** 2`` -> ``1 - h ** 2``, ``a ** b`` -> ``a * b``;
     - a derivative's point: a one-argument call at an activation's output moved to its
       argument or back (``dtanh(hs[t])`` <-> ``dtanh(zs[t])`` where the forward has
-      ``hs[t] = tanh(zs[t])``), an activation of an activated value undone, an activation the
-      forward applies put back (``dh * c`` -> ``dh * np.tanh(c)``);
+      ``hs[t] = tanh(zs[t])``), an activation of an activated value undone or made its
+      derivative there (``sigmoid(z)`` -> ``z * (1 - z)``), an activation the forward applies
+      put back (``dh * c`` -> ``dh * np.tanh(c)``);
     - a factor of a product left out, or the derivative of the gate a gradient belongs to
-      added (``di = dc * g`` -> ``di = (dc * g) * i * (1 - i)`` where ``i`` is a sigmoid's);
+      added (``di = dc * g`` -> ``di = (dc * g) * i * (1 - i)`` where ``i`` is a sigmoid's),
+      or a factor the forward multiplies a value by added to that value's gradient or where
+      a gradient reads the value (a GRU's ``(r * h_prev) @ U``: ``dh_prev += drh`` ->
+      ``drh * r``, ``h_prev.T @ dhh`` -> ``(r * h_prev).T @ dhh``);
+    - a gate where the forward's complement of it belongs, or the reverse (``z`` <->
+      ``1 - z``: which of the two weighs a GRU's old state is each program's own choice);
+    - a difference the wrong way round (``hh - h_prev`` -> ``h_prev - hh``);
     - a division left out, a mean made a sum;
     - a neighbouring name: ``prev`` <-> ``next``, or a name one letter apart that the function
       binds (``df_raw`` -> ``do_raw``).
@@ -43,7 +50,9 @@ What it finds
     reported here, at the edited code; on the line of another rule's finding that has no
     automatic fix, the edit becomes that finding's fix, confirmed the same way, and nothing is
     reported here. With several bugs the search goes on from the repaired code (up to three
-    repairs). Where no single edit makes any wrong gradient exact (two transposes missing in
+    repairs). A repair found for one entry point (a step function) is tried first on every
+    other that reaches the same code (the time loop calling it), and is reported once.
+    Where no single edit makes any wrong gradient exact (two transposes missing in
     one sum, say), an edit that brings the wrong gradients clearly nearer (their errors
     shrink by half a decade or more together, none grows) is kept while the search goes on
     from it, up to three such edits; if they lead to exact gradients, they are reported as

@@ -662,8 +662,11 @@ def test_repairs_are_searched_only_when_the_job_has_a_budget(monkeypatch) -> Non
     searched: list[tuple] = []
     limits: list[float] = []
 
-    def repair(loader, problem: dict, job: dict, answer: dict, how: str | None, until) -> None:
+    def repair(
+        loader, problem: dict, job: dict, answer: dict, how: str | None, until, earlier: list
+    ) -> None:
         assert loader.job is job  # the job's own loader: its siblings are loaded once
+        assert earlier == []  # the first problem: no other problem's repairs to try first
         searched.append((problem["name"], job["repair_budget"], dict(answer), how))
         limits.append(until - time.monotonic())
 
@@ -697,16 +700,81 @@ def test_repairs_are_searched_only_when_the_job_has_a_budget(monkeypatch) -> Non
     assert len(searched) == 1 and 14.0 < limits[0] <= 15.0  # half the file's time limit
 
 
+def _outcome(*wrong: str) -> dict:
+    return {
+        "status": "ok",
+        "how": "lists",
+        "loss": 1.0,
+        "params": {
+            name: {"error": 0.5, "verdict": "FAIL"}
+            if name in wrong
+            else {"error": 1e-9, "verdict": "PASS"}
+            for name in ("W", "U", "b")
+        },
+    }
+
+
+def _swap(line: int, letter: str) -> dict:
+    return {"line": line, "column": 1, "end_line": line, "end_column": 2, "replacement": letter}
+
+
+def test_another_problem_s_repairs_are_tried_first_and_the_search_goes_on_from_them(
+    monkeypatch,
+) -> None:
+    from lstmlint.harness import repair
+
+    outcomes = {
+        "a\nb\nc\n": _outcome("W", "U"),
+        "A\nb\nc\n": _outcome("U"),  # the first problem's first repair helps here too
+        "A\nB\nc\n": _outcome("U", "b"),  # its second breaks an exact gradient here
+        "A\nb\nC\n": _outcome(),
+    }
+    monkeypatch.setattr(child, "_check", lambda loader, problem, text, how: outcomes[text])
+    searched: list[tuple] = []
+
+    def search(text, lines, check, start, budget, tried, screen_for, kept) -> list:
+        searched.append((text, start, kept, 0 < budget <= 3.0))
+        return [{"edit": "found"}]
+
+    monkeypatch.setattr(repair, "search", search)
+    first, second, elsewhere = (
+        {"edit": _swap(n, x), "edits": [_swap(n, x)], "before": {}, "after": {}}
+        for n, x in ((1, "A"), (2, "B"), (3, "C"))
+    )
+    earlier = [
+        {"repair_base": "original", "repairs": [first, second]},
+        {"repair_base": "all_fixed", "repairs": [elsewhere]},  # another text: not tried
+    ]
+    job = {"original": "a\nb\nc\n", "all_fixed": None, "repair_budget": 3.0}
+    answer: dict = {"original": _outcome("W", "U")}
+    child._repair("loader", {"lines": []}, job, answer, "lists", time.monotonic() + 60, earlier)  # type: ignore[arg-type]
+    assert answer["repair_base"] == "original"
+    assert answer["repairs"] == [
+        {**first, "before": _outcome("W", "U"), "after": _outcome("U")},
+        {"edit": "found"},
+    ]
+    # the search starts from the text with that repair made, and leaves its line alone
+    assert searched == [("A\nb\nc\n", _outcome("U"), {1}, True)]
+    # a repair that makes every gradient exact here ends it: nothing is searched
+    searched.clear()
+    answer = {"original": _outcome("W", "U")}
+    earlier = [{"repair_base": "original", "repairs": [first, elsewhere]}]
+    child._repair("loader", {"lines": []}, job, answer, "lists", time.monotonic() + 60, earlier)  # type: ignore[arg-type]
+    assert [r["edit"] for r in answer["repairs"]] == [first["edit"], elsewhere["edit"]]
+    assert answer["repairs"][-1]["after"] == _outcome() and searched == []
+
+
 def test_a_repair_starts_from_every_fix_when_they_ran(monkeypatch) -> None:
     from lstmlint.harness import repair
 
     calls: list[tuple] = []
 
     def search(
-        text: str, lines: list, check, before: dict, budget: float, tried: list, screen_for
+        text: str, lines: list, check, before: dict, budget: float, tried: list, screen_for, kept
     ) -> list:
         calls.append((text, lines, check("edited"), before, budget, tried))
         assert callable(screen_for)
+        assert kept == set()
         return [{"edit": "found"}]
 
     checked: list[tuple] = []

@@ -599,6 +599,19 @@ def test_a_repair_elsewhere_is_reported_beside_a_finding_without_a_fix() -> None
     assert lacking.edits == [] and lacking.confirmation == REFERENCE
 
 
+def test_a_repair_found_for_two_entry_points_is_one_finding() -> None:
+    result = FileResult(path="m.py", diagnostics=[])
+    reduced = extract.reduce_module(TEXT)
+    for _ in range(2):  # a step function and the time loop that calls it
+        harness._judge(result, _doc(), reduced, PROBLEM, _repaired_at(6), [], _settings())
+    assert [(d.code, d.line) for d in result.diagnostics] == [("LST901", 6)]
+    # another edit of the same line is another finding
+    other = _repaired_at(6)
+    other["repairs"][0]["at"][0]["replacement"] = "4"
+    harness._judge(result, _doc(), reduced, PROBLEM, other, [], _settings())
+    assert [(d.code, d.line) for d in result.diagnostics] == [("LST901", 6), ("LST901", 6)]
+
+
 def test_a_repair_of_two_edits_is_one_finding_with_both_edits() -> None:
     wrong, exact = _checked({"W": 0.5}), _checked({"W": 1e-9})
     first = {"line": 4, "column": 9, "end_line": 4, "end_column": 10, "kind": "factor"}

@@ -838,3 +838,58 @@ def test_decades_measure_how_far_a_distance_shrank() -> None:
     # from nothing: nothing gained when it stays nothing, an endless loss otherwise
     assert repair.decades(0.0, 0.0) == 0.0
     assert repair.decades(0.0, 0.5) == repair.decades(0.0, 2.0) == -math.inf
+
+
+def test_a_gate_and_its_complement_are_swapped_where_the_module_writes_both() -> None:
+    text = (
+        "def step(z, hh, h):\n"
+        "    return z * h + (1 - z) * hh\n"
+        "def backward(dnext, z, hh, q):\n"
+        "    dhh = dnext * z\n"  # z where 1 - z belongs
+        "    dh = dnext * (1 - z)\n"  # the reverse
+        "    dq = dnext * q\n"  # the forward never writes `1 - q`: left alone
+        "    dz = dnext * q * (1 - q)\n"  # a gradient's own `1 - q` is no convention
+    )
+    found = _kind(text, "complement")
+    assert found == {(4, "(1 - z)"), (5, "z")}
+
+
+def test_a_difference_is_turned_round_unless_one_side_is_a_number() -> None:
+    text = "def backward(d, hh, h):\n    dz = d * (hh - h)\n    dg = d * (1 - hh)\n"
+    assert _kind(text, "difference") == {(2, "h - hh")}
+    # each side keeps its parentheses
+    assert (2, "(b + c) - (a * e)") in _kind(
+        "def f(a, b, c, e):\n    dx = a * e - (b + c)\n", "difference"
+    )
+
+
+def test_an_activation_of_an_activated_value_is_made_its_derivative_there() -> None:
+    text = (
+        "def forward(a, c, np):\n"
+        "    z = sigmoid(a)\n"
+        "    h = np.tanh(c)\n"
+        "def backward(d, z, h, np):\n"
+        "    dz = d * sigmoid(z)\n"
+        "    dc = d * np.tanh(h)\n"
+    )
+    found = _kind(text, "derivative")
+    assert {(5, "(z * (1 - z))"), (6, "(1 - h ** 2)")} <= found
+
+
+def test_a_factor_the_forward_multiplies_a_value_by_reaches_its_gradient() -> None:
+    text = (
+        "def forward(x, h, r, U, np):\n"
+        "    hh = np.tanh(x + (r * h) @ U)\n"
+        "def backward(dhh, U, h, r, np):\n"
+        "    drh = dhh @ U.T\n"
+        "    dh = drh\n"  # r left out of h's gradient
+        "    dU = np.hstack([h.T @ dhh])\n"  # r left out where h is read, inside a call
+        "    dr = drh * h\n"  # a product in a gradient's statement is not the forward's
+    )
+    found = _kind(text, "factor")
+    assert {(5, "drh * r"), (6, "(r * h)")} <= found
+    # `drh * h` (line 7) is a gradient's product: it gives `drh` no factor of its own
+    assert not {(line, code) for line, code in found if "* drh" in code or "drh)" in code}
+    # a value the forward multiplies by more than four others is too common to guess from
+    many = "def f(h, a, b, c, e, g):\n    y = a * h + b * h + c * h + e * h + g * h\n    dh = y\n"
+    assert not {code for _, code in _kind(many, "factor") if "* h" in code or "h *" in code}

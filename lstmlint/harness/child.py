@@ -398,11 +398,19 @@ def _passes(outcome: dict) -> bool:
 
 
 def _repair(
-    loader: Loader, problem: dict, job: dict, answer: dict, how: str | None, until: float
+    loader: Loader,
+    problem: dict,
+    job: dict,
+    answer: dict,
+    how: str | None,
+    until: float,
+    earlier: list[dict] | None = None,
 ) -> None:
     """Search single edits of the backward (``repair``) from the text with every known fix, or
     from the text as written when the fixes do not run, while some gradient is still wrong; the
-    search ends by ``until`` (a ``time.monotonic()`` instant) whatever its own budget."""
+    search ends by ``until`` (a ``time.monotonic()`` instant) whatever its own budget. The
+    repairs found for ``earlier`` problems (answers) are tried first: a step function's bug is
+    also the bug of the time loop that calls it."""
     from lstmlint.harness import repair
     from lstmlint.harness.screen import screen_for
 
@@ -413,11 +421,35 @@ def _repair(
     base = "all_fixed" if fixed and fixed["status"] == "ok" else "original"
     if answer[base]["status"] != "ok" or _passes(answer[base]):
         return
-    answer["repairs"] = repair.search(
-        job[base],
+
+    def check(text: str) -> dict:
+        return _check(loader, problem, text, how)
+
+    text, start, shared = job[base], answer[base], []
+    tried = [r for a in earlier or [] if a.get("repair_base") == base for r in a["repairs"]]
+    began = time.monotonic()
+    for found in tried:
+        candidate = repair.apply_all(text, found["edits"])
+        try:
+            after = check(candidate)
+        except Exception:  # an edit that does not run here repairs nothing here
+            continue
+        if repair.improves(after, start):
+            shared.append({**found, "before": start, "after": after})
+            text, start = candidate, after
+    answer["repairs"], answer["repair_base"] = shared, base
+    if tried:
+        budget -= time.monotonic() - began
+    if _passes(start) or budget <= 0:
+        return
+    edited = {
+        line for r in shared for e in r["edits"] for line in range(e["line"], e["end_line"] + 1)
+    }
+    answer["repairs"] += repair.search(
+        text,
         problem["lines"],
-        lambda text: _check(loader, problem, text, how),
-        answer[base],
+        check,
+        start,
         budget,
         [],
         lambda text, outcome: screen_for(
@@ -427,8 +459,8 @@ def _repair(
             MAX_ENTRIES,
             STEPS,
         ),
+        kept=edited,
     )
-    answer["repair_base"] = base
 
 
 def _binding(loader: Loader, problem: dict, text: str, how: str) -> tuple:
@@ -469,7 +501,7 @@ def run(job: dict) -> dict:
                             for key, text in job["without"].items()
                         }
                 if job.get("repair_budget"):
-                    _repair(loader, problem, job, answer, how, until)
+                    _repair(loader, problem, job, answer, how, until, answers)
         except MemoryError:
             raise
         except Exception as exc:  # the user's module itself failed to load

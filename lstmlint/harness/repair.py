@@ -6,10 +6,10 @@ Only statements that compute a gradient are edited (their target is named like o
 The kinds of edit (``KINDS``): a time index moved to the neighbouring step; a transpose added
 to or taken from one operand of a product, or to the whole product; a gradient assigned in a
 loop made to add up (``=`` -> ``+=``); and those of ``repair_kinds``: a carried gradient added,
-a derivative's square, its point, a factor, a scale, a neighbouring name. A candidate is a
-repair when every gradient is exact with it; with several bugs, when it makes some wrong
-gradients exact and no exact one wrong, and the search goes on from there.
-"""
+a derivative's square, its point, a factor, a gate's complement, a difference's order, a
+scale, a neighbouring name. A candidate is a repair when every gradient is exact with it; with
+several bugs, when it makes some wrong gradients exact and no exact one wrong, and the search
+goes on from there."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ KINDS = {
     "square": "a square missing or misplaced in a derivative",
     "derivative": "a derivative taken at the wrong value",
     "factor": "a factor missing or extra in a product",
+    "complement": "a gate read where its complement 1 - gate belongs, or the reverse",
+    "difference": "a difference the wrong way round",
     "scale": "a gradient scaled apart from its loss",
     "name": "a neighbouring variable read in place of another",
 }
@@ -79,6 +81,8 @@ def candidates(text: str, spans: list[list[int]]) -> list[dict[str, Any]]:
         found += more.square_edits(lines, stmt)
         found += more.derivative_edits(lines, stmt, facts)
         found += more.factor_edits(lines, stmt, facts)
+        found += more.complement_edits(lines, stmt, facts)
+        found += more.difference_edits(lines, stmt)
         found += more.scale_edits(lines, stmt)
         found += more.name_edits(lines, stmt, facts)
     unique = {
@@ -103,6 +107,7 @@ def search(
     budget: float,
     suspects: list[str],
     screen_for: Callable[[str, dict], Callable[[str], bool]] | None = None,
+    kept: set[int] = frozenset(),
 ) -> list[dict[str, Any]]:
     """Repairs found from ``start`` (the outcome of ``text``) within ``budget`` seconds; each is
     its edits (``edits``, in ``text``'s coordinates, the last also as ``edit``) with the outcome
@@ -110,12 +115,13 @@ def search(
     single edit does, edits that bring the wrong gradients closer (``_closer``) are kept while
     the search looks on from them, up to ``MAX_STEPS``, and become part of the repair that
     reaches exactness, each of them shown needed. ``screen_for(text, outcome)``, when given,
-    makes a quick test that turns away candidates sure to fail the check (``screen.py``)."""
+    makes a quick test that turns away candidates sure to fail the check (``screen.py``). Lines in
+    ``kept`` (edited already) are not edited."""
     deadline = time.monotonic() + budget
     repairs: list[dict[str, Any]] = []
     current, outcome = text, start
     # no edit changes the number of lines: a line no repair has edited keeps its place
-    touched: set[int] = set()
+    touched: set[int] = set(kept)
     steps: list[dict] = []  # edits kept on the way, in the coordinates of ``base``
     base, base_outcome = current, outcome
     while len(repairs) < MAX_ROUNDS and time.monotonic() <= deadline:
@@ -149,10 +155,8 @@ def search(
                 after = check(candidate)
             except Exception:  # an edit that does not even run is no repair
                 continue
-            if after.get("status") != "ok" or not _same_loss(after, outcome):
-                continue  # an edit that changes the loss moved the target, not the gradient
-            if set(after["params"]) != set(outcome["params"]):
-                continue  # a gradient that no longer fits its parameter is not a repaired one
+            if not _comparable(after, outcome):
+                continue
             left = _wrong(after)
             if left - wrong:
                 continue
@@ -181,6 +185,25 @@ def search(
         else:
             break
     return repairs
+
+
+def improves(after: dict, before: dict) -> bool:
+    """Whether the outcome ``after`` an edit makes some wrong gradient of ``before`` exact and
+    no exact one wrong: what makes an edit a repair."""
+    if not _comparable(after, before):
+        return False
+    left, wrong = _wrong(after), _wrong(before)
+    return not left - wrong and len(left) < len(wrong)
+
+
+def _comparable(after: dict, before: dict) -> bool:
+    # an edit that changes the loss moved the target, not the gradient; a gradient that no
+    # longer fits its parameter is not a repaired one
+    return (
+        after.get("status") == "ok"
+        and _same_loss(after, before)
+        and set(after["params"]) == set(before["params"])
+    )
 
 
 def apply_all(text: str, edits: list[dict[str, Any]]) -> str:
@@ -250,12 +273,7 @@ def _needed(
             with_less = check(apply_all(base, trial))
         except Exception:
             continue
-        if (
-            with_less.get("status") == "ok"
-            and _same_loss(with_less, last[1])
-            and set(with_less["params"]) == set(last[1]["params"])
-            and _wrong(with_less) <= goal
-        ):
+        if _comparable(with_less, last[1]) and _wrong(with_less) <= goal:
             kept.remove(step)
             outcome = with_less
     return [*kept, last[0]], outcome

@@ -1,6 +1,7 @@
 """The repair search's edits of one gradient statement beyond transposes, steps and sums: the
-forms of an activation's derivative, a factor too many or too few, a gradient carried from the
-next step left out, a gradient scaled apart from its loss, a neighbouring variable's name.
+forms of an activation's derivative, a factor too many or too few, a gate where its complement
+belongs, a difference the wrong way round, a gradient carried from the next step left out, a gradient scaled apart from its loss,
+a neighbouring variable's name.
 
 Each ``*_edits`` function takes a statement that assigns a gradient and gives its edits as
 ``edit_at`` dicts. What they need to know of the rest of the module (which values are
@@ -21,6 +22,7 @@ GRADIENT_TARGET = re.compile(r"^(d|grad)", re.IGNORECASE)
 SWAPS = {"prev": "next", "next": "prev", "Prev": "Next", "Next": "Prev"}
 SWAPS |= {k.upper(): v.upper() for k, v in SWAPS.items()}
 ATOMS = (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Constant)
+MAX_COFACTORS = 4  # a value multiplied by more in the forward is too common to guess from
 
 
 @dataclass
@@ -28,7 +30,9 @@ class Facts:
     """``pairs``: (output, argument, "sigmoid" or "tanh") for every ``out = f(arg)`` with an
     activation ``f``, as normalised code; ``bound``: the names each function (or the module,
     under None) binds; ``carried``: per loop, the gradient names bound before it and again in
-    it (``dh_next``); ``scopes``: each statement's function."""
+    it (``dh_next``); ``scopes``: each statement's function; ``complemented``: every ``x`` the
+    forward writes as ``1 - x``, as normalised code; ``cofactors``: for each value the forward
+    multiplies (``r * h_prev``), what it multiplies it by (``h_prev`` -> {``r``})."""
 
     pairs: list[tuple[str, str, str]] = field(default_factory=list)
     applied: dict[str, str] = field(default_factory=dict)  # argument -> the activation's code
@@ -36,6 +40,8 @@ class Facts:
     carried: dict[int, set[str]] = field(default_factory=dict)
     loops: dict[int, int] = field(default_factory=dict)  # statement -> its innermost loop
     scopes: dict[int, int | None] = field(default_factory=dict)
+    complemented: set[str] = field(default_factory=set)
+    cofactors: dict[str, set[str]] = field(default_factory=dict)
 
 
 def facts_of(tree: ast.Module) -> Facts:
@@ -51,7 +57,28 @@ def facts_of(tree: ast.Module) -> Facts:
                     (ast.unparse(node.targets[0]), ast.unparse(argument), activation)
                 )
     _scan(tree, tree, facts)
+    _products(tree, facts)
     return facts
+
+
+def _products(tree: ast.Module, facts: Facts) -> None:
+    """What the forward (every statement that assigns no gradient) writes as ``1 - x`` and as
+    a product of two plain values, into ``complemented`` and ``cofactors``."""
+    for stmt in ast.walk(tree):
+        targets = getattr(stmt, "targets", None) or [getattr(stmt, "target", None)]
+        if not isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return)) or any(
+            GRADIENT_TARGET.match(_last_name(ast.unparse(t))) for t in targets if t is not None
+        ):
+            continue
+        for node in ast.walk(stmt.value or ast.Constant(None)):
+            if _one_minus(node):
+                facts.complemented.add(ast.unparse(node.right))  # type: ignore[attr-defined]
+            if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult)):
+                continue
+            pair = (node.left, node.right)
+            if all(isinstance(side, ATOMS[:3]) for side in pair):
+                for one, other in (pair, pair[::-1]):
+                    facts.cofactors.setdefault(ast.unparse(one), set()).add(ast.unparse(other))
 
 
 def _scan(scope: ast.AST, function: ast.AST, facts: Facts) -> None:
@@ -141,8 +168,8 @@ def square_edits(lines: list[str], stmt: ast.stmt) -> list[dict[str, Any]]:
 
 def derivative_edits(lines: list[str], stmt: ast.stmt, facts: Facts) -> list[dict[str, Any]]:
     """A one-argument call at an activation's output moved to its argument, or the reverse
-    (a derivative helper at the wrong point); an activation of an activation's output undone;
-    an activation the forward applies to a value put back where the gradient reads the value."""
+    (a derivative helper at the wrong point); an activation of an activation's output undone,
+    or made its derivative there; an activation the forward applies to a value put back where the gradient reads the value."""
     outputs = {out: arg for out, arg, _ in facts.pairs}
     arguments = {arg: out for out, arg, _ in facts.pairs}
     found = []
@@ -154,7 +181,15 @@ def derivative_edits(lines: list[str], stmt: ast.stmt, facts: Facts) -> list[dic
         if key in outputs:
             found.append(edit_at(lines, argument, outputs[key], "derivative"))
             if _activation(node):
-                found.append(edit_at(lines, node, atom(lines, argument), "derivative"))
+                spelled = atom(lines, argument)
+                found.append(edit_at(lines, node, spelled, "derivative"))
+                # the activation written where its derivative at that output belongs
+                derivative = (
+                    f"{spelled} * (1 - {spelled})"
+                    if _activation(node) == "sigmoid"
+                    else f"1 - {spelled} ** 2"
+                )
+                found.append(edit_at(lines, node, f"({derivative})", "derivative"))
         if key in arguments:
             found.append(edit_at(lines, argument, arguments[key], "derivative"))
     for node in _outside_calls(_value(stmt)):
@@ -162,6 +197,16 @@ def derivative_edits(lines: list[str], stmt: ast.stmt, facts: Facts) -> list[dic
         if key in facts.applied:  # ``dh * c`` where the forward has ``o * tanh(c)``
             found.append(edit_at(lines, node, f"{facts.applied[key]}({key})", "derivative"))
     return found
+
+
+def _values_read(node: ast.AST) -> list[ast.expr]:
+    """The names, attributes and subscripts in ``node``, called functions left out."""
+    called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    return [
+        n
+        for n in ast.walk(node)
+        if isinstance(n, (ast.Name, ast.Attribute, ast.Subscript)) and id(n) not in called
+    ]
 
 
 def _outside_calls(node: ast.AST) -> list[ast.expr]:
@@ -174,8 +219,10 @@ def _outside_calls(node: ast.AST) -> list[ast.expr]:
 
 
 def factor_edits(lines: list[str], stmt: ast.stmt, facts: Facts) -> list[dict[str, Any]]:
-    """A factor of a product left out (``a * b`` -> ``a``, ``b``), or the derivative of the
-    gate the target is the gradient of added (``di = E`` -> ``di = (E) * i * (1 - i)``)."""
+    """A factor of a product left out (``a * b`` -> ``a``, ``b``); the derivative of the gate
+    the target is the gradient of added (``di = E`` -> ``di = (E) * i * (1 - i)``); a factor
+    the forward multiplies a value by, added to that value's gradient (``dh = E`` -> ``dh =
+    (E) * r`` for a forward ``r * h``) or to that value where the gradient reads it."""
     found = []
     for node in ast.walk(_value(stmt)):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
@@ -184,6 +231,16 @@ def factor_edits(lines: list[str], stmt: ast.stmt, facts: Facts) -> list[dict[st
     target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target  # type: ignore[attr-defined]
     gate = _gate_tokens(target)
     value = _value(stmt)
+    # the chain rule through a product of the forward: ``d(r * h)/dh`` is ``r``
+    for multiplied, others in facts.cofactors.items():
+        if len(others) > MAX_COFACTORS:
+            continue
+        for other in sorted(others):
+            if _last_name(multiplied) in gate:
+                found.append(edit_at(lines, value, f"{atom(lines, value)} * {other}", "factor"))
+            for node in _values_read(value):
+                if ast.unparse(node) == multiplied:
+                    found.append(edit_at(lines, node, f"({other} * {multiplied})", "factor"))
     for out, _, activation in facts.pairs:
         if _last_name(out) not in gate:
             continue
@@ -193,6 +250,37 @@ def factor_edits(lines: list[str], stmt: ast.stmt, facts: Facts) -> list[dict[st
         )
         found.append(edit_at(lines, value, f"({code_of(lines, value)}) * {factor}", "factor"))
     return found
+
+
+def complement_edits(lines: list[str], stmt: ast.stmt, facts: Facts) -> list[dict[str, Any]]:
+    """A factor ``z`` where its complement belongs, or the reverse (``z`` <-> ``1 - z``): the
+    GRU's update gate weighs the old state by one and the candidate by the other, and which is
+    which is a convention each program picks."""
+    found = []
+    for node in ast.walk(_value(stmt)):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult)):
+            continue
+        for factor in (node.left, node.right):
+            if _one_minus(factor) and ast.unparse(factor.right) in facts.complemented:  # type: ignore[attr-defined]
+                found.append(edit_at(lines, factor, atom(lines, factor.right), "complement"))  # type: ignore[attr-defined]
+            elif isinstance(factor, ATOMS[:3]) and ast.unparse(factor) in facts.complemented:
+                found.append(
+                    edit_at(lines, factor, f"(1 - {code_of(lines, factor)})", "complement")
+                )
+    return found
+
+
+def difference_edits(lines: list[str], stmt: ast.stmt) -> list[dict[str, Any]]:
+    """A difference of two values the wrong way round (``hh - h_prev`` -> ``h_prev - hh``): the
+    sign of a gradient, which its magnitude does not show."""
+    return [
+        edit_at(lines, node, f"{atom(lines, node.right)} - {atom(lines, node.left)}", "difference")
+        for node in ast.walk(_value(stmt))
+        if isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Sub)
+        and not isinstance(node.left, ast.Constant)
+        and not isinstance(node.right, ast.Constant)
+    ]
 
 
 def carry_edits(lines: list[str], stmt: ast.stmt, facts: Facts) -> list[dict[str, Any]]:

@@ -93,10 +93,15 @@ def report(result, doc, outcome: dict, selection, lacking: list | None = None) -
             edits=[Edit(s, e["replacement"]) for s, e in zip(spans, placed, strict=True)],
         )
         diag.confirmation = confirmation
-        if not _suppressed(doc, diag):
+        if not _suppressed(doc, diag) and not any(_same(diag, d) for d in result.diagnostics):
             result.diagnostics.append(diag)
     result.diagnostics.sort(key=Diagnostic.sort_key)
     return repairs[-1]["after"]
+
+
+def _same(diag: Diagnostic, other: Diagnostic) -> bool:
+    """The same repair, found for another entry point that reaches the same code."""
+    return (other.code, other.span, other.edits) == (diag.code, diag.span, diag.edits)
 
 
 def _text(text: str, edit: dict) -> str:
