@@ -3,7 +3,13 @@ from collections.abc import Iterator
 from lstmlint.analysis.derivatives import derivative_problems
 from lstmlint.rule import Invalid, Report, Rule, Valid, reports_for
 
-from ._programs import CS231N_STEP, DLAI_CELL, LSTM_PREPENDED, swap
+from ._programs import (
+    CS231N_STEP,
+    DLAI_CELL,
+    GRU_STEP_CACHE,
+    LSTM_PREPENDED,
+    swap,
+)
 
 
 class DoubleActivation(Rule):
@@ -42,6 +48,14 @@ Autofix
 """
     valid = [Valid(LSTM_PREPENDED), Valid(CS231N_STEP), Valid(DLAI_CELL)]
     invalid = [
+        # a GRU's reset gate read back from a per-step cache tuple, activated again
+        Invalid(
+            swap(
+                GRU_STEP_CACHE,
+                "dr = drh * prev_h * r * (1 - r)",
+                "dr = drh * prev_h * sigmoid(r) * (1 - sigmoid(r))  # bug",
+            )
+        ),
         # tanh applied to the candidate's output, and the square taken inside it
         Invalid(
             swap(

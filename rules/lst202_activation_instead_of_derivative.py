@@ -6,7 +6,14 @@ from lstmlint.analysis.gradients import branch_uses, derivative_factor
 from lstmlint.analysis.names import code_of
 from lstmlint.rule import Invalid, Report, Rule, Valid, experiment_facts, reports_for
 
-from ._programs import CS231N_STEP, DLAI_CELL, GATE_LOOP, LSTM_PREPENDED, swap
+from ._programs import (
+    CS231N_STEP,
+    DLAI_CELL,
+    GATE_LOOP,
+    GRU_STEP_CACHE,
+    LSTM_PREPENDED,
+    swap,
+)
 
 _SIGMOID_DEF = """def sigmoid(x, derivative=False):
     s = 1 / (1 + np.exp(-x))
@@ -47,6 +54,19 @@ Autofix
 """
     valid = [Valid(LSTM_PREPENDED), Valid(CS231N_STEP), Valid(DLAI_CELL), Valid(GATE_LOOP)]
     invalid = [
+        # a GRU's update gate read back from a per-step cache tuple
+        Invalid(
+            swap(
+                GRU_STEP_CACHE,
+                "dz = dnext_h * (prev_h - hh) * z * (1 - z)",
+                "dz = dnext_h * (prev_h - hh) * sigmoid(z)  # bug",
+            ),
+            fixed=swap(
+                GRU_STEP_CACHE,
+                "dz = dnext_h * (prev_h - hh) * z * (1 - z)",
+                "dz = dnext_h * (prev_h - hh) * z * (1 - z)  # bug",
+            ),
+        ),
         # the gate's own value on its own branch, in three styles
         Invalid(
             swap(

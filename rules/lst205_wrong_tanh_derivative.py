@@ -3,7 +3,14 @@ from collections.abc import Iterator
 from lstmlint.analysis.derivatives import derivative_problems
 from lstmlint.rule import Invalid, Report, Rule, Valid, reports_for
 
-from ._programs import BATCHED_STACKED, CS231N_STEP, LSTM_PREPENDED, MINCHAR_RNN, swap
+from ._programs import (
+    BATCHED_STACKED,
+    CS231N_STEP,
+    GRU_STEP_CACHE,
+    LSTM_PREPENDED,
+    MINCHAR_RNN,
+    swap,
+)
 
 
 class WrongTanhDerivative(Rule):
@@ -39,6 +46,7 @@ Autofix
     the file has no name for tanh.
 """
     valid = [
+        Valid(GRU_STEP_CACHE),
         # gates stacked in one array per step, activated slice by slice
         Valid(BATCHED_STACKED),
         Valid(LSTM_PREPENDED),
@@ -55,6 +63,19 @@ Autofix
         ),
     ]
     invalid = [
+        # a GRU's candidate read back from a per-step cache tuple
+        Invalid(
+            swap(
+                GRU_STEP_CACHE,
+                "dhh = dnext_h * (1 - z) * (1 - hh ** 2)",
+                "dhh = dnext_h * (1 - z) * (1 - hh)  # bug",
+            ),
+            fixed=swap(
+                GRU_STEP_CACHE,
+                "dhh = dnext_h * (1 - z) * (1 - hh ** 2)",
+                "dhh = dnext_h * (1 - z) * (1 - hh**2)  # bug",
+            ),
+        ),
         # the candidate's stretch of stacked pre-activations, given the output form
         Invalid(
             swap(

@@ -139,7 +139,9 @@ class Flow:
         self.labels: dict[tuple[str, str], Fact] = SharedTable("labels", self.versions)
         self.param_facts: dict[tuple[str, str], Fact] = SharedTable("params", self.versions)
         self.class_attrs: dict[tuple[str, str], Fact] = SharedTable("attrs", self.versions)
-        self.tuples: dict[int, list[Fact]] = SharedTable("tuples", self.versions)
+        # per arity: (the id of the expression that built it, its fact) for each per-step cache,
+        # every version the passes saw
+        self.tuples: dict[int, tuple[tuple[int, Fact], ...]] = SharedTable("tuples", self.versions)
         self.called_in_backward: set[str] = set()
         # (scope, name) assigned a blank in an exercise template: known to be assigned there,
         # with a value only its uses can tell
@@ -541,9 +543,14 @@ class _ScopeWalk:
             and isinstance(value, cst.Name | cst.Attribute | cst.Subscript)
             and arity >= 4
         ):
-            candidates = self.flow.tuples.get(arity, [])
-            if len(candidates) == 1:  # a per-step cache unpacked far from where it was built
-                return list(candidates[0].items)
+            # a per-step cache unpacked far from where it was built: the one place that builds
+            # a cache of this size, as the last pass saw it, unless passes disagree on it
+            candidates = self.flow.tuples.get(arity, ())
+            last = candidates[-1][1] if candidates else None
+            if len({site for site, _ in candidates}) == 1 and all(
+                _refined(held, last) for _, held in candidates
+            ):
+                return list(last.items)
         keyed = self._keyed_items(value) if fact is None else None
         if keyed is not None and len(keyed) == arity:
             return keyed
@@ -575,9 +582,9 @@ class _ScopeWalk:
             i is not None and i.kind in (F.ACT, F.STATE, F.PRE, F.PROB) for i in fact.items
         )
         if len(fact.items) >= 4 and meaningful >= 2:  # a per-step cache, not a tuple of gradients
-            bucket = self.flow.tuples.get(len(fact.items), [])
-            if fact not in bucket:
-                self.flow.tuples[len(fact.items)] = [*bucket, fact]
+            bucket = self.flow.tuples.get(len(fact.items), ())
+            if (id(value), fact) not in bucket:
+                self.flow.tuples[len(fact.items)] = (*bucket, (id(value), fact))
 
     def _store_element(self, target: cst.Subscript, fact: Fact | None) -> None:
         key = key_of(target.value)
@@ -967,6 +974,20 @@ def _apply_label(fact: Fact | None, label: Fact | None) -> Fact | None:
         gate=label.gate or fact.gate,
         act=label.act or fact.act,
         kind=label.kind if fact.kind in (F.ACT, F.PRE) else fact.kind,
+    )
+
+
+def _refined(earlier: Fact, later: Fact) -> bool:
+    """``later`` knows each item of the cache as ``earlier`` did, naming at most more (a gate's
+    name): no item known in one pass and unknown in the other, none that changes what it is,
+    which state or which step it holds."""
+    return all(
+        a is None
+        and b is None
+        or a is not None
+        and b is not None
+        and (a.kind, a.state, a.step, a.act) == (b.kind, b.state, b.step, b.act)
+        for a, b in zip(earlier.items, later.items, strict=True)
     )
 
 
