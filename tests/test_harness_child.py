@@ -9,6 +9,7 @@ what it swallows, and each step of a check.
 from __future__ import annotations
 
 import json
+import math
 import resource
 import signal
 import time
@@ -1058,3 +1059,16 @@ def test_a_gradient_exact_only_at_the_file_s_values_is_inconclusive(tmp_path: Pa
     path.write_text(CORRECT)
     (problem,) = child.run(_job(path, CORRECT))["problems"]
     assert {p["verdict"] for p in problem["original"]["params"].values()} == {"PASS"}
+
+
+def test_an_unfit_sibling_s_helpers_are_lstmlint_s_own_in_the_checked_module(
+    tmp_path: Path,
+) -> None:
+    other_year = "class Tanh:\n    def forward(self):\n        return 'theirs'\n"
+    main = "from activation import *\n\ndef f(x):\n    return Tanh()(x)\n"
+    files = {"main.py": main, "activation.py": other_year}
+    theirs = _loader(tmp_path, files).main(main)
+    assert theirs["Tanh"]().forward() == "theirs"
+    ours = _loader(tmp_path, files, unfit=["activation"]).main(main)
+    assert float(ours["f"](0.5)) == pytest.approx(math.tanh(0.5))
+    assert ours["Tanh"]().derivative(state=0.5) == pytest.approx(0.75)

@@ -549,3 +549,17 @@ def test_of_a_cupy_switch_the_numpy_branch_is_kept(switch: str) -> None:
     assert "x" in reduced.defined  # a value built with the NumPy the branch imports
     kept = ast.unparse(reduced.tree)
     assert "cupy" not in kept and "set_allocator" not in kept
+
+
+def test_a_switch_s_branch_imports_are_read_as_the_file_s_own(tmp_path: Path) -> None:
+    # a star import in the branch is not kept: what it binds cannot be checked
+    star = "try:\n    from numpy import *\nexcept ImportError:\n    import cupy as np\n"
+    reduced = extract.reduce_module(star + "def f(x):\n    return tanh(x)\n")
+    assert "import *" not in ast.unparse(reduced.tree)
+    assert reduced.star_modules == ["numpy"]
+    # a module of the user's own named like an allowed one is theirs, in the branch too
+    (tmp_path / "math.py").write_text("def exp(x):\n    return x\n")
+    mine = "try:\n    import math\nexcept ImportError:\n    import cupy as math\n"
+    reduced = extract.reduce_module(mine + "def f(x):\n    return math.exp(x)\n", tmp_path)
+    assert reduced.siblings == [("math", None, "math")]
+    assert "import math" not in ast.unparse(reduced.tree)
