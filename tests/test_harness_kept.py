@@ -563,3 +563,18 @@ def test_a_switch_s_branch_imports_are_read_as_the_file_s_own(tmp_path: Path) ->
     reduced = extract.reduce_module(mine + "def f(x):\n    return math.exp(x)\n", tmp_path)
     assert reduced.siblings == [("math", None, "math")]
     assert "import math" not in ast.unparse(reduced.tree)
+
+
+def test_an_argument_whose_default_is_no_number_keeps_its_default() -> None:
+    from lstmlint.harness.shapes import _size_arguments
+
+    def init(input_size, hidden_size, output_size=3, output_activation="softmax", seed=None):
+        return None
+
+    names = ["input_size", "hidden_size", "output_size", "output_activation", "seed"]
+    chosen = _size_arguments(names, {}, init)
+    # a size with a number for its default is still given one; a seed always is
+    assert set(chosen) == {"input_size", "hidden_size", "output_size", "seed"}
+    assert chosen["seed"] == 0
+    # without the initialiser, the names alone decide
+    assert "output_activation" in _size_arguments(names, {})

@@ -51,7 +51,7 @@ def _constructions(problem: dict, ns: dict) -> Iterator[tuple[dict, dict, str]]:
     """Arguments for the class's initialiser, the sizes they imply, and how they were made:
     sizes by argument names; random arrays for the weights it requires (``RNN(Wx, Wh, b)``),
     for each number of stacked gate blocks and either layout."""
-    kwargs = _size_arguments(problem["init_args"], ns)
+    kwargs = _size_arguments(problem["init_args"], ns, ns.get(problem["class"]))
     try:
         signature = inspect.signature(ns[problem["class"]])
     except (TypeError, ValueError):

@@ -324,7 +324,7 @@ def _initialise(problem: dict, ns: dict, single: bool = False) -> tuple[Any, lis
     copies of the parameters, and the size arguments. With ``single``, one array returned
     under a name (``return WLSTM``) is a parameter of that name."""
     init = _named(ns, problem["init"])
-    sizes = _size_arguments(problem["init_args"], ns)
+    sizes = _size_arguments(problem["init_args"], ns, init)
     np.random.seed(0)
     made = init(**sizes)
     if isinstance(made, dict):
@@ -390,10 +390,15 @@ def _known_hidden(arguments: dict[str, Any]) -> int | None:
     return next((v for n, v in arguments.items() if _size_kind(n) == "hidden"), None)
 
 
-def _size_arguments(names: list[str], ns: dict) -> dict[str, Any]:
-    """Arguments for an initialiser: the module's own size constants where it has them."""
+def _size_arguments(names: list[str], ns: dict, func: Any = None) -> dict[str, Any]:
+    """Arguments for an initialiser (``func``, where it is known): the module's own size
+    constants where it has them. An argument whose default is no number (a string, None, a
+    function) is a setting, whatever its name says (``output_activation="softmax"``): its
+    default stands (a seed's excepted: it is always given, so that runs repeat)."""
     chosen: dict[str, Any] = {}
+    settings = _settings_by_default(func)
     kinds = {name: _size_kind(name) for name in names}
+    kinds = {n: k for n, k in kinds.items() if n not in settings or k in ("seed", "rng")}
     for name, kind in kinds.items():
         value = ns.get(name)
         if kind in ("hidden", "input", "output") and isinstance(value, int) and value > 0:
@@ -416,6 +421,19 @@ def _size_arguments(names: list[str], ns: dict) -> dict[str, Any]:
         elif kind == "rng":
             chosen[name] = np.random.default_rng(0)
     return chosen
+
+
+def _settings_by_default(func: Any) -> set[str]:
+    try:
+        parameters = inspect.signature(func).parameters.values() if func is not None else ()
+    except (TypeError, ValueError):
+        return set()
+    return {
+        p.name
+        for p in parameters
+        if p.default is not p.empty
+        and (isinstance(p.default, bool) or not isinstance(p.default, (int, float)))
+    }
 
 
 def pair(problem: dict, ns: dict, rng) -> Iterator[Check]:
