@@ -723,6 +723,7 @@ def test_another_problem_s_repairs_are_tried_first_and_the_search_goes_on_from_t
     monkeypatch,
 ) -> None:
     from lstmlint.harness import repair
+    from lstmlint.harness import screen as screen_module
 
     outcomes = {
         "a\nb\nc\n": _outcome("W", "U"),
@@ -732,12 +733,20 @@ def test_another_problem_s_repairs_are_tried_first_and_the_search_goes_on_from_t
     }
     monkeypatch.setattr(child, "_check", lambda loader, problem, text, how: outcomes[text])
     searched: list[tuple] = []
+    screens: list[tuple] = []
 
     def search(text, lines, check, start, budget, tried, screen_for, kept) -> list:
-        searched.append((text, start, kept, 0 < budget <= 3.0))
+        searched.append((text, start, kept, 2.5 < budget <= 3.0))
+        assert screen_for("candidate's base", {"how": "the way"}) == "a screen"
         return [{"edit": "found"}]
 
+    def screen(bind, text, outcome, entries, steps) -> str:
+        screens.append((bind("candidate"), text, outcome, entries, steps))
+        return "a screen"
+
     monkeypatch.setattr(repair, "search", search)
+    monkeypatch.setattr(screen_module, "screen_for", screen)
+    monkeypatch.setattr(child, "_binding", lambda *args: args)
     first, second, elsewhere = (
         {"edit": _swap(n, x), "edits": [_swap(n, x)], "before": {}, "after": {}}
         for n, x in ((1, "A"), (2, "B"), (3, "C"))
@@ -756,10 +765,16 @@ def test_another_problem_s_repairs_are_tried_first_and_the_search_goes_on_from_t
     ]
     # the search starts from the text with that repair made, and leaves its line alone
     assert searched == [("A\nb\nc\n", _outcome("U"), {1}, True)]
+    # its screen binds candidates as the check of this problem does, the way it was called
+    binding = ("loader", {"lines": []}, "candidate", "the way")
+    assert screens == [
+        (binding, "candidate's base", {"how": "the way"}, child.MAX_ENTRIES, child.STEPS)
+    ]
     # a repair that makes every gradient exact here ends it: nothing is searched
     searched.clear()
     answer = {"original": _outcome("W", "U")}
-    earlier = [{"repair_base": "original", "repairs": [first, elsewhere]}]
+    broken = {"edit": _swap(2, "X"), "edits": [_swap(2, "X")], "before": {}, "after": {}}
+    earlier = [{"repair_base": "original", "repairs": [broken, first, elsewhere]}]
     child._repair("loader", {"lines": []}, job, answer, "lists", time.monotonic() + 60, earlier)  # type: ignore[arg-type]
     assert [r["edit"] for r in answer["repairs"]] == [first["edit"], elsewhere["edit"]]
     assert answer["repairs"][-1]["after"] == _outcome() and searched == []

@@ -893,3 +893,53 @@ def test_a_factor_the_forward_multiplies_a_value_by_reaches_its_gradient() -> No
     # a value the forward multiplies by more than four others is too common to guess from
     many = "def f(h, a, b, c, e, g):\n    y = a * h + b * h + c * h + e * h + g * h\n    dh = y\n"
     assert not {code for _, code in _kind(many, "factor") if "* h" in code or "h *" in code}
+
+
+def _out(loss: float = 1.0, **errors: float) -> dict:
+    params = {n: {"error": e, "verdict": "PASS" if e < 1e-7 else "FAIL"} for n, e in errors.items()}
+    return {"status": "ok", "loss": loss, "params": params}
+
+
+def test_an_outcome_improves_on_another_only_fixing_without_breaking_on_the_same_loss() -> None:
+    before = _out(W=0.5, U=0.5, b=1e-9)
+    assert repair.improves(_out(W=1e-9, U=0.5, b=1e-9), before)
+    assert not repair.improves(_out(W=0.5, U=0.5, b=1e-9), before)  # nothing fixed
+    assert not repair.improves(_out(W=1e-9, U=0.5, b=0.5), before)  # one fixed, one broken
+    assert not repair.improves(_out(2.0, W=1e-9, U=1e-9, b=1e-9), before)  # the loss moved
+    assert not repair.improves(_out(W=1e-9, U=1e-9), before)  # a gradient gone
+    assert not repair.improves({"status": "error", "reason": "no"}, before)
+
+
+def test_a_factor_is_never_read_from_a_gradient_s_own_product() -> None:
+    text = (
+        "def backward(d, r, h, e):\n"
+        "    dh += r * h\n"  # an accumulated gradient's product: not the forward's
+        "    dq: float = r * h\n"
+        "    dx = e\n"
+    )
+    assert not {code for _, code in _kind(text, "factor") if "r" in code and "h" in code}
+
+
+def test_a_called_function_is_no_value_a_factor_is_added_to() -> None:
+    text = "def forward(f, h):\n    y = f * h\ndef backward(f, h):\n    dq = f(h)\n"
+    found = _kind(text, "factor")
+    assert (4, "(f * h)") in found
+    assert not {code for _, code in found if code.startswith("(h * f)")}
+
+
+def test_a_complement_is_found_anywhere_in_the_value() -> None:
+    text = "def step(z, h, n):\n    return z * h + (1 - z) * n\ndef back(e, d, z):\n    dn = e + d * z\n"
+    assert _kind(text, "complement") == {(4, "(1 - z)")}
+
+
+def test_a_value_multiplied_by_four_others_still_gets_their_factors() -> None:
+    four = "def f(h, a, b, c, e):\n    y = a * h + b * h + c * h + e * h\n    dh = y\n"
+    assert {(3, "y * a"), (3, "y * e")} <= _kind(four, "factor")
+    # one value too common to guess from does not end the search for the others
+    many = (
+        "def f(h, a, b, c, e, g, q, w):\n"
+        "    y = a * h + b * h + c * h + e * h + g * h\n"
+        "    z = q * w\n"
+        "    dw = y\n"
+    )
+    assert (4, "y * q") in _kind(many, "factor")
