@@ -9,7 +9,9 @@ A file counts when its own code can be run and gradient-checked (`--harness-repo
 with its sibling modules, fixed with `lstmlint --fix` (the default `--confirm=auto`, so the
 repair search runs), and checked again: it is repaired when every gradient is then exact. The
 text of a fix is never compared with anything; only the gradient check decides. Prints the
-counts, which codes the applied fixes came from, and the time taken.
+counts (and those of the files whose labels name one gradient bug), why the files left
+unrepaired are (no gradient finding, LST900 alone, findings without a fix, a fix that left
+some gradient wrong), which codes the applied fixes came from, and the time taken.
 """
 
 from __future__ import annotations
@@ -49,11 +51,28 @@ def _wrong(path: Path, scratch: Path) -> set[str] | None:
     return {p["name"] for p in records[0]["parameters"] if p["verdict"] != "PASS"}
 
 
+def _why_not(findings: list[dict], changed: bool, left: set[str] | None) -> str:
+    """Why a file is left unrepaired, in a few words (for the summary)."""
+    if changed:
+        return (
+            "fixed, but not checkable after" if left is None else "fixed, some gradient still wrong"
+        )
+    gradient = [f for f in findings if f["code"].startswith(("LST1", "LST2", "LST3", "LST9"))]
+    if not gradient:
+        return "no gradient finding"
+    if any(f["code"] == "LST900" for f in gradient) and all(
+        not f.get("edits") or f["code"] == "LST900" for f in gradient
+    ):
+        return "unexplained (LST900), no fix"
+    return "gradient findings, no fix applied"
+
+
 def measure(files: list[Path], labelled: dict[Path, int] | None = None) -> None:
     """``labelled``: how many gradient bugs each file's labels name, where that is known."""
     labelled = labelled or {}
     runnable = repaired = 0
     single = [0, 0]  # files with one labelled gradient bug: whose code runs, repaired
+    why: Counter[str] = Counter()  # why the files left unrepaired are
     codes: Counter[str] = Counter()
     started = time.perf_counter()
     for source in files:
@@ -69,15 +88,19 @@ def measure(files: list[Path], labelled: dict[Path, int] | None = None) -> None:
                 continue
             runnable += 1
             found = _lstmlint("--format", "json", "--exit-zero", str(path), cwd=scratch)
+            findings = json.loads(found.stdout or "[]")
             fixable = [
                 f["code"]
-                for f in json.loads(found.stdout or "[]")
+                for f in findings
                 if f.get("edits") and (f.get("confirmation") or {}).get("status") == "confirmed"
             ]
+            before = path.read_text(errors="replace")
             _lstmlint("--fix", "--exit-zero", str(path), cwd=scratch)
             left = _wrong(path, scratch)
             fixed = left is not None and not left
             repaired += fixed
+            if not fixed:
+                why[_why_not(findings, before != path.read_text(errors="replace"), left)] += 1
             if labelled.get(source) == 1:
                 single[0] += 1
                 single[1] += fixed
@@ -97,6 +120,8 @@ def measure(files: list[Path], labelled: dict[Path, int] | None = None) -> None:
             f"of them with one labelled gradient bug: {single[1]}/{single[0]} "
             f"({100 * single[1] / single[0]:.0f} %)"
         )
+    for reason, count in why.most_common():
+        print(f"    {count}  {reason}")
     print(
         "codes of the confirmed fixes offered: "
         + ", ".join(f"{c} {n}" for c, n in codes.most_common())
