@@ -599,6 +599,23 @@ def test_a_repair_elsewhere_is_reported_beside_a_finding_without_a_fix() -> None
     assert lacking.edits == [] and lacking.confirmation == REFERENCE
 
 
+def test_a_repair_s_message_shows_each_side_on_one_line_and_a_long_one_cut() -> None:
+    wrong, exact = _checked({"W": 0.5}), _checked({"W": 1e-9})
+    # from `x` on line 3 to `1` on line 4: two lines, shown as one, without the line break
+    edit = {"line": 3, "column": 13, "end_line": 4, "end_column": 10, "kind": "factor"}
+    edit["replacement"] = "b = 2 +   " + "w" * 70
+    outcome = {"original": wrong, "repairs": [{"at": [edit], "before": wrong, "after": exact}]}
+    result = FileResult(path="m.py", diagnostics=[])
+    harness._judge(result, _doc(), extract.reduce_module(TEXT), PROBLEM, outcome, [], _settings())
+    (found,) = result.diagnostics
+    shown = "b = 2 + " + "w" * 49 + "..."  # 57 characters of the flattened code, and "..."
+    assert found.message.startswith(f"`x, y, h): a = 1` -> `{shown}` makes the gradients of W")
+    assert found.fix == f"write `{shown}`"
+    # sixty characters are shown whole, sixty-one are cut
+    assert repaired._short("x" * 60) == "x" * 60
+    assert repaired._short("x" * 61) == "x" * 57 + "..."
+
+
 def test_a_repair_found_for_two_entry_points_is_one_finding() -> None:
     result = FileResult(path="m.py", diagnostics=[])
     reduced = extract.reduce_module(TEXT)
