@@ -40,8 +40,9 @@ What it finds
       ``1 - z``: which of the two weighs a GRU's old state is each program's own choice);
     - a difference the wrong way round (``hh - h_prev`` -> ``h_prev - hh``);
     - a division left out, a mean made a sum;
-    - a neighbouring name: ``prev`` <-> ``next``, or a name one letter apart that the function
-      binds (``df_raw`` -> ``do_raw``).
+    - a neighbouring name: ``prev`` <-> ``next``, a name one letter apart that the function
+      binds (``df_raw`` -> ``do_raw``), or a gradient and its next stage (``dh`` <->
+      ``dhraw``, ``dc`` <-> ``dc_next``).
 
     Candidates on lines that name a wrong parameter are tried first, then by the order above.
     Each goes through the same gradient check (after a quick test that turns away those whose

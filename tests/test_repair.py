@@ -943,3 +943,16 @@ def test_a_value_multiplied_by_four_others_still_gets_their_factors() -> None:
         "    dw = y\n"
     )
     assert (4, "y * q") in _kind(many, "factor")
+
+
+def test_a_gradient_is_swapped_for_its_next_stage_or_back() -> None:
+    text = (
+        "def backward(dh, dhraw, dc_next, dc, dhidden_all, dh_next, dh_nexts, W):\n"
+        "    dW = dh @ W\n"  # `dhraw` (two to five letters more) may be meant
+        "    dV = dc @ W\n"
+        "    dU = dhraw @ W\n"
+    )
+    found = _kind(text, "name")
+    assert {(2, "dhraw"), (2, "dh_next"), (3, "dc_next"), (4, "dh")} <= found
+    # six letters more is too far from `dh` to be its next stage
+    assert not {(2, "dh_nexts"), (2, "dhidden_all")} & found

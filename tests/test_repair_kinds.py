@@ -23,6 +23,7 @@ BUGS = {
     "derivative": ("dhraw = (1 - hs[t] ** 2) * dh", "dhraw = (1 - np.tanh(hs[t]) ** 2) * dh"),
     "factor": ("dhraw = (1 - hs[t] ** 2) * dh", "dhraw = (1 - hs[t] ** 2) * dh * hs[t]"),
     "scale": ("dWxh += dhraw @ xs[t].T", "dWxh += dhraw @ xs[t].T / len(inputs)"),
+    "next stage": ("dWxh += dhraw @ xs[t].T", "dWxh += dh @ xs[t].T"),
 }
 
 

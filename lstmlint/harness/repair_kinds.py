@@ -23,6 +23,7 @@ SWAPS = {"prev": "next", "next": "prev", "Prev": "Next", "Next": "Prev"}
 SWAPS |= {k.upper(): v.upper() for k, v in SWAPS.items()}
 ATOMS = (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Constant)
 MAX_COFACTORS = 4  # a value multiplied by more in the forward is too common to guess from
+MAX_SUFFIX = 5  # a gradient's next stage is named by a short suffix: `dh` -> `dhraw`, `dc_next`
 
 
 @dataclass
@@ -315,8 +316,9 @@ def scale_edits(lines: list[str], stmt: ast.stmt) -> list[dict[str, Any]]:
 
 
 def name_edits(lines: list[str], stmt: ast.stmt, facts: Facts) -> list[dict[str, Any]]:
-    """A name read in place of its neighbour: ``prev`` and ``next`` swapped, or one character
-    apart (``df_raw`` for ``do_raw``), among the names the function binds."""
+    """A name read in place of its neighbour: ``prev`` and ``next`` swapped, one character
+    apart (``df_raw`` for ``do_raw``), or a gradient and its next stage (``dh`` for ``dhraw``),
+    among the names the function binds."""
     bound = facts.bound.get(facts.scopes.get(id(stmt)), set()) | facts.bound.get(None, set())
     found = []
     for node in ast.walk(_value(stmt)):
@@ -335,6 +337,14 @@ def _neighbours(name: str, bound: set[str]) -> set[str]:
             for other in bound
             if len(other) == len(name)
             and sum(a != b for a, b in zip(name, other, strict=True)) == 1
+        }
+    if GRADIENT_TARGET.match(name):  # `dh` read where its next stage `dhraw` belongs, or back
+        near |= {
+            other
+            for other in bound
+            if GRADIENT_TARGET.match(other)
+            and (other.startswith(name) or name.startswith(other))
+            and 0 < abs(len(other) - len(name)) <= MAX_SUFFIX
         }
     return near & bound - {name}
 
