@@ -616,6 +616,36 @@ def test_a_repair_s_message_shows_each_side_on_one_line_and_a_long_one_cut() -> 
     assert repaired._short("x" * 61) == "x" * 57 + "..."
 
 
+def test_every_placed_repair_is_reported_whatever_the_repairs_before_it() -> None:
+    wrong, half = _checked({"W": 0.5, "U": 0.5}), _checked({"W": 1e-9, "U": 0.5})
+    exact = _checked({"W": 1e-9, "U": 1e-9}, how="one-hot columns")
+    edits = [
+        {"line": n, "column": 9, "end_line": n, "end_column": 10, "kind": "factor"}
+        for n in (4, 5, 6)
+    ]
+    for edit in edits:
+        edit["replacement"] = "9"
+    repairs = [
+        {"at": None, "before": wrong, "after": half},  # made where the user's text differs
+        {"at": [edits[1]], "before": wrong, "after": half},  # the fix of a finding without one
+        {"at": [edits[2]], "before": half, "after": exact},
+    ]
+    lacking = _finding("LST203", 5, edits=False)
+    result = FileResult(path="m.py", diagnostics=[lacking])
+    outcome = {"original": wrong, "repairs": repairs}
+    harness._judge(result, _doc(), extract.reduce_module(TEXT), PROBLEM, outcome, [], _settings())
+    assert [(d.code, d.line) for d in result.diagnostics] == [("LST203", 5), ("LST901", 6)]
+    assert [(e.span.line, e.replacement) for e in lacking.edits] == [(5, "9")]
+    found = result.diagnostics[1]
+    assert found.confirmation is not None
+    assert found.confirmation["reason"] == "inputs: one-hot columns"  # the way it was called
+    # LST901 left out by its name, not only by its code
+    result = FileResult(path="m.py", diagnostics=[])
+    settings = _settings(selection=Selection(ignore=("repaired-gradient",)))
+    harness._judge(result, _doc(), extract.reduce_module(TEXT), PROBLEM, outcome, [], settings)
+    assert [d.code for d in result.diagnostics] == ["LST900"]
+
+
 def test_a_repair_found_for_two_entry_points_is_one_finding() -> None:
     result = FileResult(path="m.py", diagnostics=[])
     reduced = extract.reduce_module(TEXT)
