@@ -582,6 +582,7 @@ def test_a_repair_at_the_line_of_a_finding_without_a_fix_is_its_fix_and_proof() 
     )
     assert result.diagnostics == [lacking]  # no LST901 beside it
     assert [(e.span.line, e.replacement) for e in lacking.edits] == [(5, "3")]
+    assert lacking.fix == "write `3`"
     assert lacking.confirmation is not None
     assert lacking.confirmation["status"] == "confirmed"
     assert lacking.confirmation["method"] == "your-code"
@@ -600,7 +601,7 @@ def test_a_repair_elsewhere_is_reported_beside_a_finding_without_a_fix() -> None
 
 
 def test_a_repair_s_message_shows_each_side_on_one_line_and_a_long_one_cut() -> None:
-    wrong, exact = _checked({"W": 0.5}), _checked({"W": 1e-9})
+    wrong, exact = _checked({"W": 0.5, "U": 0.5}), _checked({"W": 1e-9, "U": 1e-9})
     # from `x` on line 3 to `1` on line 4: two lines, shown as one, without the line break
     edit = {"line": 3, "column": 13, "end_line": 4, "end_column": 10, "kind": "factor"}
     edit["replacement"] = "b = 2 +   " + "w" * 70
@@ -609,7 +610,7 @@ def test_a_repair_s_message_shows_each_side_on_one_line_and_a_long_one_cut() -> 
     harness._judge(result, _doc(), extract.reduce_module(TEXT), PROBLEM, outcome, [], _settings())
     (found,) = result.diagnostics
     shown = "b = 2 + " + "w" * 49 + "..."  # 57 characters of the flattened code, and "..."
-    assert found.message.startswith(f"`x, y, h): a = 1` -> `{shown}` makes the gradients of W")
+    assert found.message.startswith(f"`x, y, h): a = 1` -> `{shown}` makes the gradients of U, W")
     assert found.fix == f"write `{shown}`"
     # sixty characters are shown whole, sixty-one are cut
     assert repaired._short("x" * 60) == "x" * 60
@@ -646,6 +647,36 @@ def test_every_placed_repair_is_reported_whatever_the_repairs_before_it() -> Non
     assert [d.code for d in result.diagnostics] == ["LST900"]
 
 
+def test_a_repair_that_fixes_nothing_is_passed_over_not_the_end() -> None:
+    wrong, exact = _checked({"W": 0.5}), _checked({"W": 1e-9})
+    edits = [
+        {"line": n, "column": 9, "end_line": n, "end_column": 10, "kind": "factor"} for n in (4, 6)
+    ]
+    for edit in edits:
+        edit["replacement"] = "9"
+    repairs = [
+        {"at": [edits[0]], "before": wrong, "after": wrong},
+        {"at": [edits[1]], "before": wrong, "after": exact},
+    ]
+    result = FileResult(path="m.py", diagnostics=[])
+    outcome = {"original": wrong, "repairs": repairs}
+    harness._judge(result, _doc(), extract.reduce_module(TEXT), PROBLEM, outcome, [], _settings())
+    assert [(d.code, d.line) for d in result.diagnostics] == [("LST901", 6)]
+
+
+def test_in_a_notebook_a_repair_is_the_fix_of_the_finding_in_its_cell_at_its_line() -> None:
+    cells = [CellSpan(index=1, first_line=1, line_count=2), CellSpan(4, 3, 8)]
+    doc = SourceDocument(path="m.ipynb", text=TEXT, display_lines=TEXT.split("\n"), cells=cells)
+    lacking = _finding("LST203", 3, edits=False)  # line 3 of cell 4: line 5 of the text
+    lacking.cell = 4
+    result = FileResult(path="m.ipynb", diagnostics=[lacking])
+    harness._judge(
+        result, doc, extract.reduce_module(TEXT), PROBLEM, _repaired_at(5), [], _settings()
+    )
+    assert result.diagnostics == [lacking]
+    assert [(e.span.line, e.replacement) for e in lacking.edits] == [(5, "3")]
+
+
 def test_a_repair_found_for_two_entry_points_is_one_finding() -> None:
     result = FileResult(path="m.py", diagnostics=[])
     reduced = extract.reduce_module(TEXT)
@@ -674,7 +705,11 @@ def test_a_repair_of_two_edits_is_one_finding_with_both_edits() -> None:
     assert [(d.code, d.line) for d in result.diagnostics] == [("LST203", 6), ("LST901", 6)]
     found = result.diagnostics[1]
     assert [(e.span.line, e.replacement) for e in found.edits] == [(4, "7"), (6, "8")]
-    assert found.message.startswith("`1` -> `7` with `3` -> `8` make the gradients of W exact")
+    assert found.message == (
+        "`1` -> `7` with `3` -> `8` make the gradients of W exact "
+        "(a factor missing or extra in a product; a transpose in a product)"
+    )
+    assert (found.name, found.fix) == ("repaired-gradient", "write `8` and `7` at line 4")
     assert lacking.edits == []
     # made in a text whose line of either edit is not the user's own, neither is placed
     outcome["repair_base"] = "all_fixed"
