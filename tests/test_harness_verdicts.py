@@ -647,6 +647,21 @@ def test_every_placed_repair_is_reported_whatever_the_repairs_before_it() -> Non
     assert [d.code for d in result.diagnostics] == ["LST900"]
 
 
+def test_a_repair_of_three_edits_names_the_two_before_the_last_in_its_fix() -> None:
+    wrong, exact = _checked({"W": 0.5}), _checked({"W": 1e-9})
+    edits = [
+        {"line": n, "column": 9, "end_line": n, "end_column": 10, "kind": "factor"}
+        for n in (4, 5, 6)
+    ]
+    for edit, letter in zip(edits, "xyz", strict=True):
+        edit["replacement"] = letter
+    outcome = {"original": wrong, "repairs": [{"at": edits, "before": wrong, "after": exact}]}
+    result = FileResult(path="m.py", diagnostics=[])
+    harness._judge(result, _doc(), extract.reduce_module(TEXT), PROBLEM, outcome, [], _settings())
+    (found,) = result.diagnostics
+    assert found.fix == "write `z` and `x` at line 4 and `y` at line 5"
+
+
 def test_a_repair_that_fixes_nothing_is_passed_over_not_the_end() -> None:
     wrong, exact = _checked({"W": 0.5}), _checked({"W": 1e-9})
     edits = [
