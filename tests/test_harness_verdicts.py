@@ -662,6 +662,31 @@ def test_a_repair_of_three_edits_names_the_two_before_the_last_in_its_fix() -> N
     assert found.fix == "write `z` and `x` at line 4 and `y` at line 5"
 
 
+def test_a_repair_is_placed_where_its_own_lines_are_the_user_s() -> None:
+    edit = {"line": 4, "column": 9, "end_line": 4, "end_column": 10, "replacement": "7"}
+    one = {"repair_base": "all_fixed", "repairs": [{"edit": edit}]}  # no `edits`: the one edit
+    repaired.place([one, {"original": {}}], TEXT, TEXT.replace("def lossFun", "def lossfun"))
+    assert one["repairs"][0]["at"] == [edit]  # another line differs: the edit's own is theirs
+    repaired.place([one], TEXT, TEXT.replace("    a = 1", "    a = 0"))
+    assert one["repairs"][0]["at"] is None  # its own line differs
+    repaired.place([one], TEXT, TEXT.replace("\n\ndef lossFun", "\n#\ndef lossFun"))
+    assert one["repairs"][0]["at"] == [edit]  # the line before it differs
+
+
+def test_a_repaired_finding_says_what_it_replaced_where_and_what_it_fixed() -> None:
+    before = _checked({"W": 0.5, "U": 1e-9})
+    after = _checked({"W": 1e-9, "U": 1e-9})
+    edit = {"line": 3, "column": 13, "end_line": 3, "end_column": 14, "kind": "name"}
+    edit["replacement"] = "y"  # the `x` of `lossFun(x, y, h)`, between `(` and `,`
+    outcome = {"original": before, "repairs": [{"at": [edit], "before": before, "after": after}]}
+    result = FileResult(path="m.py", diagnostics=[])
+    harness._judge(result, _doc(), extract.reduce_module(TEXT), PROBLEM, outcome, [], _settings())
+    (found,) = result.diagnostics
+    assert found.message.startswith("`x` -> `y` makes the gradients of W exact (")  # not U
+    assert found.severity is Severity.ERROR
+    assert [(e.span.line, e.span.column, e.span.end_column) for e in found.edits] == [(3, 13, 14)]
+
+
 def test_a_repair_that_fixes_nothing_is_passed_over_not_the_end() -> None:
     wrong, exact = _checked({"W": 0.5}), _checked({"W": 1e-9})
     edits = [
