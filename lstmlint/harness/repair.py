@@ -17,7 +17,7 @@ import ast
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from typing import Any
 
 from lstmlint.harness import repair_kinds as more
@@ -107,7 +107,7 @@ def search(
     budget: float,
     suspects: list[str],
     screen_for: Callable[[str, dict], Callable[[str], bool]] | None = None,
-    kept: set[int] = frozenset(),
+    kept: Set[int] = frozenset(),
 ) -> list[dict[str, Any]]:
     """Repairs found from ``start`` (the outcome of ``text``) within ``budget`` seconds; each is
     its edits (``edits``, in ``text``'s coordinates, the last also as ``edit``) with the outcome

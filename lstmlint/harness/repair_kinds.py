@@ -1,7 +1,7 @@
 """The repair search's edits of one gradient statement beyond transposes, steps and sums: the
 forms of an activation's derivative, a factor too many or too few, a gate where its complement
-belongs, a difference the wrong way round, a gradient carried from the next step left out, a gradient scaled apart from its loss,
-a neighbouring variable's name.
+belongs, a difference the wrong way round, a gradient carried from the next step left out, a
+gradient scaled apart from its loss, a neighbouring variable's name.
 
 Each ``*_edits`` function takes a statement that assigns a gradient and gives its edits as
 ``edit_at`` dicts. What they need to know of the rest of the module (which values are
