@@ -170,7 +170,8 @@ def square_edits(lines: list[str], stmt: ast.stmt) -> list[dict[str, Any]]:
 def derivative_edits(lines: list[str], stmt: ast.stmt, facts: Facts) -> list[dict[str, Any]]:
     """A one-argument call at an activation's output moved to its argument, or the reverse
     (a derivative helper at the wrong point); an activation of an activation's output undone,
-    or made its derivative there; an activation the forward applies to a value put back where the gradient reads the value."""
+    or made its derivative there; an activation the forward applies to a value put back where
+    the gradient reads the value."""
     outputs = {out: arg for out, arg, _ in facts.pairs}
     arguments = {arg: out for out, arg, _ in facts.pairs}
     found = []
