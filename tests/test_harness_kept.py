@@ -568,13 +568,42 @@ def test_a_switch_s_branch_imports_are_read_as_the_file_s_own(tmp_path: Path) ->
 def test_an_argument_whose_default_is_no_number_keeps_its_default() -> None:
     from lstmlint.harness.shapes import _size_arguments
 
-    def init(input_size, hidden_size, output_size=3, output_activation="softmax", seed=None):
+    def init(
+        input_size, hidden_size, output_size=3, output_activation="softmax", seed=None, out=True
+    ):
         return None
 
-    names = ["input_size", "hidden_size", "output_size", "output_activation", "seed"]
+    names = ["input_size", "hidden_size", "output_size", "output_activation", "seed", "out"]
     chosen = _size_arguments(names, {}, init)
     # a size with a number for its default is still given one; a seed always is
     assert set(chosen) == {"input_size", "hidden_size", "output_size", "seed"}
     assert chosen["seed"] == 0
     # without the initialiser, the names alone decide
     assert "output_activation" in _size_arguments(names, {})
+
+
+def test_a_setting_s_default_stands_for_a_model_class_and_an_initialiser() -> None:
+    from lstmlint.harness import objects, shapes
+
+    class RNN:
+        def __init__(self, input_size, hidden_size, output_activation="softmax"):
+            if output_activation != "softmax":
+                raise ValueError(f"Invalid output activation: {output_activation}")
+            self.W = np.zeros((hidden_size, input_size))
+
+    problem = {"class": "RNN", "init_args": ["input_size", "hidden_size", "output_activation"]}
+    kwargs, _, _ = next(objects._constructions(problem, {"RNN": RNN}))
+    assert "output_activation" not in kwargs
+    RNN(**kwargs)
+
+    def init_rnn(vocab_size, hidden_size, out_activation="tanh"):
+        assert out_activation == "tanh"
+        return np.zeros((hidden_size, vocab_size)), np.zeros((vocab_size, hidden_size))
+
+    problem = {
+        "init": "init_rnn",
+        "init_args": ["vocab_size", "hidden_size", "out_activation"],
+        "init_returns": [["U", "V"]],
+    }
+    _, keys, _, sizes = shapes._initialise(problem, {"init_rnn": init_rnn})
+    assert keys == ["U", "V"] and "out_activation" not in sizes
