@@ -340,15 +340,13 @@ def _branch_uses(model) -> list[BranchUse]:
                         gate = missing[0]
                         definition = marks.defs.get(name)
                         named = named_gate(name)
-                        if (
-                            named not in (None, gate)
-                            and f"deriv:{named}" not in component
-                            and _own_value(reader, definition, named) is not None
-                        ):
+                        own = _own_value(reader, definition, gate)
+                        if named not in (None, gate) and f"deriv:{named}" not in component:
                             # `di = dc * g * i`: the input gate's branch or the candidate's by
                             # its factors; its name says which
-                            gate = named
-                        own = _own_value(reader, definition, gate)
+                            own_named = _own_value(reader, definition, named)
+                            if own_named is not None:
+                                gate, own = named, own_named
                         uses.append(BranchUse(node, name, gate, point, part, own))
                         reported.add(name)
                         break
@@ -998,9 +996,7 @@ def _through_update_gate(reader, value: cst.BaseExpression, defs: dict, depth: i
     the definition of a name it adds (``dh_direct = dh * z``)."""
     for _, term in terms(value):
         parts = factors(term)
-        if any(
-            _gate_of(reader, p) == "z" or _gate_of(reader, _one_minus(p) or p) == "z" for p in parts
-        ):
+        if any(_gate_of(reader, _one_minus(p) or p) == "z" for p in parts):
             return True
         if depth and len(parts) == 1 and isinstance(term, cst.Name) and term.value in defs:
             definition = defs[term.value]
